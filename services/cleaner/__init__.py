@@ -1,0 +1,1 @@
+"""The cleaner: raw pages in, clean article text and metadata out."""

@@ -1,0 +1,45 @@
+"""Page record in, article record out: the cleaner's whole job as a pure function."""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin
+
+from services.cleaner.extract import extract
+from services.common import metrics
+from services.common.models import Article, Page, decode, encode
+from services.common.settings import Settings
+from services.common.stage import Output
+from services.common.topics import ARTICLES
+from services.common.urls import host_of
+
+STAGE = "cleaner"
+
+
+def page_to_article(page: Page, settings: Settings) -> Article:
+    ext = extract(page.body, page.content_type, max_chars=settings.max_page_chars)
+    canonical = urljoin(page.final_url, ext.canonical_url) if ext.canonical_url else None
+    entry = page.entry
+    byline = ext.byline or (", ".join(entry.authors) if entry.authors else None)
+    return Article(
+        id=page.article_id,
+        url=page.final_url,
+        canonical_url=canonical,
+        feed_url=entry.feed_url,
+        site=ext.site or host_of(page.final_url),
+        title=ext.title or entry.title,
+        byline=byline,
+        authors=[byline] if byline else [],
+        published=ext.published or entry.published,
+        language_hint=ext.language_hint,
+        text=ext.text,
+        paragraphs=ext.paragraphs,
+        removed_lines=ext.removed,
+        trace=page.trace.stamped(STAGE),
+    )
+
+
+def handle_page(raw: bytes | None, settings: Settings) -> list[Output]:
+    article = page_to_article(decode(Page, raw), settings)
+    for reason, count in article.removed_lines.items():
+        metrics.BOILERPLATE_LINES_REMOVED.labels(reason).inc(count)
+    return [Output(ARTICLES.name, article.id.encode(), encode(article))]

@@ -1,0 +1,185 @@
+"""`newswire`: run a service, the local stack, or poke at topics and feeds."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+from services.common.logging import setup_logging
+from services.common.settings import PROJECT_ROOT, load_settings
+
+SERVICE_NAMES = ("fetcher", "cleaner", "enricher", "dedup")
+
+
+def _run_service(name: str) -> None:
+    import importlib
+
+    importlib.import_module(f"services.{name}.__main__").main()
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from services.devtools.stack import start_stack
+    from services.devtools.tail import tail
+
+    run_dir = Path(args.run_dir).resolve()
+    print(f"starting broker, seed server and services (logs in {run_dir}) ...", flush=True)
+    stack = start_stack(run_dir)
+    try:
+        print(f"kafka:  {stack.bootstrap}\nseeds:  {stack.seeds_url}", flush=True)
+        for name, proc in stack.procs.items():
+            if name != "seeds":
+                print(f"{name:9} http://127.0.0.1:{proc.port}/metrics  /healthz  /readyz", flush=True)
+        print("stories as they arrive (Ctrl-C stops everything):", flush=True)
+        settings = load_settings().model_copy(update={"kafka_bootstrap": stack.bootstrap})
+        tail(settings, "newswire.stories", pretty=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nstopping ...", flush=True)
+        stack.stop()
+    return 0
+
+
+def _cmd_tail(args: argparse.Namespace) -> int:
+    from services.devtools.tail import tail
+
+    tail(load_settings(), args.topic, pretty=args.pretty, from_beginning=not args.latest,
+         max_records=args.max, timeout=args.timeout)
+    return 0
+
+
+def _cmd_feeds(args: argparse.Namespace) -> int:
+    from services.common.kafka import ensure_topics
+    from services.common.models import FeedRecord
+    from services.common.topics import FEEDS
+    from services.devtools.tail import read_topic
+    from services.fetcher.bootstrap import publish_feeds, remove_feed
+
+    settings = load_settings()
+    asyncio.run(ensure_topics(settings))
+    if args.action == "add":
+        asyncio.run(publish_feeds(settings, [FeedRecord(url=args.url, title=args.title)]))
+        print(f"added {args.url}")
+    elif args.action == "remove":
+        asyncio.run(remove_feed(settings, args.url))
+        print(f"removed {args.url}")
+    else:
+        latest: dict[str, object] = {}
+        for item in asyncio.run(read_topic(settings, FEEDS.name, timeout=3.0)):
+            latest[item["key"]] = item["value"]
+        for url, value in sorted(latest.items()):
+            if value is not None and (args.url is None or url == args.url):
+                print(json.dumps(value))
+    return 0
+
+
+def _cmd_broker(args: argparse.Namespace) -> int:
+    from services.common.broker import ensure_jars, start_broker
+
+    if args.action == "fetch":
+        print(ensure_jars())
+        return 0
+    broker = start_broker()
+    print(f"NEWSWIRE_KAFKA_BOOTSTRAP={broker.bootstrap}  (pid {broker.pid}, log {broker.log_file})",
+          flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        broker.stop()
+    return 0
+
+
+def _cmd_topics(args: argparse.Namespace) -> int:
+    from services.common.kafka import ensure_topics
+
+    created = asyncio.run(ensure_topics(load_settings()))
+    print("created: " + (", ".join(created) or "none (all exist)"))
+    return 0
+
+
+def _cmd_schemas(args: argparse.Namespace) -> int:
+    from services.common.schemagen import SCHEMA_DIR, render, write_all
+
+    if args.write:
+        for path in write_all():
+            print(f"wrote {path.relative_to(PROJECT_ROOT)}")
+        return 0
+    stale = [name for name in sorted(p.name for p in SCHEMA_DIR.glob("*.schema.json"))
+             if (SCHEMA_DIR / name).read_text() != render(name)]
+    for name in stale:
+        print(f"stale: schemas/{name} (run: newswire schemas --write)")
+    return 1 if stale else 0
+
+
+def _cmd_serve_seeds(args: argparse.Namespace) -> int:
+    from services.devtools import seedserver
+
+    async def serve() -> None:
+        runner, base = await seedserver.start(Path(args.root), args.host, args.port)
+        print(f"serving {args.root} at {base}", flush=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="newswire", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    for name in SERVICE_NAMES:
+        sub.add_parser(name, help=f"run the {name} service (one process)")
+    run = sub.add_parser("run", help="broker + seed server + all services, showing stories")
+    run.add_argument("--run-dir", default=str(PROJECT_ROOT / ".cache" / "run"))
+    t = sub.add_parser("tail", help="print a topic's records")
+    t.add_argument("topic")
+    t.add_argument("--pretty", action="store_true", help="one summary line per story")
+    t.add_argument("--latest", action="store_true", help="only records produced from now on")
+    t.add_argument("--max", type=int, default=None)
+    t.add_argument("--timeout", type=float, default=None)
+    f = sub.add_parser("feeds", help="add, remove or list feeds in newswire.feeds")
+    f.add_argument("action", choices=["add", "remove", "list", "show"])
+    f.add_argument("url", nargs="?")
+    f.add_argument("--title")
+    b = sub.add_parser("broker", help="the local Kafka broker")
+    b.add_argument("action", choices=["start", "fetch"])
+    sub.add_parser("topics", help="create missing topics")
+    s = sub.add_parser("schemas", help="check (or --write) schemas/ against the models")
+    s.add_argument("--write", action="store_true")
+    ss = sub.add_parser("serve-seeds", help="serve seeds/ over HTTP")
+    ss.add_argument("--root", default=str(PROJECT_ROOT / "seeds"))
+    ss.add_argument("--host", default="127.0.0.1")
+    ss.add_argument("--port", type=int, default=8000)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command in SERVICE_NAMES:
+        _run_service(args.command)
+        return 0
+    setup_logging(load_settings().log_level)
+    if args.command == "feeds" and args.action in ("add", "remove", "show") and not args.url:
+        print("feeds add|remove|show need a URL", file=sys.stderr)
+        return 2
+    handlers = {
+        "run": _cmd_run, "tail": _cmd_tail, "feeds": _cmd_feeds, "broker": _cmd_broker,
+        "topics": _cmd_topics, "schemas": _cmd_schemas, "serve-seeds": _cmd_serve_seeds,
+    }
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Code every Newswire service shares: settings, models, topics, Kafka, metrics, errors."""

@@ -1,0 +1,86 @@
+"""Build a service's faust.App with Newswire's conventions, and run it as a worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import faust
+
+from services.common.health import DEFAULT_PORTS, HealthServer
+from services.common.kafka import ensure_topics, faust_options
+from services.common.settings import Settings
+from services.common.stage import Output, Source, Stage
+
+log = logging.getLogger(__name__)
+
+
+class StageApp:
+    """A faust.App plus the topics it sends to, its stage bookkeeping and its HTTP endpoints."""
+
+    def __init__(self, service: str, settings: Settings, **app_options: Any) -> None:
+        self.service = service
+        self.settings = settings
+        self.stage = Stage(service)
+        datadir = settings.data_dir / service
+        datadir.mkdir(parents=True, exist_ok=True)
+        self.app = faust.App(
+            f"newswire-{service}",
+            **faust_options(settings),
+            store="memory://",
+            web_enabled=False,
+            datadir=str(datadir),
+            # Each agent processes one record at a time per partition: simple ordering,
+            # and an offset is acked only after its output is acknowledged by the broker.
+            stream_buffer_maxsize=256,
+            **app_options,
+        )
+        self._topics: dict[str, faust.TopicT] = {}
+        port = settings.http_port or DEFAULT_PORTS[service]
+        self.health = HealthServer(settings.http_host, port, self.ready)
+        self.app.task(self._start_http, on_leader=False)
+
+    async def _start_http(self) -> None:
+        await self.health.start()
+
+    def topic(self, name: str, **kw: Any) -> faust.TopicT:
+        if name not in self._topics:
+            self._topics[name] = self.app.topic(
+                name, key_type=bytes, value_type=bytes,
+                key_serializer="raw", value_serializer="raw", **kw,
+            )
+        return self._topics[name]
+
+    def ready(self) -> bool:
+        """Ready once the consumer has been assigned partitions (a broker round-trip proves reach)."""
+        try:
+            return bool(self.app.consumer.assignment())
+        except Exception:  # before the consumer exists
+            return False
+
+    async def handle(
+        self, event: faust.EventT, fn: Any, *, offload: bool = False, counted: bool = True
+    ) -> list[Output]:
+        msg = event.message
+        source = Source(msg.topic, msg.partition, msg.offset, msg.key)
+        return await self.stage.handle(source, msg.value, fn, offload=offload, counted=counted)
+
+    async def send(self, outputs: Sequence[Output], *, counted: bool = True) -> None:
+        """Produce and wait for the broker's ack of each output before the event is acked."""
+        for out in outputs:
+            fut = await self.topic(out.topic).send(key=out.key, value=out.value, partition=out.partition)
+            await fut
+        if counted:
+            self.stage.count_out(outputs)
+
+
+def run_worker(stage_app: StageApp) -> None:
+    """Declare the topics, then run the Faust worker until SIGTERM/SIGINT."""
+    settings = stage_app.settings
+    asyncio.run(ensure_topics(settings))
+    from faust.worker import Worker
+
+    worker = Worker(stage_app.app, loglevel=settings.log_level, quiet=True)
+    worker.execute_from_commandline()

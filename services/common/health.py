@@ -1,0 +1,53 @@
+"""The HTTP side of every service: /metrics, /healthz (alive) and /readyz (can work)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.common.metrics import READY, REGISTRY
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORTS = {"fetcher": 9101, "cleaner": 9102, "enricher": 9103, "dedup": 9104}
+
+
+class HealthServer:
+    def __init__(self, host: str, port: int, ready: Callable[[], bool]) -> None:
+        self.host = host
+        self.port = port
+        self._ready = ready
+        self._runner: web.AppRunner | None = None
+
+    def _app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
+        return app
+
+    async def _metrics(self, _: web.Request) -> web.Response:
+        READY.set(1 if self._ready() else 0)
+        return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def _healthz(self, _: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def _readyz(self, _: web.Request) -> web.Response:
+        ok = self._ready()
+        READY.set(1 if ok else 0)
+        return web.json_response({"ready": ok}, status=200 if ok else 503)
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self._app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        log.info("serving /metrics /healthz /readyz on http://%s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()

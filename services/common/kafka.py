@@ -1,0 +1,154 @@
+"""Kafka helpers shared by every service: connection options, topic declaration, clients."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from services.common.errors import ConfigError
+from services.common.settings import Settings
+from services.common.topics import ALL_TOPICS, TopicSpec
+
+log = logging.getLogger(__name__)
+
+TOPIC_ALREADY_EXISTS = TopicAlreadyExistsError.errno
+
+
+def bootstrap(settings: Settings) -> str:
+    if not settings.kafka_bootstrap:
+        raise ConfigError("NEWSWIRE_KAFKA_BOOTSTRAP is not set (make run and the tests set it)")
+    return settings.kafka_bootstrap
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """aiokafka connection options, SASL and TLS included."""
+    opts: dict[str, Any] = {
+        "bootstrap_servers": bootstrap(settings),
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        opts["ssl_context"] = ssl_context(settings)
+    if settings.kafka_security_protocol.startswith("SASL"):
+        if not (settings.kafka_sasl_mechanism and settings.kafka_sasl_username
+                and settings.kafka_sasl_password):
+            raise ConfigError("SASL needs NEWSWIRE_KAFKA_SASL_MECHANISM, _USERNAME and _PASSWORD")
+        opts["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        opts["sasl_plain_username"] = settings.kafka_sasl_username
+        opts["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+    return opts
+
+
+def ssl_context(settings: Settings) -> ssl.SSLContext:
+    cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+    return ssl.create_default_context(cafile=cafile)
+
+
+def faust_options(settings: Settings) -> dict[str, Any]:
+    """faust.App keyword arguments for the broker connection."""
+    import faust
+
+    opts: dict[str, Any] = {
+        "broker": f"kafka://{bootstrap(settings)}",
+        "topic_replication_factor": settings.topic_replication_factor,
+        "topic_partitions": settings.topic_partitions,
+        "producer_max_request_size": settings.max_message_bytes,
+        "producer_compression_type": "zstd",
+        "consumer_max_fetch_size": settings.max_message_bytes,
+        "processing_guarantee": settings.processing_guarantee,
+    }
+    proto = settings.kafka_security_protocol
+    if proto == "SSL":
+        opts["broker_credentials"] = faust.SSLCredentials(ssl_context(settings))
+    elif proto.startswith("SASL"):
+        assert settings.kafka_sasl_password is not None
+        opts["broker_credentials"] = faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=settings.kafka_sasl_password.get_secret_value(),
+            mechanism=settings.kafka_sasl_mechanism,
+            ssl_context=ssl_context(settings) if proto == "SASL_SSL" else None,
+        )
+    return opts
+
+
+async def cluster_metadata_ok(bootstrap_servers: str, timeout: float = 5.0) -> bool:
+    """True once the cluster answers a metadata request with at least one broker."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout * 1000))
+    try:
+        await admin.start()
+        meta = await admin.describe_cluster()
+        return bool(meta.get("brokers"))
+    finally:
+        await admin.close()
+
+
+async def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] = ALL_TOPICS) -> list[str]:
+    """Create any missing topic with its contract's settings; return the names created."""
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        new = [
+            NewTopic(
+                spec.name,
+                settings.topic_partitions,
+                settings.topic_replication_factor,
+                topic_configs=spec.topic_configs(settings.max_message_bytes),
+            )
+            for spec in specs
+            if spec.name not in existing
+        ]
+        if not new:
+            return []
+        response = await admin.create_topics(new)
+        created = []
+        for name, code, message in response.topic_errors:
+            # Another service may have created it between list and create: that is fine.
+            if code not in (0, TOPIC_ALREADY_EXISTS):
+                raise ConfigError(f"cannot create topic {name}: error {code} {message}")
+            created.append(name)
+        await _wait_for_leaders(admin, created)
+        log.info("created topics: %s", ", ".join(created))
+        return created
+    finally:
+        await admin.close()
+
+
+async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], timeout: float = 30.0) -> None:
+    """Wait (bounded) until new topics have partition leaders, so first produces do not bounce."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        described = await admin.describe_topics(names)
+        if all(
+            t.get("error_code", 0) == 0 and t.get("partitions")
+            and all(p.get("leader", -1) >= 0 for p in t["partitions"])
+            for t in described
+        ):
+            return
+        await asyncio.sleep(0.2)
+    log.warning("topics %s still without leaders after %.0fs", names, timeout)
+
+
+def producer(settings: Settings, **extra: Any) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        **client_options(settings),
+        max_request_size=settings.max_message_bytes,
+        compression_type="zstd",
+        acks="all",
+        **extra,
+    )
+
+
+def consumer(settings: Settings, *topics: str, **extra: Any) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        *topics,
+        **client_options(settings),
+        fetch_max_bytes=settings.max_message_bytes * 2,
+        max_partition_fetch_bytes=settings.max_message_bytes,
+        **extra,
+    )

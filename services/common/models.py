@@ -1,0 +1,188 @@
+"""Message models: the code side of the topic contracts in `schemas/`.
+
+Each topic's JSON Schema file is generated from these models (`newswire schemas
+--write`) and a test fails when the two drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from services.common.errors import DecodeError, SchemaError
+
+SCHEMA_VERSION = 1
+
+Stage = Literal["fetcher", "cleaner", "enricher", "dedup"]
+Verdict = Literal["new", "duplicate", "update"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Message(BaseModel):
+    """Base of every record on a Newswire topic."""
+
+    # Unknown fields are ignored so a newer producer does not break an older consumer.
+    model_config = ConfigDict(extra="ignore")
+
+    schema_version: int = SCHEMA_VERSION
+
+
+class Trace(BaseModel):
+    """When the record was fetched and when each stage processed it (end-to-end latency)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    fetched_at: AwareDatetime | None = None
+    stages: dict[str, AwareDatetime] = Field(default_factory=dict)
+
+    def stamped(self, stage: str, at: datetime | None = None) -> Trace:
+        return self.model_copy(update={"stages": {**self.stages, stage: at or utcnow()}})
+
+
+class FeedRecord(Message):
+    """newswire.feeds: a feed registration (compacted; a null value removes the feed)."""
+
+    url: str
+    title: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    added_at: AwareDatetime = Field(default_factory=utcnow)
+
+
+class FeedPoll(Message):
+    """newswire.feed-polls (internal): the scheduler asks the poller to poll one feed now."""
+
+    url: str
+    partition: int = Field(ge=0)
+    requested_at: AwareDatetime = Field(default_factory=utcnow)
+
+
+class Entry(Message):
+    """newswire.entries: one new item of a feed, keyed by its article's host."""
+
+    entry_id: str
+    feed_url: str
+    link: str
+    guid: str | None = None
+    title: str | None = None
+    summary: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    published: AwareDatetime | None = None
+    updated: AwareDatetime | None = None
+    discovered_at: AwareDatetime = Field(default_factory=utcnow)
+    trace: Trace = Field(default_factory=Trace)
+
+
+class Page(Message):
+    """newswire.pages: an article page as fetched, keyed by article id."""
+
+    article_id: str
+    url: str
+    final_url: str
+    redirects: list[str] = Field(default_factory=list)
+    status: int
+    content_type: str
+    charset: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body: str
+    body_bytes: int = Field(ge=0)
+    fetched_at: AwareDatetime = Field(default_factory=utcnow)
+    entry: Entry
+    trace: Trace = Field(default_factory=Trace)
+
+
+class Article(Message):
+    """newswire.articles: clean article text and metadata, keyed by article id."""
+
+    id: str
+    url: str
+    canonical_url: str | None = None
+    feed_url: str | None = None
+    site: str | None = None
+    title: str | None = None
+    byline: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    published: AwareDatetime | None = None
+    language_hint: str | None = None
+    text: str
+    paragraphs: list[str]
+    # Lines the cruft filter removed, counted by rule name (for debugging extraction).
+    removed_lines: dict[str, int] = Field(default_factory=dict)
+    trace: Trace = Field(default_factory=Trace)
+
+
+class Enriched(Article):
+    """newswire.enriched: an article plus what the enricher computed from its body."""
+
+    language: str | None = None
+    language_confidence: float | None = Field(None, ge=0.0, le=1.0)
+    word_count: int = Field(0, ge=0)
+    reading_time_seconds: int = Field(0, ge=0)
+    summary: list[str] = Field(default_factory=list)
+    # Enricher name -> why it left its fields empty.
+    enrichment_errors: dict[str, str] = Field(default_factory=dict)
+
+
+class Story(Message):
+    """newswire.stories: every article once, with its dedup verdict, keyed by story id."""
+
+    story_id: str
+    article_id: str
+    verdict: Verdict
+    duplicate_of: str | None = None
+    content_hash: str
+    decided_at: AwareDatetime = Field(default_factory=utcnow)
+    article: Enriched
+
+
+class DeadLetter(Message):
+    """newswire.dlq: a record a stage could not handle, with the reason and the original bytes."""
+
+    stage: str
+    reason: str
+    error: str
+    source_topic: str | None = None
+    source_partition: int | None = None
+    source_offset: int | None = None
+    key: str | None = None
+    original_b64: str
+    failed_at: AwareDatetime = Field(default_factory=utcnow)
+
+
+TOPIC_MODELS: dict[str, type[Message]] = {
+    "feeds.schema.json": FeedRecord,
+    "feed-polls.schema.json": FeedPoll,
+    "entries.schema.json": Entry,
+    "pages.schema.json": Page,
+    "articles.schema.json": Article,
+    "enriched.schema.json": Enriched,
+    "stories.schema.json": Story,
+    "dlq.schema.json": DeadLetter,
+}
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def encode(message: BaseModel) -> bytes:
+    return message.model_dump_json(exclude_none=False).encode()
+
+
+def decode(model: type[M], raw: bytes | str | None) -> M:
+    """Parse a record's value, telling bytes-that-are-not-JSON apart from JSON-of-the-wrong-shape."""
+    if raw is None:
+        raise DecodeError("empty record value (tombstone?)")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        if any(err["type"] == "json_invalid" for err in exc.errors()):
+            raise DecodeError(f"value is not JSON: {exc.errors()[0]['msg']}") from exc
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "<root>"
+        raise SchemaError(
+            f"{model.__name__} invalid at {where}: {first['msg']} ({exc.error_count()} errors)"
+        ) from exc

@@ -1,0 +1,69 @@
+"""The one settings object. Built once at start-up from NEWSWIRE_* variables and passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+
+class Settings(BaseSettings):
+    """Configuration for every service; each field is NEWSWIRE_<FIELD> in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSWIRE_", extra="ignore")
+
+    # Kafka. When kafka_bootstrap is unset, `make run` and the tests start a local broker.
+    kafka_bootstrap: str | None = None
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    topic_partitions: int = Field(4, ge=1)
+    topic_replication_factor: int = Field(1, ge=1)
+    # Faust's exactly_once needs a broker with transactions; at-least-once is the default.
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
+    # Raw pages can be large: the producer and the pages topic both allow this much.
+    max_message_bytes: int = 10 * 1024 * 1024
+
+    # HTTP endpoints (/metrics, /healthz, /readyz). Port 0 picks the service's default.
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+
+    # Fetcher.
+    feeds_file: Path = PROJECT_ROOT / "seeds" / "feeds.yaml"
+    # `${SEEDS_URL}` in the feeds file is replaced by this (make run points it at the seed server).
+    seeds_url: str = "http://127.0.0.1:8000"
+    user_agent: str = "NewswireBot/0.1 (+https://github.com/newswire/newswire)"
+    fetch_allow_private: bool = False
+    fetch_connect_timeout: float = 10.0
+    fetch_read_timeout: float = 20.0
+    fetch_total_timeout: float = 60.0
+    fetch_max_redirects: int = 5
+    fetch_max_bytes: int = 5 * 1024 * 1024
+    poll_interval_seconds: float = 600.0
+    poll_min_interval_seconds: float = 60.0
+    scheduler_tick_seconds: float = 1.0
+    seen_entries_per_feed: int = 2000
+
+    # Cleaner.
+    max_page_chars: int = 5 * 1024 * 1024
+
+    # Enricher.
+    reading_words_per_minute: int = 230
+    summary_sentences: int = 3
+
+    log_level: Literal["debug", "info", "warn", "error"] = "info"
+    data_dir: Path = Path(".cache/faust")
+
+
+def load_settings() -> Settings:
+    """Read the environment once; services receive the result instead of re-reading it."""
+    return Settings()

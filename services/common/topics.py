@@ -1,0 +1,53 @@
+"""Topic names, keys and configuration: the one place that defines them.
+
+`schemas/README.md` documents the same table for consumers; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    key: str
+    schema: str
+    compacted: bool = False
+    retention_ms: int | None = 7 * DAY_MS
+    internal: bool = False
+    # Extra topic configs (e.g. a raised max.message.bytes for raw pages).
+    config: dict[str, str] = field(default_factory=dict)
+
+    def topic_configs(self, max_message_bytes: int) -> dict[str, str]:
+        cfg = {"cleanup.policy": "compact" if self.compacted else "delete"}
+        if self.retention_ms is not None and not self.compacted:
+            cfg["retention.ms"] = str(self.retention_ms)
+        cfg["max.message.bytes"] = str(max_message_bytes)
+        cfg.update(self.config)
+        return cfg
+
+
+FEEDS = TopicSpec("newswire.feeds", "feed URL", "feeds.schema.json", compacted=True)
+FEED_POLLS = TopicSpec(
+    "newswire.feed-polls", "feed URL", "feed-polls.schema.json",
+    retention_ms=1 * DAY_MS, internal=True,
+)
+ENTRIES = TopicSpec("newswire.entries", "article host", "entries.schema.json")
+PAGES = TopicSpec("newswire.pages", "article id", "pages.schema.json", retention_ms=3 * DAY_MS)
+ARTICLES = TopicSpec("newswire.articles", "article id", "articles.schema.json")
+ENRICHED = TopicSpec("newswire.enriched", "article id", "enriched.schema.json")
+DEDUP_BY_HASH = TopicSpec(
+    "newswire.dedup-by-hash", "content hash", "enriched.schema.json",
+    retention_ms=1 * DAY_MS, internal=True,
+)
+STORIES = TopicSpec("newswire.stories", "story id", "stories.schema.json", retention_ms=30 * DAY_MS)
+DLQ = TopicSpec("newswire.dlq", "article id (or source key)", "dlq.schema.json",
+                retention_ms=30 * DAY_MS)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    FEEDS, FEED_POLLS, ENTRIES, PAGES, ARTICLES, ENRICHED, DEDUP_BY_HASH, STORIES, DLQ,
+)
+BY_NAME: dict[str, TopicSpec] = {t.name: t for t in ALL_TOPICS}

@@ -1,0 +1,1 @@
+"""Dedup: give every article a verdict (new / duplicate) and a story id, exactly once."""

@@ -1,0 +1,1 @@
+"""Developer tooling: the seed server, the local stack runner, topic tailing."""

@@ -1,0 +1,1 @@
+"""The enricher: clean articles in, articles with language, stats and summary out."""

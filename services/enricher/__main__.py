@@ -1,0 +1,15 @@
+from services.common.faustapp import run_worker
+from services.common.logging import setup_logging
+from services.common.settings import load_settings
+
+
+def main() -> None:
+    from services.enricher.app import build
+
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    run_worker(build(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The fetcher: polls feeds, emits new entries, fetches their article pages."""

@@ -1,0 +1,86 @@
+"""The fetcher's Faust app.
+
+newswire.feeds registers feeds in the `feed-state` table; a timer sends a poll
+command (newswire.feed-polls, same partition as the feed) for each due feed this
+replica owns; the poll agent does the conditional GET and emits new entries to
+newswire.entries (keyed by host); the page agent fetches each entry's page into
+newswire.pages. Table writes happen only in agents on co-partitioned topics, so
+a replica that takes over a partition carries on from that partition's state.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from typing import Any
+
+from faust.types import TP
+
+from services.common import metrics
+from services.common.faustapp import StageApp
+from services.common.models import FeedPoll, decode, encode, utcnow
+from services.common.settings import Settings
+from services.common.topics import ENTRIES, FEED_POLLS, FEEDS
+from services.fetcher.http import HttpClient
+from services.fetcher.pipeline import STAGE, fetch_page, load_state, poll_feed, register_feed
+
+# A poll command not answered in this long is sent again (its worker may have died).
+POLL_RESEND_S = 300.0
+
+
+def build(settings: Settings) -> StageApp:
+    sa = StageApp(STAGE, settings)
+    app = sa.app
+    feed_state = app.Table("feed-state", key_type=str, value_type=str,
+                           partitions=settings.topic_partitions)
+    client = HttpClient(settings)
+    in_flight: dict[str, float] = {}
+
+    @app.agent(sa.topic(FEEDS.name), name="register-feeds")
+    async def register_feeds(stream: Any) -> Any:
+        async for event in stream.events():
+            msg = event.message
+            fn = partial(register_feed, key=msg.key, partition=msg.partition, table=feed_state)
+            await sa.send(await sa.handle(event, fn, counted=False), counted=False)
+            yield msg.offset
+
+    @app.timer(settings.scheduler_tick_seconds)
+    async def schedule_polls() -> None:
+        actives = app.assignor.assigned_actives()
+        now, mono = utcnow(), time.monotonic()
+        tracked = failing = 0
+        for url in list(feed_state.keys()):
+            state = load_state(feed_state, url)
+            if state is None or TP(FEEDS.name, state.partition) not in actives:
+                continue
+            tracked += 1
+            failing += state.failing
+            if state.next_poll_at > now or mono - in_flight.get(url, -POLL_RESEND_S) < POLL_RESEND_S:
+                continue
+            in_flight[url] = mono
+            command = FeedPoll(url=url, partition=state.partition)
+            await sa.topic(FEED_POLLS.name).send(
+                key=url.encode(), value=encode(command), partition=state.partition)
+        metrics.FEEDS_TRACKED.set(tracked)
+        metrics.FEEDS_FAILING.set(failing)
+
+    async def poll(raw: bytes | None) -> Any:
+        try:
+            return await poll_feed(raw, table=feed_state, client=client, settings=settings)
+        finally:
+            if raw:
+                in_flight.pop(decode(FeedPoll, raw).url, None)
+
+    @app.agent(sa.topic(FEED_POLLS.name), name="poll-feeds")
+    async def poll_feeds(stream: Any) -> Any:
+        async for event in stream.events():
+            await sa.send(await sa.handle(event, poll, counted=False), counted=False)
+            yield event.message.offset
+
+    @app.agent(sa.topic(ENTRIES.name), name="fetch-pages")
+    async def fetch_pages(stream: Any) -> Any:
+        async for event in stream.events():
+            await sa.send(await sa.handle(event, partial(fetch_page, client=client)))
+            yield event.message.offset
+
+    return sa

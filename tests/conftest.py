@@ -1,0 +1,73 @@
+"""Shared fixtures. Markers come from the folder: tests/unit -> unit, and so on."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from services.common.settings import PROJECT_ROOT, Settings
+from services.common.topics import BY_NAME
+
+SEEDS = PROJECT_ROOT / "seeds"
+SEED_TXT = SEEDS / "000_1f0e606ef3d1bead.txt"
+SEED_HTML = SEEDS / "site" / "newsofwar" / "post" / "intense-truce-talks-underway.html"
+FIRST_PARAGRAPH_START = "In high-stakes negotiations, the United States has disclosed"
+LAST_PARAGRAPH_END = "though an official agreement is yet to be confirmed."
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(PROJECT_ROOT / "tests").parts
+        if parts and parts[0] in ("unit", "agents", "integration", "e2e"):
+            item.add_marker(getattr(pytest.mark, parts[0]))
+
+
+@cache
+def _validator(schema_file: str) -> Draft202012Validator:
+    schema = json.loads((PROJECT_ROOT / "schemas" / schema_file).read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def validate_record(topic: str, value: Any) -> None:
+    """Fail the test when `value` does not satisfy `topic`'s JSON Schema contract."""
+    errors = sorted(_validator(BY_NAME[topic].schema).iter_errors(value), key=str)
+    assert not errors, f"{topic} record violates its schema: {errors[0].message} at {list(errors[0].path)}"
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """A real Kafka broker for the session: NEWSWIRE_KAFKA_BOOTSTRAP's, or a local KRaft node."""
+    from services.common.broker import running_broker
+
+    with running_broker() as bootstrap:
+        yield bootstrap
+
+
+@pytest.fixture(scope="session")
+def kafka_settings(kafka_bootstrap: str) -> Settings:
+    return Settings(kafka_bootstrap=kafka_bootstrap, _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def seed_html() -> str:
+    return SEED_HTML.read_text()
+
+
+@pytest.fixture
+def seed_text() -> str:
+    return SEED_TXT.read_text()
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith("NEWSWIRE_"):
+            monkeypatch.delenv(key)
