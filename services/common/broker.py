@@ -211,6 +211,11 @@ def wait_until_ready(bootstrap: str, timeout: float, proc: subprocess.Popen[byte
         if proc is not None and proc.poll() is not None:
             raise BrokerError(f"kafka exited with code {proc.returncode} during start-up")
         try:
+            # A cheap TCP probe first, so the Kafka client is not asked (and does not log
+            # connection errors) before the listener is even open.
+            host, _, port = bootstrap.rpartition(":")
+            with socket.create_connection((host, int(port)), timeout=1.0):
+                pass
             if asyncio.run(cluster_metadata_ok(bootstrap, timeout=5.0)):
                 return
         except Exception as exc:  # any failure here just means "not yet"

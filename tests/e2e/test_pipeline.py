@@ -1,0 +1,184 @@
+"""The whole pipeline: real broker, seed server and the four services as separate processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from services.common.kafka import ensure_topics
+from services.common.models import Entry, Page, Trace, encode, utcnow
+from services.common.settings import PROJECT_ROOT, Settings
+from services.common.topics import ALL_TOPICS
+from services.common.urls import article_id
+from services.devtools.stack import SERVICES, Stack, start_stack
+from services.devtools.tail import read_topic
+from tests.conftest import FIRST_PARAGRAPH_START, LAST_PARAGRAPH_END, SEED_TXT, validate_record
+
+ORIGINAL_PATH = "/site/newsofwar/post/intense-truce-talks-underway.html"
+WAIT_S = 120.0
+
+
+def read(settings: Settings, topic: str, timeout: float = 3.0) -> list[dict[str, Any]]:
+    return asyncio.run(read_topic(settings, topic, timeout=timeout))
+
+
+def wait_for(settings: Settings, topic: str, predicate: Any, stack: Stack, what: str) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        records = read(settings, topic, timeout=2.0)
+        if predicate(records):
+            return records
+        dead = [n for n, p in stack.procs.items() if not p.alive()]
+        assert not dead, f"services died: {dead}; see logs in {stack.run_dir}"
+    pytest.fail(f"timed out waiting for {what} on {topic}; logs in {stack.run_dir}")
+
+
+def scrape(url: str) -> dict[str, float]:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        text = resp.read().decode()
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
+
+
+@pytest.fixture(scope="module")
+def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    run_dir = tmp_path_factory.mktemp("run")
+    # Only the original site's feed at first; the syndicated copy is added at run time
+    # (newswire feeds add), so which article is first is not left to a race.
+    feeds = run_dir / "feeds.yaml"
+    feeds.write_text("feeds:\n  - url: ${SEEDS_URL}/feeds/newsofwar.xml\n    title: News of War\n")
+    asyncio.run(ensure_topics(Settings(kafka_bootstrap=kafka_bootstrap)))
+    env = {
+        "NEWSWIRE_FEEDS_FILE": str(feeds),
+        # Poll every couple of seconds so the test also sees unchanged feeds re-polled.
+        "NEWSWIRE_POLL_INTERVAL_SECONDS": "2",
+        "NEWSWIRE_POLL_MIN_INTERVAL_SECONDS": "1",
+    }
+    st = start_stack(run_dir, bootstrap=kafka_bootstrap, extra_env=env)
+    try:
+        yield st
+    finally:
+        st.stop()
+        for name in (*SERVICES, "seeds"):
+            log = Path(run_dir / f"{name}.log")
+            if log.exists():
+                sys.stderr.write(f"--- tail of {name}.log ---\n{log.read_text()[-3000:]}\n")
+
+
+def test_seed_article_flows_end_to_end(stack: Stack, kafka_bootstrap: str) -> None:
+    settings = Settings(kafka_bootstrap=kafka_bootstrap)
+    original_id = article_id(f"{stack.seeds_url}{ORIGINAL_PATH}")
+
+    # 1. The original arrives once, as new, with clean text and its title and byline as fields.
+    stories = wait_for(settings, "newswire.stories", lambda rs: len(rs) >= 1, stack, "the first story")
+    first = stories[0]["value"]
+    assert first["article_id"] == original_id
+    assert first["verdict"] == "new" and first["duplicate_of"] is None
+    assert first["story_id"] == original_id == stories[0]["key"]
+    article = first["article"]
+    assert article["title"].startswith("Intense Truce Talks Underway")
+    assert article["byline"] == "News of War Staff Writer"
+    lines = [ln.strip().lower() for ln in article["text"].splitlines()]
+    assert "top of page" not in lines and "bottom of page" not in lines
+    assert "news of war staff writer" not in lines
+    assert article["paragraphs"][0].startswith(FIRST_PARAGRAPH_START)
+    assert article["paragraphs"][-1].endswith(LAST_PARAGRAPH_END)
+    assert article["language"] == "en" and article["word_count"] > 500 and article["summary"]
+    assert set(article["trace"]["stages"]) >= {"fetcher", "cleaner", "enricher", "dedup"}
+
+    # 2. The syndicated plain-text copy, added at run time, is a duplicate of it.
+    wire_feed = f"{stack.seeds_url}/feeds/wire.xml"
+    subprocess.run(
+        [sys.executable, "-m", "services.cli", "feeds", "add", wire_feed, "--title", "Plain Wire"],
+        cwd=PROJECT_ROOT, env=stack.env(), check=True, capture_output=True, timeout=60,
+    )
+    stories = wait_for(settings, "newswire.stories", lambda rs: len(rs) >= 2, stack, "the duplicate")
+    second = stories[1]["value"]
+    assert second["article_id"] == article_id(f"{stack.seeds_url}/000_1f0e606ef3d1bead.txt")
+    assert second["verdict"] == "duplicate" and second["duplicate_of"] == original_id
+    assert second["story_id"] == original_id
+    assert second["article"]["byline"] == "News of War Staff Writer"
+
+    # 3. A poison record on newswire.pages goes to the DLQ; the cleaner handles the next one.
+    later = Page(
+        article_id=article_id("http://wire.example/later"), url="http://wire.example/later",
+        final_url="http://wire.example/later", status=200, content_type="text/plain",
+        body=SEED_TXT.read_text().replace("Israel", "Israël"), body_bytes=1,
+        entry=Entry(entry_id="later", feed_url="http://wire.example/feed", link="http://wire.example/later"),
+        trace=Trace(fetched_at=utcnow()),
+    )
+
+    async def produce() -> None:
+        prod = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await prod.start()
+        try:
+            await prod.send_and_wait("newswire.pages", key=b"poison", value=b"\x00\xff not json {")
+            await prod.send_and_wait("newswire.pages", key=later.article_id.encode(), value=encode(later))
+        finally:
+            await prod.stop()
+
+    asyncio.run(produce())
+    dlq = wait_for(settings, "newswire.dlq", lambda rs: any(r["key"] == "poison" for r in rs),
+                   stack, "the poison record")
+    poison = next(r["value"] for r in dlq if r["key"] == "poison")
+    assert poison["stage"] == "cleaner" and poison["reason"] == "decode"
+    assert poison["source_topic"] == "newswire.pages"
+    stories = wait_for(settings, "newswire.stories",
+                       lambda rs: any(r["value"]["article_id"] == later.article_id for r in rs),
+                       stack, "the record after the poison")
+    assert all(p.alive() for p in stack.procs.values())
+
+    # 4. Let the feeds be re-polled a few times: unchanged feeds produce nothing more.
+    time.sleep(6)
+    entries = read(settings, "newswire.entries")
+    assert len(entries) == 2, [e["value"]["link"] for e in entries]
+    stories = read(settings, "newswire.stories")
+    assert [s["value"]["article_id"] for s in stories].count(original_id) == 1
+    assert len(stories) == 3
+
+    # 5. Every record on every topic satisfies its contract (except the deliberate poison).
+    for spec in ALL_TOPICS:
+        for rec in read(settings, spec.name):
+            if spec.name == "newswire.pages" and rec["key"] == "poison":
+                continue
+            if spec.name == "newswire.feeds" and rec["value"] is None:
+                continue
+            validate_record(spec.name, rec["value"])
+
+    # 6. Every service serves /healthz and /metrics counting what it processed.
+    expected_in = {"fetcher": 2, "cleaner": 4, "enricher": 3, "dedup": 3}
+    for name in SERVICES:
+        base = f"http://127.0.0.1:{stack.procs[name].port}"
+        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as resp:
+            assert resp.status == 200
+        with urllib.request.urlopen(f"{base}/readyz", timeout=5) as resp:
+            assert json.loads(resp.read())["ready"] is True
+        samples = scrape(f"{base}/metrics")
+        records_in = samples.get(f'newswire_records_in_total{{stage="{name}"}}', 0)
+        assert records_in == expected_in[name], (name, records_in)
+        assert samples.get(f'newswire_processing_seconds_count{{stage="{name}"}}', 0) >= records_in
+    cleaner = scrape(stack.metrics_url("cleaner"))
+    assert cleaner['newswire_records_failed_total{reason="decode",stage="cleaner"}'] == 1
+    assert cleaner['newswire_records_out_total{stage="cleaner"}'] == 3
+    assert cleaner['newswire_boilerplate_lines_removed_total{reason="scroll_anchor"}'] >= 4
+    dedup = scrape(stack.metrics_url("dedup"))
+    assert dedup['newswire_dedup_verdicts_total{verdict="duplicate"}'] == 1
+    assert dedup['newswire_dedup_verdicts_total{verdict="new"}'] == 2
+    assert dedup["newswire_end_to_end_latency_seconds_count"] == 3
+    fetcher = scrape(stack.metrics_url("fetcher"))
+    assert fetcher["newswire_fetch_not_modified_total"] >= 1
+    assert fetcher["newswire_feeds_tracked"] == 2
