@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -32,7 +33,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"kafka:  {stack.bootstrap}\nseeds:  {stack.seeds_url}", flush=True)
         for name, proc in stack.procs.items():
             if name != "seeds":
-                print(f"{name:9} http://127.0.0.1:{proc.port}/metrics  /healthz  /readyz", flush=True)
+                print(
+                    f"{name:9} http://127.0.0.1:{proc.port}/metrics  /healthz  /readyz", flush=True
+                )
         print("stories as they arrive (Ctrl-C stops everything):", flush=True)
         settings = load_settings().model_copy(update={"kafka_bootstrap": stack.bootstrap})
         tail(settings, "newswire.stories", pretty=True)
@@ -47,8 +50,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_tail(args: argparse.Namespace) -> int:
     from services.devtools.tail import tail
 
-    tail(load_settings(), args.topic, pretty=args.pretty, from_beginning=not args.latest,
-         max_records=args.max, timeout=args.timeout)
+    tail(
+        load_settings(),
+        args.topic,
+        pretty=args.pretty,
+        from_beginning=not args.latest,
+        max_records=args.max,
+        timeout=args.timeout,
+    )
     return 0
 
 
@@ -84,8 +93,10 @@ def _cmd_broker(args: argparse.Namespace) -> int:
         print(ensure_jars())
         return 0
     broker = start_broker()
-    print(f"NEWSWIRE_KAFKA_BOOTSTRAP={broker.bootstrap}  (pid {broker.pid}, log {broker.log_file})",
-          flush=True)
+    print(
+        f"NEWSWIRE_KAFKA_BOOTSTRAP={broker.bootstrap}  (pid {broker.pid}, log {broker.log_file})",
+        flush=True,
+    )
     try:
         while True:
             time.sleep(3600)
@@ -111,8 +122,11 @@ def _cmd_schemas(args: argparse.Namespace) -> int:
         for path in write_all():
             print(f"wrote {path.relative_to(PROJECT_ROOT)}")
         return 0
-    stale = [name for name in sorted(p.name for p in SCHEMA_DIR.glob("*.schema.json"))
-             if (SCHEMA_DIR / name).read_text() != render(name)]
+    stale = [
+        name
+        for name in sorted(p.name for p in SCHEMA_DIR.glob("*.schema.json"))
+        if (SCHEMA_DIR / name).read_text() != render(name)
+    ]
     for name in stale:
         print(f"stale: schemas/{name} (run: newswire schemas --write)")
     return 1 if stale else 0
@@ -129,10 +143,8 @@ def _cmd_serve_seeds(args: argparse.Namespace) -> int:
         finally:
             await runner.cleanup()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
@@ -175,8 +187,13 @@ def main(argv: list[str] | None = None) -> int:
         print("feeds add|remove|show need a URL", file=sys.stderr)
         return 2
     handlers = {
-        "run": _cmd_run, "tail": _cmd_tail, "feeds": _cmd_feeds, "broker": _cmd_broker,
-        "topics": _cmd_topics, "schemas": _cmd_schemas, "serve-seeds": _cmd_serve_seeds,
+        "run": _cmd_run,
+        "tail": _cmd_tail,
+        "feeds": _cmd_feeds,
+        "broker": _cmd_broker,
+        "topics": _cmd_topics,
+        "schemas": _cmd_schemas,
+        "serve-seeds": _cmd_serve_seeds,
     }
     return handlers[args.command](args)
 

@@ -39,7 +39,9 @@ def _validator(schema_file: str) -> Draft202012Validator:
 def validate_record(topic: str, value: Any) -> None:
     """Fail the test when `value` does not satisfy `topic`'s JSON Schema contract."""
     errors = sorted(_validator(BY_NAME[topic].schema).iter_errors(value), key=str)
-    assert not errors, f"{topic} record violates its schema: {errors[0].message} at {list(errors[0].path)}"
+    assert not errors, (
+        f"{topic} record violates its schema: {errors[0].message} at {list(errors[0].path)}"
+    )
 
 
 @pytest.fixture(scope="session")

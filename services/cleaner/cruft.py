@@ -22,34 +22,57 @@ LINE_RULES: dict[str, re.Pattern[str]] = {
         # Wix renders its scroll anchors as the literal text "top of page" / "bottom of page".
         "scroll_anchor": r"(top|bottom) of (the )?page|back to top|scroll to top",
         "skip_link": r"skip to (the )?(main )?(content|navigation|main|article)",
-        "share_prompt": r"(share|tweet|pin|email) (this|on) [\w .()]{1,30}|share this (post|article|story)"
-                        r"|copy link|share",
+        "share_prompt": r"(share|tweet|pin|email) (this|on) [\w .()]{1,30}"
+        r"|share this (post|article|story)|copy link|share",
         "cookie_notice": r".{0,80}\b(uses?|we use) cookies\b.{0,200}|accept (all )?cookies",
         "newsletter_prompt": r"(subscribe|sign up) (to|for) (our|the) newsletter.{0,80}",
         "builder_credit": r"(©|\(c\)|copyright)?.{0,60}(proudly )?(created|made|powered) (with|by) "
-                          r"(wix|squarespace|wordpress|weebly|godaddy|webflow)(\.com)?\.?",
+        r"(wix|squarespace|wordpress|weebly|godaddy|webflow)(\.com)?\.?",
         "post_stats": r"\d+ (min|minute)s? read|\d+ views?( \d+ comments?)?|\d+ comments?|"
-                      r"see all|recent posts|related (posts|articles|stories)",
+        r"see all|recent posts|related (posts|articles|stories)",
         "advertisement": r"advertisement|sponsored content|ad",
     }.items()
 }
 
 # HTML elements removed before extraction: XPath -> rule name.
-_CLASSISH = "translate(concat(' ', @id, ' ', @class, ' '), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
-_ARIA = "translate(@aria-label, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+_UPPER, _LOWER = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ'", "'abcdefghijklmnopqrstuvwxyz'"
+_CLASSISH = f"translate(concat(' ', @id, ' ', @class, ' '), {_UPPER}, {_LOWER})"
+_ARIA = f"translate(@aria-label, {_UPPER}, {_LOWER})"
 HTML_RULES: tuple[tuple[str, str], ...] = (
-    ("scroll_anchor", f"//*[contains({_ARIA}, 'top of page') or contains({_ARIA}, 'bottom of page')"
-                      " or @id='SCROLL_TO_TOP' or @id='SCROLL_TO_BOTTOM']"),
-    ("skip_link", "//a[starts-with(@href, '#') and contains(translate(., 'SKIP', 'skip'), 'skip')]"),
-    ("hidden", "//*[@hidden or @aria-hidden='true' or contains(translate(@style, ' ', ''), 'display:none')]"),
+    (
+        "scroll_anchor",
+        f"//*[contains({_ARIA}, 'top of page') or contains({_ARIA}, 'bottom of page')"
+        " or @id='SCROLL_TO_TOP' or @id='SCROLL_TO_BOTTOM']",
+    ),
+    (
+        "skip_link",
+        "//a[starts-with(@href, '#') and contains(translate(., 'SKIP', 'skip'), 'skip')]",
+    ),
+    (
+        "hidden",
+        "//*[@hidden or @aria-hidden='true'"
+        " or contains(translate(@style, ' ', ''), 'display:none')]",
+    ),
     ("navigation", "//nav | //*[@role='navigation']"),
-    ("share_prompt", f"//*[contains({_CLASSISH}, 'share-bar') or contains({_CLASSISH}, 'social-share')"
-                     f" or contains({_CLASSISH}, 'sharing') or contains({_ARIA}, 'share')]"),
-    ("cookie_notice", f"//*[contains({_CLASSISH}, 'cookie') or contains({_CLASSISH}, 'consent')"
-                      f" or contains({_CLASSISH}, 'gdpr')]"),
-    ("newsletter_prompt", f"//*[contains({_CLASSISH}, 'newsletter')] | //form[.//input[@type='email']]"),
-    ("related_list", f"//*[contains({_CLASSISH}, 'related') or contains({_CLASSISH}, 'recent-posts')"
-                     f" or contains({_ARIA}, 'recent posts') or contains({_ARIA}, 'related')]"),
+    (
+        "share_prompt",
+        f"//*[contains({_CLASSISH}, 'share-bar') or contains({_CLASSISH}, 'social-share')"
+        f" or contains({_CLASSISH}, 'sharing') or contains({_ARIA}, 'share')]",
+    ),
+    (
+        "cookie_notice",
+        f"//*[contains({_CLASSISH}, 'cookie') or contains({_CLASSISH}, 'consent')"
+        f" or contains({_CLASSISH}, 'gdpr')]",
+    ),
+    (
+        "newsletter_prompt",
+        f"//*[contains({_CLASSISH}, 'newsletter')] | //form[.//input[@type='email']]",
+    ),
+    (
+        "related_list",
+        f"//*[contains({_CLASSISH}, 'related') or contains({_CLASSISH}, 'recent-posts')"
+        f" or contains({_ARIA}, 'recent posts') or contains({_ARIA}, 'related')]",
+    ),
 )
 
 
@@ -73,7 +96,10 @@ def strip_html(tree: lxml_html.HtmlElement, removed: Removed) -> lxml_html.HtmlE
             if el.tag in ("html", "body") or el.getparent() is None:
                 continue
             # Keep an element that holds the article itself (a share-labelled wrapper, say).
-            if el.xpath("boolean(.//article | .//h1)") and reason not in ("hidden", "scroll_anchor"):
+            if el.xpath("boolean(.//article | .//h1)") and reason not in (
+                "hidden",
+                "scroll_anchor",
+            ):
                 continue
             text = el.text_content().strip()
             removed.add(reason, max(1, text.count("\n") + 1) if text else 1)

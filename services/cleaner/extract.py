@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
 from services.cleaner import metadata
-from services.cleaner.cruft import Removed, filter_lines, line_reason, strip_html
+from services.cleaner.cruft import Removed, filter_lines, strip_html
 from services.common.errors import ExtractionError, NoContentError
 
 PLAIN_TYPES = ("text/plain",)
@@ -39,7 +39,9 @@ class Extracted:
 def extract(body: str, content_type: str, *, max_chars: int) -> Extracted:
     """Dispatch on the media type; raise ExtractionError subclasses on failure."""
     if len(body) > max_chars:
-        raise ExtractionError(f"page has {len(body)} characters, limit {max_chars}", reason="too_large")
+        raise ExtractionError(
+            f"page has {len(body)} characters, limit {max_chars}", reason="too_large"
+        )
     media = content_type.split(";")[0].strip().lower()
     if media in PLAIN_TYPES:
         result = extract_plain(body)
@@ -66,8 +68,9 @@ def _blocks(text: str) -> list[str]:
     return blocks
 
 
-def _take_head(paragraphs: list[str], title: str | None, byline: str | None,
-               removed: Removed) -> tuple[list[str], str | None, str | None]:
+def _take_head(
+    paragraphs: list[str], title: str | None, byline: str | None, removed: Removed
+) -> tuple[list[str], str | None, str | None]:
     """Take a title and a byline off the top of the body, where they open it.
 
     Only the first few lines are looked at: a byline-shaped line deep in the
@@ -80,7 +83,9 @@ def _take_head(paragraphs: list[str], title: str | None, byline: str | None,
         head = body[0]
         if title and metadata.normalise(head) == metadata.normalise(title):
             removed.add("title_in_body")
-        elif byline and metadata.normalise(metadata.clean_byline(head)) == metadata.normalise(byline):
+        elif byline and metadata.normalise(metadata.clean_byline(head)) == metadata.normalise(
+            byline
+        ):
             removed.add("byline_in_body")
         elif byline is None and metadata.looks_like_byline(head):
             byline = metadata.clean_byline(head)
@@ -117,13 +122,17 @@ def extract_html(html: str) -> Extracted:
     language = metadata.language_from_html(tree)
     site = metadata.first_attr(tree, "//meta[@property='og:site_name']/@content")
     strip_html(tree, removed)
-    doc = trafilatura.bare_extraction(
-        tree, with_metadata=True, include_comments=False, include_tables=True,
-        include_images=False, deduplicate=False,
+    doc: Any = trafilatura.bare_extraction(
+        tree,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        deduplicate=False,
     )
     if doc is None or not (doc.text or "").strip():
         raise NoContentError("trafilatura found no main text")
-    lines = [line.strip() for line in doc.text.splitlines() if line.strip()]
+    lines = [line.strip() for line in str(doc.text).splitlines() if line.strip()]
     lines = filter_lines(lines, removed)
     title = doc.title or html_title
     byline = html_byline or _plausible_author(doc.author)
@@ -147,6 +156,3 @@ def _plausible_author(author: str | None) -> str | None:
     if not author or len(author) < 3:
         return None
     return author
-
-
-__all__ = ["Extracted", "extract", "extract_html", "extract_plain", "line_reason", "re"]

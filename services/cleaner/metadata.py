@@ -85,9 +85,11 @@ def parse_date(value: str | None) -> datetime | None:
 
 
 def published_from_html(tree: lxml_html.HtmlElement) -> datetime | None:
-    return parse_date(first_attr(
-        tree,
-        "//meta[@property='article:published_time']/@content",
-        "//meta[@itemprop='datePublished']/@content",
-        "//time[@datetime]/@datetime",
-    ))
+    return parse_date(
+        first_attr(
+            tree,
+            "//meta[@property='article:published_time']/@content",
+            "//meta[@itemprop='datePublished']/@content",
+            "//time[@datetime]/@datetime",
+        )
+    )

@@ -61,17 +61,27 @@ def ensure_jars() -> Path:
     if marker.exists():
         return libs
     if shutil.which("mvn") is None:
-        raise BrokerError("Maven (mvn) is needed to fetch the Kafka jars; or set NEWSWIRE_KAFKA_BOOTSTRAP")
+        raise BrokerError(
+            "Maven (mvn) is needed to fetch the Kafka jars; or set NEWSWIRE_KAFKA_BOOTSTRAP"
+        )
     tmp = libs.with_name("libs.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     cmd = [
-        "mvn", "-B", "-q", "-f", str(POM), "dependency:copy-dependencies",
-        f"-DoutputDirectory={tmp}", "-DincludeScope=runtime",
+        "mvn",
+        "-B",
+        "-q",
+        "-f",
+        str(POM),
+        "dependency:copy-dependencies",
+        f"-DoutputDirectory={tmp}",
+        "-DincludeScope=runtime",
     ]
     log.info("fetching Kafka jars: %s", " ".join(cmd))
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
     if done.returncode != 0:
-        raise BrokerError(f"mvn failed ({done.returncode}): {done.stdout[-2000:]}{done.stderr[-2000:]}")
+        raise BrokerError(
+            f"mvn failed ({done.returncode}): {done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
     shutil.rmtree(libs, ignore_errors=True)
     tmp.rename(libs)
     marker.touch()
@@ -90,7 +100,9 @@ def _java() -> str:
         return str(Path(home) / "bin" / "java")
     found = shutil.which("java")
     if found is None:
-        raise BrokerError("Java 17+ is needed for the local broker; or set NEWSWIRE_KAFKA_BOOTSTRAP")
+        raise BrokerError(
+            "Java 17+ is needed for the local broker; or set NEWSWIRE_KAFKA_BOOTSTRAP"
+        )
     return found
 
 
@@ -174,19 +186,32 @@ def start_broker(max_message_bytes: int = 10 * 1024 * 1024, port: int | None = N
     log4j = workdir / "log4j2.properties"
     log4j.write_text(LOG4J2.format(log=workdir / "kafka.log"))
     classpath = f"{libs}/*"
-    jvm = [java, "-Xms256m", "-Xmx1g", f"-Dlog4j2.configurationFile={log4j}",
-           "-Djava.awt.headless=true", "-cp", classpath]
+    jvm = [
+        java,
+        "-Xms256m",
+        "-Xmx1g",
+        f"-Dlog4j2.configurationFile={log4j}",
+        "-Djava.awt.headless=true",
+        "-cp",
+        classpath,
+    ]
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     fmt = subprocess.run(
         [*jvm, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     if fmt.returncode != 0:
         raise BrokerError(f"kafka storage format failed: {fmt.stdout[-1500:]}{fmt.stderr[-1500:]}")
     out = (workdir / "stdout.log").open("wb")
     proc = subprocess.Popen(
-        [*jvm, "kafka.Kafka", str(props)], stdout=out, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, start_new_session=True,
+        [*jvm, "kafka.Kafka", str(props)],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     broker = LocalBroker(f"127.0.0.1:{port}", proc.pid, workdir, proc)
     try:
@@ -199,7 +224,9 @@ def start_broker(max_message_bytes: int = 10 * 1024 * 1024, port: int | None = N
     return broker
 
 
-def wait_until_ready(bootstrap: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_until_ready(
+    bootstrap: str, timeout: float, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     """Bounded wait until the broker answers a metadata request (not just an open port)."""
     import asyncio
 
@@ -221,7 +248,9 @@ def wait_until_ready(bootstrap: str, timeout: float, proc: subprocess.Popen[byte
         except Exception as exc:  # any failure here just means "not yet"
             last_error = repr(exc)
         time.sleep(0.5)
-    raise BrokerError(f"kafka at {bootstrap} did not answer metadata within {timeout:.0f}s: {last_error}")
+    raise BrokerError(
+        f"kafka at {bootstrap} did not answer metadata within {timeout:.0f}s: {last_error}"
+    )
 
 
 @contextlib.contextmanager

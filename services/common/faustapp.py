@@ -48,20 +48,24 @@ class StageApp:
     def topic(self, name: str, **kw: Any) -> faust.TopicT:
         if name not in self._topics:
             self._topics[name] = self.app.topic(
-                name, key_type=bytes, value_type=bytes,
-                key_serializer="raw", value_serializer="raw", **kw,
+                name,
+                key_type=bytes,
+                value_type=bytes,
+                key_serializer="raw",
+                value_serializer="raw",
+                **kw,
             )
         return self._topics[name]
 
     def ready(self) -> bool:
-        """Ready once the consumer has been assigned partitions (a broker round-trip proves reach)."""
+        """Ready once the consumer has partitions (getting them proved the broker is reachable)."""
         try:
             return bool(self.app.consumer.assignment())
         except Exception:  # before the consumer exists
             return False
 
     async def handle(
-        self, event: faust.EventT, fn: Any, *, offload: bool = False, counted: bool = True
+        self, event: Any, fn: Any, *, offload: bool = False, counted: bool = True
     ) -> list[Output]:
         msg = event.message
         source = Source(msg.topic, msg.partition, msg.offset, msg.key)
@@ -70,7 +74,9 @@ class StageApp:
     async def send(self, outputs: Sequence[Output], *, counted: bool = True) -> None:
         """Produce and wait for the broker's ack of each output before the event is acked."""
         for out in outputs:
-            fut = await self.topic(out.topic).send(key=out.key, value=out.value, partition=out.partition)
+            fut = await self.topic(out.topic).send(
+                key=out.key, value=out.value, partition=out.partition
+            )
             await fut
         if counted:
             self.stage.count_out(outputs)

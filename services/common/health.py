@@ -31,7 +31,9 @@ class HealthServer:
 
     async def _metrics(self, _: web.Request) -> web.Response:
         READY.set(1 if self._ready() else 0)
-        return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return web.Response(
+            body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
 
     async def _healthz(self, _: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})

@@ -35,8 +35,11 @@ def client_options(settings: Settings) -> dict[str, Any]:
     if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
         opts["ssl_context"] = ssl_context(settings)
     if settings.kafka_security_protocol.startswith("SASL"):
-        if not (settings.kafka_sasl_mechanism and settings.kafka_sasl_username
-                and settings.kafka_sasl_password):
+        if not (
+            settings.kafka_sasl_mechanism
+            and settings.kafka_sasl_username
+            and settings.kafka_sasl_password
+        ):
             raise ConfigError("SASL needs NEWSWIRE_KAFKA_SASL_MECHANISM, _USERNAME and _PASSWORD")
         opts["sasl_mechanism"] = settings.kafka_sasl_mechanism
         opts["sasl_plain_username"] = settings.kafka_sasl_username
@@ -78,7 +81,9 @@ def faust_options(settings: Settings) -> dict[str, Any]:
 
 async def cluster_metadata_ok(bootstrap_servers: str, timeout: float = 5.0) -> bool:
     """True once the cluster answers a metadata request with at least one broker."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout * 1000))
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout * 1000)
+    )
     try:
         await admin.start()
         meta = await admin.describe_cluster()
@@ -119,13 +124,16 @@ async def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] = ALL_T
         await admin.close()
 
 
-async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], timeout: float = 30.0) -> None:
+async def _wait_for_leaders(
+    admin: AIOKafkaAdminClient, names: list[str], timeout: float = 30.0
+) -> None:
     """Wait (bounded) until new topics have partition leaders, so first produces do not bounce."""
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         described = await admin.describe_topics(names)
         if all(
-            t.get("error_code", 0) == 0 and t.get("partitions")
+            t.get("error_code", 0) == 0
+            and t.get("partitions")
             and all(p.get("leader", -1) >= 0 for p in t["partitions"])
             for t in described
         ):

@@ -21,40 +21,66 @@ RECORDS_IN = Counter(
     "records_in", "Records a stage consumed.", ["stage"], namespace=NAMESPACE, registry=REGISTRY
 )
 RECORDS_OUT = Counter(
-    "records_out", "Records a stage produced to its output topic.", ["stage"],
-    namespace=NAMESPACE, registry=REGISTRY,
+    "records_out",
+    "Records a stage produced to its output topic.",
+    ["stage"],
+    namespace=NAMESPACE,
+    registry=REGISTRY,
 )
 RECORDS_FAILED = Counter(
-    "records_failed", "Records a stage could not handle (each also goes to the DLQ).",
-    ["stage", "reason"], namespace=NAMESPACE, registry=REGISTRY,
+    "records_failed",
+    "Records a stage could not handle (each also goes to the DLQ).",
+    ["stage", "reason"],
+    namespace=NAMESPACE,
+    registry=REGISTRY,
 )
 PROCESSING_SECONDS = Histogram(
-    "processing_seconds", "Time a stage spent on one record.", ["stage"],
-    buckets=_SECONDS, namespace=NAMESPACE, registry=REGISTRY,
+    "processing_seconds",
+    "Time a stage spent on one record.",
+    ["stage"],
+    buckets=_SECONDS,
+    namespace=NAMESPACE,
+    registry=REGISTRY,
 )
 END_TO_END_SECONDS = Histogram(
-    "end_to_end_latency_seconds", "Time from page fetch to the story verdict.",
-    buckets=_E2E_SECONDS, namespace=NAMESPACE, registry=REGISTRY,
+    "end_to_end_latency_seconds",
+    "Time from page fetch to the story verdict.",
+    buckets=_E2E_SECONDS,
+    namespace=NAMESPACE,
+    registry=REGISTRY,
 )
 DLQ_RECORDS = Counter(
-    "dlq_records", "Records sent to newswire.dlq.", ["stage", "reason"],
-    namespace=NAMESPACE, registry=REGISTRY,
+    "dlq_records",
+    "Records sent to newswire.dlq.",
+    ["stage", "reason"],
+    namespace=NAMESPACE,
+    registry=REGISTRY,
 )
 FETCH_REQUESTS = Counter(
-    "fetch_requests", "HTTP requests the fetcher made.", ["kind", "status_class"],
-    namespace=NAMESPACE, registry=REGISTRY,
+    "fetch_requests",
+    "HTTP requests the fetcher made.",
+    ["kind", "status_class"],
+    namespace=NAMESPACE,
+    registry=REGISTRY,
 )
 FETCH_NOT_MODIFIED = Counter(
-    "fetch_not_modified", "Feed polls answered 304 Not Modified.",
-    namespace=NAMESPACE, registry=REGISTRY,
+    "fetch_not_modified",
+    "Feed polls answered 304 Not Modified.",
+    namespace=NAMESPACE,
+    registry=REGISTRY,
 )
 FETCH_BYTES = Counter(
-    "fetch_bytes", "Body bytes the fetcher downloaded.", ["kind"],
-    namespace=NAMESPACE, registry=REGISTRY,
+    "fetch_bytes",
+    "Body bytes the fetcher downloaded.",
+    ["kind"],
+    namespace=NAMESPACE,
+    registry=REGISTRY,
 )
 FEED_ENTRIES_NEW = Counter(
-    "feed_entries_new", "Feed entries seen for the first time and emitted.",
-    namespace=NAMESPACE, registry=REGISTRY,
+    "feed_entries_new",
+    "Feed entries seen for the first time and emitted.",
+    namespace=NAMESPACE,
+    registry=REGISTRY,
 )
 FEEDS_TRACKED = Gauge(
     "feeds_tracked", "Feeds this fetcher replica owns.", namespace=NAMESPACE, registry=REGISTRY
@@ -63,16 +89,24 @@ FEEDS_FAILING = Gauge(
     "feeds_failing", "Owned feeds whose last poll failed.", namespace=NAMESPACE, registry=REGISTRY
 )
 BOILERPLATE_LINES_REMOVED = Counter(
-    "boilerplate_lines_removed", "Lines the cleaner removed as cruft, by rule.", ["reason"],
-    namespace=NAMESPACE, registry=REGISTRY,
+    "boilerplate_lines_removed",
+    "Lines the cleaner removed as cruft, by rule.",
+    ["reason"],
+    namespace=NAMESPACE,
+    registry=REGISTRY,
 )
 DEDUP_VERDICTS = Counter(
-    "dedup_verdicts", "Stories emitted, by verdict.", ["verdict"],
-    namespace=NAMESPACE, registry=REGISTRY,
+    "dedup_verdicts",
+    "Stories emitted, by verdict.",
+    ["verdict"],
+    namespace=NAMESPACE,
+    registry=REGISTRY,
 )
 READY = Gauge(
-    "ready", "1 when the service has its partitions and can reach the broker.",
-    namespace=NAMESPACE, registry=REGISTRY,
+    "ready",
+    "1 when the service has its partitions and can reach the broker.",
+    namespace=NAMESPACE,
+    registry=REGISTRY,
 )
 
 

@@ -173,7 +173,7 @@ def encode(message: BaseModel) -> bytes:
 
 
 def decode(model: type[M], raw: bytes | str | None) -> M:
-    """Parse a record's value, telling bytes-that-are-not-JSON apart from JSON-of-the-wrong-shape."""
+    """Parse a record's value; tell bytes that are not JSON from JSON of the wrong shape."""
     if raw is None:
         raise DecodeError("empty record value (tombstone?)")
     try:

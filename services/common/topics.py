@@ -32,22 +32,37 @@ class TopicSpec:
 
 FEEDS = TopicSpec("newswire.feeds", "feed URL", "feeds.schema.json", compacted=True)
 FEED_POLLS = TopicSpec(
-    "newswire.feed-polls", "feed URL", "feed-polls.schema.json",
-    retention_ms=1 * DAY_MS, internal=True,
+    "newswire.feed-polls",
+    "feed URL",
+    "feed-polls.schema.json",
+    retention_ms=1 * DAY_MS,
+    internal=True,
 )
 ENTRIES = TopicSpec("newswire.entries", "article host", "entries.schema.json")
 PAGES = TopicSpec("newswire.pages", "article id", "pages.schema.json", retention_ms=3 * DAY_MS)
 ARTICLES = TopicSpec("newswire.articles", "article id", "articles.schema.json")
 ENRICHED = TopicSpec("newswire.enriched", "article id", "enriched.schema.json")
 DEDUP_BY_HASH = TopicSpec(
-    "newswire.dedup-by-hash", "content hash", "enriched.schema.json",
-    retention_ms=1 * DAY_MS, internal=True,
+    "newswire.dedup-by-hash",
+    "content hash",
+    "enriched.schema.json",
+    retention_ms=1 * DAY_MS,
+    internal=True,
 )
 STORIES = TopicSpec("newswire.stories", "story id", "stories.schema.json", retention_ms=30 * DAY_MS)
-DLQ = TopicSpec("newswire.dlq", "article id (or source key)", "dlq.schema.json",
-                retention_ms=30 * DAY_MS)
+DLQ = TopicSpec(
+    "newswire.dlq", "article id (or source key)", "dlq.schema.json", retention_ms=30 * DAY_MS
+)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
-    FEEDS, FEED_POLLS, ENTRIES, PAGES, ARTICLES, ENRICHED, DEDUP_BY_HASH, STORIES, DLQ,
+    FEEDS,
+    FEED_POLLS,
+    ENTRIES,
+    PAGES,
+    ARTICLES,
+    ENRICHED,
+    DEDUP_BY_HASH,
+    STORIES,
+    DLQ,
 )
 BY_NAME: dict[str, TopicSpec] = {t.name: t for t in ALL_TOPICS}

@@ -32,7 +32,9 @@ def canonical_url(url: str) -> str:
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/")
     query = sorted(
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING_PARAMS.match(k)
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not TRACKING_PARAMS.match(k)
     )
     return urlunsplit((scheme, netloc, path, urlencode(query), ""))
 

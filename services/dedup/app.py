@@ -17,7 +17,10 @@ def build(settings: Settings) -> StageApp:
     # hash has exactly one owner however many dedup workers run. Changelogged: a
     # restarted worker recovers it before it takes records again.
     first_by_hash = sa.app.Table(
-        "first-by-hash", key_type=str, value_type=str, partitions=settings.topic_partitions,
+        "first-by-hash",
+        key_type=str,
+        value_type=str,
+        partitions=settings.topic_partitions,
     )
 
     @sa.app.agent(sa.topic(ENRICHED.name), name="route-by-hash")

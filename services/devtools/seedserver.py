@@ -42,7 +42,11 @@ def make_app(root: Path, base_url: str) -> web.Application:
         headers = {"ETag": etag, "Last-Modified": LAST_MODIFIED, "Cache-Control": "max-age=60"}
         if request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers=headers)
-        ctype = TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        ctype = (
+            TYPES.get(path.suffix)
+            or mimetypes.guess_type(path.name)[0]
+            or "application/octet-stream"
+        )
         headers["Content-Type"] = ctype
         return web.Response(body=body, headers=headers)
 

@@ -45,14 +45,16 @@ class Stack:
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = dict(os.environ)
-        env.update({
-            "NEWSWIRE_KAFKA_BOOTSTRAP": self.bootstrap,
-            "NEWSWIRE_SEEDS_URL": self.seeds_url,
-            # The seed server is on loopback, which the fetcher refuses unless told.
-            "NEWSWIRE_FETCH_ALLOW_PRIVATE": "true",
-            "NEWSWIRE_DATA_DIR": str(self.run_dir / "data"),
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "NEWSWIRE_KAFKA_BOOTSTRAP": self.bootstrap,
+                "NEWSWIRE_SEEDS_URL": self.seeds_url,
+                # The seed server is on loopback, which the fetcher refuses unless told.
+                "NEWSWIRE_FETCH_ALLOW_PRIVATE": "true",
+                "NEWSWIRE_DATA_DIR": str(self.run_dir / "data"),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         env.update(extra or {})
         return env
 
@@ -61,15 +63,21 @@ class Stack:
         log = self.run_dir / f"{name}.log"
         env = self.env({"NEWSWIRE_HTTP_PORT": str(port), **(extra_env or {})})
         popen = subprocess.Popen(
-            [sys.executable, "-m", f"services.{name}"], cwd=PROJECT_ROOT, env=env,
-            stdout=log.open("ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", f"services.{name}"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
         proc = Proc(name, popen, log, port)
         self.procs[name] = proc
         return proc
 
-    def stop_service(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
+    def stop_service(
+        self, name: str, sig: int = signal.SIGTERM, timeout: float = 30.0
+    ) -> int | None:
         proc = self.procs.pop(name, None)
         if proc is None:
             return None
@@ -94,9 +102,21 @@ def start_seed_server(run_dir: Path, root: Path) -> tuple[Proc, str]:
     port = free_port()
     log = run_dir / "seeds.log"
     popen = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "serve-seeds", "--root", str(root), "--port", str(port)],
-        cwd=PROJECT_ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "services.cli",
+            "serve-seeds",
+            "--root",
+            str(root),
+            "--port",
+            str(port),
+        ],
+        cwd=PROJECT_ROOT,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     wait_http(f"{base}/feeds.yaml", 20.0, popen)
@@ -110,17 +130,21 @@ def wait_http(url: str, timeout: float, popen: subprocess.Popen[bytes] | None = 
     while time.monotonic() < deadline:
         if popen is not None and popen.poll() is not None:
             raise RuntimeError(f"process serving {url} exited with {popen.returncode}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback only
-                if resp.status < 500:
-                    return
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as resp:
+            if resp.status < 500:
+                return
         time.sleep(0.2)
     raise TimeoutError(f"{url} did not answer within {timeout:.0f}s")
 
 
-def start_stack(run_dir: Path, *, seeds_root: Path = PROJECT_ROOT / "seeds",
-                services: tuple[str, ...] = SERVICES, bootstrap: str | None = None,
-                extra_env: dict[str, str] | None = None) -> Stack:
+def start_stack(
+    run_dir: Path,
+    *,
+    seeds_root: Path = PROJECT_ROOT / "seeds",
+    services: tuple[str, ...] = SERVICES,
+    bootstrap: str | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Stack:
     """Start (or reuse) a broker, the seed server and the services; the caller stops it."""
     run_dir.mkdir(parents=True, exist_ok=True)
     broker = None

@@ -17,8 +17,13 @@ from services.common.settings import Settings
 
 
 async def read_topic(
-    settings: Settings, topic: str, *, from_beginning: bool = True, max_records: int | None = None,
-    timeout: float | None = None, on_record: Callable[[dict[str, Any]], None] | None = None,
+    settings: Settings,
+    topic: str,
+    *,
+    from_beginning: bool = True,
+    max_records: int | None = None,
+    timeout: float | None = None,
+    on_record: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Read records (key, partition, offset, value as JSON when it is JSON)."""
     cons = consumer(settings, enable_auto_commit=False, group_id=None)
@@ -40,7 +45,9 @@ async def read_topic(
             for records in batch.values():
                 for rec in records:
                     item = {
-                        "topic": rec.topic, "partition": rec.partition, "offset": rec.offset,
+                        "topic": rec.topic,
+                        "partition": rec.partition,
+                        "offset": rec.offset,
                         "key": rec.key.decode("utf-8", "replace") if rec.key is not None else None,
                         "value": _value(rec.value),
                     }
@@ -77,16 +84,33 @@ def summarize_story(value: Any) -> str:
         return json.dumps(value)[:300]
     art = value.get("article", {})
     dup = f" of {value['duplicate_of']}" if value.get("duplicate_of") else ""
-    return (f"[{value['verdict']}{dup}] story={value['story_id']} id={value['article_id']} "
-            f"lang={art.get('language')} words={art.get('word_count')} | {art.get('title')}")
+    return (
+        f"[{value['verdict']}{dup}] story={value['story_id']} id={value['article_id']} "
+        f"lang={art.get('language')} words={art.get('word_count')} | {art.get('title')}"
+    )
 
 
-def tail(settings: Settings, topic: str, *, pretty: bool, from_beginning: bool = True,
-         max_records: int | None = None, timeout: float | None = None) -> None:
+def tail(
+    settings: Settings,
+    topic: str,
+    *,
+    pretty: bool,
+    from_beginning: bool = True,
+    max_records: int | None = None,
+    timeout: float | None = None,
+) -> None:
     def show(item: dict[str, Any]) -> None:
         line = summarize_story(item["value"]) if pretty else json.dumps(item)
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
 
-    asyncio.run(read_topic(settings, topic, from_beginning=from_beginning,
-                           max_records=max_records, timeout=timeout, on_record=show))
+    asyncio.run(
+        read_topic(
+            settings,
+            topic,
+            from_beginning=from_beginning,
+            max_records=max_records,
+            timeout=timeout,
+            on_record=show,
+        )
+    )

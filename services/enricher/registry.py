@@ -28,7 +28,9 @@ def enrich_stats(article: Article, settings: Settings) -> dict[str, Any]:
     words = stats.word_count(article.text)
     return {
         "word_count": words,
-        "reading_time_seconds": stats.reading_time_seconds(words, settings.reading_words_per_minute),
+        "reading_time_seconds": stats.reading_time_seconds(
+            words, settings.reading_words_per_minute
+        ),
     }
 
 

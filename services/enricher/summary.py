@@ -9,18 +9,136 @@ from collections import Counter
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’]?\s+(?=[\"'“‘A-Z0-9])")
 TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
 STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for from
-    further had has have having he her here hers herself him himself his how i if in into is it its
-    itself just me more most my no nor not now of off on once only or other our ours out over own
-    said same she should so some such than that the their theirs them then there these they this
-    those through to too under until up very was we were what when where which while who whom why
-    will with would you your yours""".split()
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "out",
+        "over",
+        "own",
+        "said",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+    ]
 )
 
 
 def sentences(text: str) -> list[str]:
-    out = []
+    out: list[str] = []
     for paragraph in text.split("\n"):
         out.extend(s.strip() for s in SENTENCE_END.split(paragraph) if s.strip())
     return out
@@ -46,7 +164,7 @@ def summarize(text: str, max_sentences: int) -> list[str]:
         content = [w for w in toks if w in freq]
         if len(toks) < 5:
             return 0.0
-        base = sum(freq[w] / top for w in content) / (len(toks) ** 0.5)
+        base: float = sum(freq[w] / top for w in content) / (len(toks) ** 0.5)
         return base * (1.25 if index == 0 else 1.0)
 
     ranked = sorted(range(len(sents)), key=lambda i: score(i, sents[i]), reverse=True)

@@ -31,8 +31,9 @@ POLL_RESEND_S = 300.0
 def build(settings: Settings) -> StageApp:
     sa = StageApp(STAGE, settings)
     app = sa.app
-    feed_state = app.Table("feed-state", key_type=str, value_type=str,
-                           partitions=settings.topic_partitions)
+    feed_state = app.Table(
+        "feed-state", key_type=str, value_type=str, partitions=settings.topic_partitions
+    )
     client = HttpClient(settings)
     in_flight: dict[str, float] = {}
 
@@ -44,7 +45,7 @@ def build(settings: Settings) -> StageApp:
             await sa.send(await sa.handle(event, fn, counted=False), counted=False)
             yield msg.offset
 
-    @app.timer(settings.scheduler_tick_seconds)
+    @app.timer(settings.scheduler_tick_seconds)  # type: ignore[untyped-decorator]
     async def schedule_polls() -> None:
         actives = app.assignor.assigned_actives()
         now, mono = utcnow(), time.monotonic()
@@ -55,12 +56,16 @@ def build(settings: Settings) -> StageApp:
                 continue
             tracked += 1
             failing += state.failing
-            if state.next_poll_at > now or mono - in_flight.get(url, -POLL_RESEND_S) < POLL_RESEND_S:
+            if (
+                state.next_poll_at > now
+                or mono - in_flight.get(url, -POLL_RESEND_S) < POLL_RESEND_S
+            ):
                 continue
             in_flight[url] = mono
             command = FeedPoll(url=url, partition=state.partition)
             await sa.topic(FEED_POLLS.name).send(
-                key=url.encode(), value=encode(command), partition=state.partition)
+                key=url.encode(), value=encode(command), partition=state.partition
+            )
         metrics.FEEDS_TRACKED.set(tracked)
         metrics.FEEDS_FAILING.set(failing)
 

@@ -35,7 +35,9 @@ async def remove_feed(settings: Settings, url: str) -> None:
 async def bootstrap_feeds(settings: Settings) -> int:
     """Publish every feed of the feeds file (re-publishing a known feed changes nothing)."""
     if not settings.feeds_file.exists():
-        log.info("no feeds file at %s; only newswire.feeds decides what is polled", settings.feeds_file)
+        log.info(
+            "no feeds file at %s; only newswire.feeds decides what is polled", settings.feeds_file
+        )
         return 0
     await ensure_topics(settings)
     records = load_feeds_file(settings.feeds_file, settings.seeds_url)

@@ -86,12 +86,18 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
             entry_id = f"{entry_id}#{_digest(link, title)}"
         used.add(entry_id)
         authors = [a.get("name") for a in item.get("authors", []) if a.get("name")]
-        entries.append(ParsedEntry(
-            entry_id=entry_id, link=link, guid=guid, title=title, summary=summary,
-            authors=authors,
-            published=_when(item.get("published_parsed")),
-            updated=_when(item.get("updated_parsed")),
-        ))
+        entries.append(
+            ParsedEntry(
+                entry_id=entry_id,
+                link=link,
+                guid=guid,
+                title=title,
+                summary=summary,
+                authors=authors,
+                published=_when(item.get("published_parsed")),
+                updated=_when(item.get("updated_parsed")),
+            )
+        )
     ttl = parsed.feed.get("ttl")
     ttl_seconds = int(ttl) * 60 if isinstance(ttl, str) and ttl.isdigit() else None
     return ParsedFeed(title=parsed.feed.get("title"), ttl_seconds=ttl_seconds, entries=entries)

@@ -46,9 +46,13 @@ class GuardedResolver(AbstractResolver):
         self._inner = DefaultResolver()
         self._allow_private = allow_private
 
-    async def resolve(self, host: str, port: int = 0, family: Any = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: Any = socket.AF_INET
+    ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
-        allowed = [r for r in results if not is_blocked(r["host"], allow_private=self._allow_private)]
+        allowed = [
+            r for r in results if not is_blocked(r["host"], allow_private=self._allow_private)
+        ]
         if not allowed:
             raise BlockedAddressError(f"{host} resolves only to addresses that are not allowed")
         return allowed

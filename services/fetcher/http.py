@@ -61,12 +61,15 @@ class HttpClient:
             s = self.settings
             connector = aiohttp.TCPConnector(
                 resolver=GuardedResolver(allow_private=s.fetch_allow_private),
-                limit=100, limit_per_host=4, ttl_dns_cache=300,
+                limit=100,
+                limit_per_host=4,
+                ttl_dns_cache=300,
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(
-                    total=s.fetch_total_timeout, sock_connect=s.fetch_connect_timeout,
+                    total=s.fetch_total_timeout,
+                    sock_connect=s.fetch_connect_timeout,
                     sock_read=s.fetch_read_timeout,
                 ),
                 headers={"User-Agent": s.user_agent},
@@ -79,7 +82,12 @@ class HttpClient:
             await self._session.close()
 
     async def get(
-        self, url: str, *, kind: Kind, etag: str | None = None, last_modified: str | None = None,
+        self,
+        url: str,
+        *,
+        kind: Kind,
+        etag: str | None = None,
+        last_modified: str | None = None,
     ) -> Response:
         """GET with redirects followed by hand; 304 is returned, other 4xx/5xx raise."""
         headers = {"Accept": _ACCEPT[kind]}
@@ -92,7 +100,9 @@ class HttpClient:
         for _ in range(self.settings.fetch_max_redirects + 1):
             _check_url(current, self.settings.fetch_allow_private)
             try:
-                async with self._get_session().get(current, headers=headers, allow_redirects=False) as resp:
+                async with self._get_session().get(
+                    current, headers=headers, allow_redirects=False
+                ) as resp:
                     if resp.status in REDIRECT_STATUSES and "Location" in resp.headers:
                         metrics.FETCH_REQUESTS.labels(kind, metrics.status_class(resp.status)).inc()
                         redirects.append(current)
@@ -100,14 +110,17 @@ class HttpClient:
                         continue
                     body = await self._read_capped(resp, kind)
                     result = Response(
-                        url=url, final_url=current, status=resp.status,
+                        url=url,
+                        final_url=current,
+                        status=resp.status,
                         headers={k.lower(): v for k, v in resp.headers.items()},
-                        body=body, redirects=redirects,
+                        body=body,
+                        redirects=redirects,
                     )
             except FetchError:
                 metrics.FETCH_REQUESTS.labels(kind, "error").inc()
                 raise
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
                 metrics.FETCH_REQUESTS.labels(kind, "error").inc()
                 raise FetchError(f"{type(exc).__name__}: {exc}", reason=_error_reason(exc)) from exc
             metrics.FETCH_REQUESTS.labels(kind, metrics.status_class(result.status)).inc()
@@ -115,7 +128,9 @@ class HttpClient:
             if result.status == 304 or 200 <= result.status < 300:
                 return result
             raise HttpStatusError(f"HTTP {result.status} for {current}", status=result.status)
-        raise FetchError(f"more than {self.settings.fetch_max_redirects} redirects", reason="redirects")
+        raise FetchError(
+            f"more than {self.settings.fetch_max_redirects} redirects", reason="redirects"
+        )
 
     async def _read_capped(self, resp: aiohttp.ClientResponse, kind: Kind) -> bytes:
         cap = self.settings.fetch_max_bytes
@@ -134,7 +149,7 @@ class HttpClient:
 
 _ACCEPT = {
     "feed": "application/rss+xml, application/atom+xml, application/feed+json, "
-            "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
     "page": "text/html, application/xhtml+xml, text/plain;q=0.9, */*;q=0.5",
 }
 

@@ -29,7 +29,9 @@ def load_state(table: FeedTable, url: str) -> FeedState | None:
     return FeedState.model_validate_json(raw) if raw else None
 
 
-def register_feed(raw: bytes | None, *, key: bytes | None, partition: int, table: FeedTable) -> list[Output]:
+def register_feed(
+    raw: bytes | None, *, key: bytes | None, partition: int, table: FeedTable
+) -> list[Output]:
     """A newswire.feeds record: start tracking a new feed, or stop on a tombstone."""
     if raw is None:
         url = (key or b"").decode()
@@ -53,9 +55,16 @@ def entries_from(parsed: ParsedFeed, state: FeedState, feed_url: str) -> list[En
     now = utcnow()
     return [
         Entry(
-            entry_id=item.entry_id, feed_url=feed_url, link=item.link, guid=item.guid,
-            title=item.title, summary=item.summary, authors=item.authors,
-            published=item.published, updated=item.updated, discovered_at=now,
+            entry_id=item.entry_id,
+            feed_url=feed_url,
+            link=item.link,
+            guid=item.guid,
+            title=item.title,
+            summary=item.summary,
+            authors=item.authors,
+            published=item.published,
+            updated=item.updated,
+            discovered_at=now,
             trace=Trace().stamped("poller", now),
         )
         for item in parsed.entries
@@ -63,8 +72,9 @@ def entries_from(parsed: ParsedFeed, state: FeedState, feed_url: str) -> list[En
     ]
 
 
-async def poll_feed(raw: bytes | None, *, table: FeedTable, client: HttpClient,
-                    settings: Settings) -> list[Output]:
+async def poll_feed(
+    raw: bytes | None, *, table: FeedTable, client: HttpClient, settings: Settings
+) -> list[Output]:
     """Poll one feed with conditional GET; emit its unseen entries; update its state."""
     command = decode(FeedPoll, raw)
     state = load_state(table, command.url)
@@ -74,7 +84,9 @@ async def poll_feed(raw: bytes | None, *, table: FeedTable, client: HttpClient,
     state.last_polled_at = now
     outputs: list[Output] = []
     try:
-        resp = await client.get(state.url, kind="feed", etag=state.etag, last_modified=state.last_modified)
+        resp = await client.get(
+            state.url, kind="feed", etag=state.etag, last_modified=state.last_modified
+        )
         if resp.status == 304:
             metrics.FETCH_NOT_MODIFIED.inc()
             ttl = None
@@ -91,12 +103,17 @@ async def poll_feed(raw: bytes | None, *, table: FeedTable, client: HttpClient,
             metrics.FEED_ENTRIES_NEW.inc(len(new))
         state.error_count, state.last_error = 0, None
         state.next_poll_at = next_success_poll(
-            now, settings.poll_interval_seconds, settings.poll_min_interval_seconds, ttl)
+            now, settings.poll_interval_seconds, settings.poll_min_interval_seconds, ttl
+        )
     except (FetchError, FeedParseError) as exc:
         state.error_count += 1
         state.last_error = f"{exc.reason}: {exc}"[:500]
         state.next_poll_at = next_error_poll(
-            now, state.error_count, settings.poll_min_interval_seconds, settings.poll_interval_seconds)
+            now,
+            state.error_count,
+            settings.poll_min_interval_seconds,
+            settings.poll_interval_seconds,
+        )
         log.warning("feed %s failed (%d in a row): %s", state.url, state.error_count, exc)
     table[state.url] = state.model_dump_json()
     return outputs
@@ -104,14 +121,25 @@ async def poll_feed(raw: bytes | None, *, table: FeedTable, client: HttpClient,
 
 def build_page(entry: Entry, resp: Response) -> Page:
     if resp.media_type not in PAGE_TYPES:
-        raise UnsupportedContentError(f"content type {resp.media_type or 'missing'!r} is not a page")
+        raise UnsupportedContentError(
+            f"content type {resp.media_type or 'missing'!r} is not a page"
+        )
     text, charset = decode_body(resp.body, resp.charset)
     now = utcnow()
     return Page(
-        article_id=article_id(entry.link), url=entry.link, final_url=resp.final_url,
-        redirects=resp.redirects, status=resp.status, content_type=resp.content_type or resp.media_type,
-        charset=charset, etag=resp.headers.get("etag"), last_modified=resp.headers.get("last-modified"),
-        body=text, body_bytes=len(resp.body), fetched_at=now, entry=entry,
+        article_id=article_id(entry.link),
+        url=entry.link,
+        final_url=resp.final_url,
+        redirects=resp.redirects,
+        status=resp.status,
+        content_type=resp.content_type or resp.media_type,
+        charset=charset,
+        etag=resp.headers.get("etag"),
+        last_modified=resp.headers.get("last-modified"),
+        body=text,
+        body_bytes=len(resp.body),
+        fetched_at=now,
+        entry=entry,
         trace=entry.trace.model_copy(update={"fetched_at": now}).stamped(STAGE, now),
     )
 

@@ -28,5 +28,7 @@ def load_feeds_file(path: Path, seeds_url: str) -> list[FeedRecord]:
         if not isinstance(item, dict) or not item.get("url"):
             raise ConfigError(f"{path}: each feed needs a url, got {item!r}")
         url = str(item["url"]).replace(SEEDS_TOKEN, seeds_url.rstrip("/"))
-        records.append(FeedRecord(url=url, title=item.get("title"), tags=list(item.get("tags") or [])))
+        records.append(
+            FeedRecord(url=url, title=item.get("title"), tags=list(item.get("tags") or []))
+        )
     return records

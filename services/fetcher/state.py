@@ -31,14 +31,17 @@ class FeedState(BaseModel):
         self.seen = (self.seen + ids)[-bound:]
 
 
-def next_success_poll(now: datetime, interval_s: float, min_interval_s: float,
-                      ttl_s: int | None) -> datetime:
-    """After a good poll: the configured interval, stretched to the feed's <ttl>, never below the minimum."""
+def next_success_poll(
+    now: datetime, interval_s: float, min_interval_s: float, ttl_s: int | None
+) -> datetime:
+    """After a good poll: the interval, stretched to the feed's <ttl>, never below the minimum."""
     wait = max(interval_s, float(ttl_s or 0)) if ttl_s else interval_s
     return now + timedelta(seconds=max(min_interval_s, wait))
 
 
-def next_error_poll(now: datetime, errors: int, min_interval_s: float, max_interval_s: float) -> datetime:
-    """Exponential backoff with jitter, capped: a failing feed is retried forever, just less often."""
+def next_error_poll(
+    now: datetime, errors: int, min_interval_s: float, max_interval_s: float
+) -> datetime:
+    """Exponential backoff with jitter, capped: a failing feed is retried forever, less often."""
     base = min(max_interval_s, min_interval_s * (2 ** min(errors - 1, 16)))
     return now + timedelta(seconds=base * random.uniform(0.8, 1.2))

@@ -32,7 +32,9 @@ def read(settings: Settings, topic: str, timeout: float = 3.0) -> list[dict[str,
     return asyncio.run(read_topic(settings, topic, timeout=timeout))
 
 
-def wait_for(settings: Settings, topic: str, predicate: Any, stack: Stack, what: str) -> list[dict[str, Any]]:
+def wait_for(
+    settings: Settings, topic: str, predicate: Any, stack: Stack, what: str
+) -> list[dict[str, Any]]:
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
         records = read(settings, topic, timeout=2.0)
@@ -84,7 +86,9 @@ def test_seed_article_flows_end_to_end(stack: Stack, kafka_bootstrap: str) -> No
     original_id = article_id(f"{stack.seeds_url}{ORIGINAL_PATH}")
 
     # 1. The original arrives once, as new, with clean text and its title and byline as fields.
-    stories = wait_for(settings, "newswire.stories", lambda rs: len(rs) >= 1, stack, "the first story")
+    stories = wait_for(
+        settings, "newswire.stories", lambda rs: len(rs) >= 1, stack, "the first story"
+    )
     first = stories[0]["value"]
     assert first["article_id"] == original_id
     assert first["verdict"] == "new" and first["duplicate_of"] is None
@@ -104,9 +108,15 @@ def test_seed_article_flows_end_to_end(stack: Stack, kafka_bootstrap: str) -> No
     wire_feed = f"{stack.seeds_url}/feeds/wire.xml"
     subprocess.run(
         [sys.executable, "-m", "services.cli", "feeds", "add", wire_feed, "--title", "Plain Wire"],
-        cwd=PROJECT_ROOT, env=stack.env(), check=True, capture_output=True, timeout=60,
+        cwd=PROJECT_ROOT,
+        env=stack.env(),
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
-    stories = wait_for(settings, "newswire.stories", lambda rs: len(rs) >= 2, stack, "the duplicate")
+    stories = wait_for(
+        settings, "newswire.stories", lambda rs: len(rs) >= 2, stack, "the duplicate"
+    )
     second = stories[1]["value"]
     assert second["article_id"] == article_id(f"{stack.seeds_url}/000_1f0e606ef3d1bead.txt")
     assert second["verdict"] == "duplicate" and second["duplicate_of"] == original_id
@@ -115,10 +125,16 @@ def test_seed_article_flows_end_to_end(stack: Stack, kafka_bootstrap: str) -> No
 
     # 3. A poison record on newswire.pages goes to the DLQ; the cleaner handles the next one.
     later = Page(
-        article_id=article_id("http://wire.example/later"), url="http://wire.example/later",
-        final_url="http://wire.example/later", status=200, content_type="text/plain",
-        body=SEED_TXT.read_text().replace("Israel", "Israël"), body_bytes=1,
-        entry=Entry(entry_id="later", feed_url="http://wire.example/feed", link="http://wire.example/later"),
+        article_id=article_id("http://wire.example/later"),
+        url="http://wire.example/later",
+        final_url="http://wire.example/later",
+        status=200,
+        content_type="text/plain",
+        body=SEED_TXT.read_text().replace("Israel", "Israël"),
+        body_bytes=1,
+        entry=Entry(
+            entry_id="later", feed_url="http://wire.example/feed", link="http://wire.example/later"
+        ),
         trace=Trace(fetched_at=utcnow()),
     )
 
@@ -127,19 +143,30 @@ def test_seed_article_flows_end_to_end(stack: Stack, kafka_bootstrap: str) -> No
         await prod.start()
         try:
             await prod.send_and_wait("newswire.pages", key=b"poison", value=b"\x00\xff not json {")
-            await prod.send_and_wait("newswire.pages", key=later.article_id.encode(), value=encode(later))
+            await prod.send_and_wait(
+                "newswire.pages", key=later.article_id.encode(), value=encode(later)
+            )
         finally:
             await prod.stop()
 
     asyncio.run(produce())
-    dlq = wait_for(settings, "newswire.dlq", lambda rs: any(r["key"] == "poison" for r in rs),
-                   stack, "the poison record")
+    dlq = wait_for(
+        settings,
+        "newswire.dlq",
+        lambda rs: any(r["key"] == "poison" for r in rs),
+        stack,
+        "the poison record",
+    )
     poison = next(r["value"] for r in dlq if r["key"] == "poison")
     assert poison["stage"] == "cleaner" and poison["reason"] == "decode"
     assert poison["source_topic"] == "newswire.pages"
-    stories = wait_for(settings, "newswire.stories",
-                       lambda rs: any(r["value"]["article_id"] == later.article_id for r in rs),
-                       stack, "the record after the poison")
+    stories = wait_for(
+        settings,
+        "newswire.stories",
+        lambda rs: any(r["value"]["article_id"] == later.article_id for r in rs),
+        stack,
+        "the record after the poison",
+    )
     assert all(p.alive() for p in stack.procs.values())
 
     # 4. Let the feeds be re-polled a few times: unchanged feeds produce nothing more.

@@ -41,7 +41,12 @@ def test_seed_html_page(seed_html: str) -> None:
     assert result.published is not None and result.published.isoformat().startswith("2023-12-20")
     assert result.language_hint == "en"
     _assert_clean_seed(result.paragraphs)
-    for cruft in ("Share this post", "Recent Posts", "Proudly created with Wix.com", "uses cookies"):
+    for cruft in (
+        "Share this post",
+        "Recent Posts",
+        "Proudly created with Wix.com",
+        "uses cookies",
+    ):
         assert not any(cruft in p for p in result.paragraphs), cruft
     assert result.removed.get("scroll_anchor", 0) >= 2
 
@@ -52,8 +57,10 @@ def test_html_and_plain_copies_extract_the_same_body(seed_html: str, seed_text: 
 
 def test_trafilatura_leftover_lines_are_removed_from_html() -> None:
     # Scroll anchors that are not marked up as such still go, by the line rules.
-    body = "".join(f"<p>{'Sentence number %d of a long enough article body. ' % i * 3}</p>" for i in range(8))
-    html = f"<html><body><p>top of page</p><article>{body}</article><p>Bottom of Page</p></body></html>"
+    body = "".join(
+        f"<p>{f'Sentence number {i} of a long enough article body. ' * 3}</p>" for i in range(8)
+    )
+    html = f"<html><body><p>top of page</p><article>{body}</article><p>Bottom of Page</p>"
     result = extract_html(html)
     assert all("of page" not in p.lower() for p in result.paragraphs)
     assert len(result.paragraphs) == 8
@@ -79,7 +86,9 @@ def test_line_rules(line: str, reason: str | None) -> None:
 
 
 def test_byline_deep_in_the_body_is_content() -> None:
-    text = "Headline\n\nBy Jane Doe\n\nFirst paragraph of the story.\n\nBy Jane Doe\n\nLast paragraph."
+    text = (
+        "Headline\n\nBy Jane Doe\n\nFirst paragraph of the story.\n\nBy Jane Doe\n\nLast paragraph."
+    )
     result = extract_plain(text)
     assert result.byline == "Jane Doe"
     assert result.paragraphs == ["First paragraph of the story.", "By Jane Doe", "Last paragraph."]

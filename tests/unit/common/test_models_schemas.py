@@ -37,8 +37,16 @@ def test_every_topic_has_a_schema_file_and_a_readme_row() -> None:
 
 def test_model_output_validates_against_its_schema() -> None:
     entry = Entry(entry_id="g1", feed_url="http://f/x.xml", link="http://f/a")
-    page = Page(article_id="a", url="http://f/a", final_url="http://f/a", status=200,
-                content_type="text/html", body="<p>x</p>", body_bytes=8, entry=entry)
+    page = Page(
+        article_id="a",
+        url="http://f/a",
+        final_url="http://f/a",
+        status=200,
+        content_type="text/html",
+        body="<p>x</p>",
+        body_bytes=8,
+        entry=entry,
+    )
     validate_record("newswire.entries", json.loads(encode(entry)))
     validate_record("newswire.pages", json.loads(encode(page)))
     with pytest.raises(AssertionError):

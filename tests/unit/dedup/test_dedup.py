@@ -1,10 +1,10 @@
 from __future__ import annotations
 
+from services.common.models import Enriched, Story, decode, encode
+from services.common.topics import DEDUP_BY_HASH, STORIES
 from services.dedup.fingerprint import content_hash
 from services.dedup.pipeline import decide_story, route
 from services.dedup.verdicts import FirstSeen, decide
-from services.common.models import Enriched, Story, decode, encode
-from services.common.topics import DEDUP_BY_HASH, STORIES
 
 
 def test_content_hash_ignores_markup_spacing_case_and_punctuation() -> None:
@@ -19,7 +19,12 @@ def test_verdicts() -> None:
     assert (first.verdict, first.duplicate_of, first.story_id) == ("new", None, "a1")
     assert first.remember == FirstSeen("a1", "a1")
     dup = decide("b2", FirstSeen("a1", "a1"))
-    assert (dup.verdict, dup.duplicate_of, dup.story_id, dup.remember) == ("duplicate", "a1", "a1", None)
+    assert (dup.verdict, dup.duplicate_of, dup.story_id, dup.remember) == (
+        "duplicate",
+        "a1",
+        "a1",
+        None,
+    )
     replay = decide("a1", FirstSeen("a1", "a1"))
     assert (replay.verdict, replay.duplicate_of) == ("new", None)
 

@@ -15,12 +15,20 @@ from services.enricher.summary import sentences, summarize
 @pytest.fixture
 def article(seed_text: str) -> Article:
     ext = extract_plain(seed_text)
-    return Article(id="a1", url="http://example.com/a", title=ext.title, text=ext.text,
-                   paragraphs=ext.paragraphs)
+    return Article(
+        id="a1",
+        url="http://example.com/a",
+        title=ext.title,
+        text=ext.text,
+        paragraphs=ext.paragraphs,
+    )
 
 
 def test_language_of_the_body() -> None:
-    assert detect("Les négociations se poursuivent au Caire entre les médiateurs égyptiens.")[0] == "fr"
+    assert (
+        detect("Les négociations se poursuivent au Caire entre les médiateurs égyptiens.")[0]
+        == "fr"
+    )
     assert detect("short") == (None, None)
 
 
@@ -31,9 +39,11 @@ def test_word_count_and_reading_time() -> None:
 
 
 def test_summary_keeps_article_order_and_skips_weak_sentences() -> None:
-    text = ("Click here. The ceasefire talks in Cairo involve Hamas and Egyptian mediators. "
-            "Weather was nice. Hamas mediators in Cairo discussed ceasefire terms and hostages. "
-            "Egyptian mediators said the ceasefire talks on hostages would continue in Cairo.")
+    text = (
+        "Click here. The ceasefire talks in Cairo involve Hamas and Egyptian mediators. "
+        "Weather was nice. Hamas mediators in Cairo discussed ceasefire terms and hostages. "
+        "Egyptian mediators said the ceasefire talks on hostages would continue in Cairo."
+    )
     picked = summarize(text, 2)
     assert len(picked) == 2
     assert all("Cairo" in s for s in picked)

@@ -58,10 +58,18 @@ def test_slightly_broken_feed_still_yields_entries() -> None:
 @pytest.mark.parametrize(
     ("address", "blocked"),
     [
-        ("127.0.0.1", True), ("10.1.2.3", True), ("192.168.0.10", True), ("172.16.5.4", True),
-        ("169.254.169.254", True), ("::1", True), ("fd00::1", True), ("0.0.0.0", True),
-        ("::ffff:127.0.0.1", True), ("224.0.0.1", True),
-        ("93.184.216.34", False), ("2606:4700::1111", False),
+        ("127.0.0.1", True),
+        ("10.1.2.3", True),
+        ("192.168.0.10", True),
+        ("172.16.5.4", True),
+        ("169.254.169.254", True),
+        ("::1", True),
+        ("fd00::1", True),
+        ("0.0.0.0", True),
+        ("::ffff:127.0.0.1", True),
+        ("224.0.0.1", True),
+        ("93.184.216.34", False),
+        ("2606:4700::1111", False),
     ],
 )
 def test_guard_refuses_non_public_addresses(address: str, blocked: bool) -> None:

@@ -110,14 +110,17 @@ async def test_page_of_unsupported_type_is_refused(settings: Settings, odd_serve
         await client.close()
 
 
-async def test_poll_emits_new_entries_once_then_nothing(settings: Settings, seeds_base: str) -> None:
+async def test_poll_emits_new_entries_once_then_nothing(
+    settings: Settings, seeds_base: str
+) -> None:
     table: dict[str, str] = {}
     url = f"{seeds_base}/feeds/newsofwar.xml"
     register_feed(encode(FeedRecord(url=url)), key=url.encode(), partition=2, table=table)
     client = HttpClient(settings)
     try:
-        first = await poll_feed(encode(FeedPoll(url=url, partition=2)), table=table, client=client,
-                                settings=settings)
+        first = await poll_feed(
+            encode(FeedPoll(url=url, partition=2)), table=table, client=client, settings=settings
+        )
         assert [o.topic for o in first] == [ENTRIES.name]
         entry = decode(Entry, first[0].value)
         assert first[0].key == seeds_base.removeprefix("http://").encode()  # keyed by host
@@ -126,14 +129,30 @@ async def test_poll_emits_new_entries_once_then_nothing(settings: Settings, seed
         assert state.partition == 2
 
         # Unchanged feed: the server answers 304 to our validators, nothing is emitted.
-        assert await poll_feed(encode(FeedPoll(url=url, partition=2)), table=table, client=client,
-                               settings=settings) == []
+        assert (
+            await poll_feed(
+                encode(FeedPoll(url=url, partition=2)),
+                table=table,
+                client=client,
+                settings=settings,
+            )
+            == []
+        )
         # Validators lost (a 200 again): the entry is still known, nothing is emitted.
         state = load_state(table, url)
         assert state is not None
-        table[url] = state.model_copy(update={"etag": None, "last_modified": None}).model_dump_json()
-        assert await poll_feed(encode(FeedPoll(url=url, partition=2)), table=table, client=client,
-                               settings=settings) == []
+        table[url] = state.model_copy(
+            update={"etag": None, "last_modified": None}
+        ).model_dump_json()
+        assert (
+            await poll_feed(
+                encode(FeedPoll(url=url, partition=2)),
+                table=table,
+                client=client,
+                settings=settings,
+            )
+            == []
+        )
 
         [page_out] = await fetch_page(first[0].value, client=client)
         page = decode(Page, page_out.value)
@@ -145,15 +164,24 @@ async def test_poll_emits_new_entries_once_then_nothing(settings: Settings, seed
         await client.close()
 
 
-async def test_failing_feed_backs_off_and_keeps_its_state(settings: Settings, odd_server: str) -> None:
+async def test_failing_feed_backs_off_and_keeps_its_state(
+    settings: Settings, odd_server: str
+) -> None:
     table: dict[str, str] = {}
     url = f"{odd_server}/missing"
     register_feed(encode(FeedRecord(url=url)), key=url.encode(), partition=0, table=table)
     client = HttpClient(settings)
     try:
         for expected_errors in (1, 2):
-            assert await poll_feed(encode(FeedPoll(url=url, partition=0)), table=table,
-                                   client=client, settings=settings) == []
+            assert (
+                await poll_feed(
+                    encode(FeedPoll(url=url, partition=0)),
+                    table=table,
+                    client=client,
+                    settings=settings,
+                )
+                == []
+            )
             state = load_state(table, url)
             assert state is not None and state.error_count == expected_errors
             assert state.last_error and "http_status" in state.last_error
