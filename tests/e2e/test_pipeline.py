@@ -57,20 +57,22 @@ def scrape(url: str) -> dict[str, float]:
 
 
 @pytest.fixture(scope="module")
-def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     run_dir = tmp_path_factory.mktemp("run")
     # Only the original site's feed at first; the syndicated copy is added at run time
     # (newswire feeds add), so which article is first is not left to a race.
     feeds = run_dir / "feeds.yaml"
     feeds.write_text("feeds:\n  - url: ${SEEDS_URL}/feeds/newsofwar.xml\n    title: News of War\n")
-    asyncio.run(ensure_topics(Settings(kafka_bootstrap=kafka_bootstrap)))
     env = {
         "NEWSWIRE_FEEDS_FILE": str(feeds),
         # Poll every couple of seconds so the test also sees unchanged feeds re-polled.
         "NEWSWIRE_POLL_INTERVAL_SECONDS": "2",
         "NEWSWIRE_POLL_MIN_INTERVAL_SECONDS": "1",
     }
-    st = start_stack(run_dir, bootstrap=kafka_bootstrap, extra_env=env)
+    # Its own broker (unless NEWSWIRE_KAFKA_BOOTSTRAP names one): the exact counts below
+    # need topics that no other test has written to.
+    st = start_stack(run_dir, extra_env=env)
+    asyncio.run(ensure_topics(Settings(kafka_bootstrap=st.bootstrap)))
     try:
         yield st
     finally:
@@ -81,7 +83,8 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
                 sys.stderr.write(f"--- tail of {name}.log ---\n{log.read_text()[-3000:]}\n")
 
 
-def test_seed_article_flows_end_to_end(stack: Stack, kafka_bootstrap: str) -> None:
+def test_seed_article_flows_end_to_end(stack: Stack) -> None:
+    kafka_bootstrap = stack.bootstrap
     settings = Settings(kafka_bootstrap=kafka_bootstrap)
     original_id = article_id(f"{stack.seeds_url}{ORIGINAL_PATH}")
 
