@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
@@ -41,9 +41,23 @@ class StageApp:
         port = settings.http_port or DEFAULT_PORTS[service]
         self.health = HealthServer(settings.http_host, port, self.ready)
         self.app.task(self._start_http, on_leader=False)
+        self._closers: list[Callable[[], Awaitable[None]]] = [self.health.stop]
+        # Faust sends this after the consumer stopped and before the producer's final flush.
+        self.app.on_before_shutdown.connect(self._on_shutdown)
 
     async def _start_http(self) -> None:
         await self.health.start()
+
+    def on_shutdown(self, close: Callable[[], Awaitable[None]]) -> None:
+        """Run `close` (an HTTP client's, say) when the worker stops."""
+        self._closers.append(close)
+
+    async def _on_shutdown(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        for close in self._closers:
+            try:
+                await close()
+            except Exception:  # shutting down anyway: log, do not mask the rest
+                log.exception("error while closing %s", close)
 
     def topic(self, name: str, **kw: Any) -> faust.TopicT:
         if name not in self._topics:

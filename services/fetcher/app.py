@@ -35,6 +35,7 @@ def build(settings: Settings) -> StageApp:
         "feed-state", key_type=str, value_type=str, partitions=settings.topic_partitions
     )
     client = HttpClient(settings)
+    sa.on_shutdown(client.close)
     in_flight: dict[str, float] = {}
 
     @app.agent(sa.topic(FEEDS.name), name="register-feeds")

@@ -34,11 +34,21 @@ def capture(monkeypatch: pytest.MonkeyPatch, sa: Any) -> list[Output]:
 def seed_page() -> Page:
     body = SEED_TXT.read_text()
     entry = Entry(entry_id="e1", feed_url="http://f.example/feed", link="http://f.example/a")
-    return Page(article_id="a1", url=entry.link, final_url=entry.link, status=200,
-                content_type="text/plain", body=body, body_bytes=len(body), entry=entry)
+    return Page(
+        article_id="a1",
+        url=entry.link,
+        final_url=entry.link,
+        status=200,
+        content_type="text/plain",
+        body=body,
+        body_bytes=len(body),
+        entry=entry,
+    )
 
 
-async def test_cleaner_agent_dead_letters_poison_and_carries_on(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_cleaner_agent_dead_letters_poison_and_carries_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from services.cleaner.app import build
 
     sa = build(SETTINGS)
@@ -61,8 +71,9 @@ async def test_enricher_agent(monkeypatch: pytest.MonkeyPatch) -> None:
 
     sa = build(SETTINGS)
     sent = capture(monkeypatch, sa)
-    article = Article(id="a1", url="http://f.example/a", text=SEED_TXT.read_text(),
-                      paragraphs=["x"])
+    article = Article(
+        id="a1", url="http://f.example/a", text=SEED_TXT.read_text(), paragraphs=["x"]
+    )
     async with sa.app.agents["enrich-articles"].test_context() as ctx:
         await ctx.put(key=b"a1", value=encode(article))
         await ctx.put(key=b"a2", value=b'{"id": "a2"}')  # JSON of the wrong shape

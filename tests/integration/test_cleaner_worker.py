@@ -29,8 +29,18 @@ def make_pages(run: str) -> list[Page]:
         url = f"http://wire-{run}.example/story/{i}"
         body = text.replace("Israel", f"Israel ({i})")  # distinct texts
         entry = Entry(entry_id=f"{run}-{i}", feed_url=f"http://wire-{run}.example/feed", link=url)
-        pages.append(Page(article_id=f"{run}-{i:03d}", url=url, final_url=url, status=200,
-                          content_type="text/html", body=body, body_bytes=len(body), entry=entry))
+        pages.append(
+            Page(
+                article_id=f"{run}-{i:03d}",
+                url=url,
+                final_url=url,
+                status=200,
+                content_type="text/html",
+                body=body,
+                body_bytes=len(body),
+                entry=entry,
+            )
+        )
     return pages
 
 
@@ -39,7 +49,8 @@ async def produce(settings: Settings, pages: list[Page]) -> None:
     await prod.start()
     try:
         for page in pages:
-            await prod.send_and_wait("newswire.pages", key=page.article_id.encode(), value=encode(page))
+            key = page.article_id.encode()
+            await prod.send_and_wait("newswire.pages", key=key, value=encode(page))
     finally:
         await prod.stop()
 
@@ -56,7 +67,8 @@ def article_ids(settings: Settings, run: str) -> list[str]:
 def stack(kafka_settings: Settings, tmp_path: Path) -> Iterator[Stack]:
     assert kafka_settings.kafka_bootstrap
     asyncio.run(ensure_topics(kafka_settings))
-    st = Stack(bootstrap=kafka_settings.kafka_bootstrap, seeds_url="http://127.0.0.1:9", run_dir=tmp_path)
+    # Only the cleaner is started: no seed server is needed.
+    st = Stack(kafka_settings.kafka_bootstrap, seeds_url="http://127.0.0.1:9", run_dir=tmp_path)
     try:
         yield st
     finally:
