@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -27,6 +28,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from services.devtools.tail import tail
 
     run_dir = Path(args.run_dir).resolve()
+    # A SIGTERM (from a supervisor, or `kill`) stops the stack like Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(f"starting broker, seed server and services (logs in {run_dir}) ...", flush=True)
     stack = start_stack(run_dir)
     try:

@@ -10,6 +10,7 @@ from aiohttp import web
 from services.common.errors import BlockedAddressError, FetchError, HttpStatusError, TooLargeError
 from services.common.models import Entry, FeedPoll, FeedRecord, Page, decode, encode
 from services.common.settings import Settings
+from services.common.stage import Output
 from services.common.topics import ENTRIES, PAGES
 from services.devtools import seedserver
 from services.fetcher.http import HttpClient
@@ -117,10 +118,13 @@ async def test_poll_emits_new_entries_once_then_nothing(
     url = f"{seeds_base}/feeds/newsofwar.xml"
     register_feed(encode(FeedRecord(url=url)), key=url.encode(), partition=2, table=table)
     client = HttpClient(settings)
+
+    async def poll() -> list[Output]:
+        command = encode(FeedPoll(url=url, partition=2))
+        return await poll_feed(command, table=table, client=client, settings=settings)
+
     try:
-        first = await poll_feed(
-            encode(FeedPoll(url=url, partition=2)), table=table, client=client, settings=settings
-        )
+        first = await poll()
         assert [o.topic for o in first] == [ENTRIES.name]
         entry = decode(Entry, first[0].value)
         assert first[0].key == seeds_base.removeprefix("http://").encode()  # keyed by host
@@ -129,30 +133,14 @@ async def test_poll_emits_new_entries_once_then_nothing(
         assert state.partition == 2
 
         # Unchanged feed: the server answers 304 to our validators, nothing is emitted.
-        assert (
-            await poll_feed(
-                encode(FeedPoll(url=url, partition=2)),
-                table=table,
-                client=client,
-                settings=settings,
-            )
-            == []
-        )
+        assert await poll() == []
         # Validators lost (a 200 again): the entry is still known, nothing is emitted.
         state = load_state(table, url)
         assert state is not None
         table[url] = state.model_copy(
             update={"etag": None, "last_modified": None}
         ).model_dump_json()
-        assert (
-            await poll_feed(
-                encode(FeedPoll(url=url, partition=2)),
-                table=table,
-                client=client,
-                settings=settings,
-            )
-            == []
-        )
+        assert await poll() == []
 
         [page_out] = await fetch_page(first[0].value, client=client)
         page = decode(Page, page_out.value)
