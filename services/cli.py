@@ -24,6 +24,7 @@ def _run_service(name: str) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from services.common.kafka import ensure_topics
     from services.devtools.stack import start_stack
     from services.devtools.tail import tail
 
@@ -41,6 +42,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 )
         print("stories as they arrive (Ctrl-C stops everything):", flush=True)
         settings = load_settings().model_copy(update={"kafka_bootstrap": stack.bootstrap})
+        # Declared (and led) before tailing, so the reader does not race the services' start-up.
+        asyncio.run(ensure_topics(settings))
         tail(settings, "newswire.stories", pretty=True)
     except KeyboardInterrupt:
         pass
