@@ -4,10 +4,12 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 JARS    = .cache/kafka/.jars-fetched
-DATASET ?= ../shared/datasets/article-extraction-benchmark
+DATASETS ?= ../shared/datasets
+RESULTS  ?= results
 PYTEST  = $(BIN)/python -m pytest
 
-.PHONY: help venv jars run test test-unit test-agents test-integration test-e2e lint schemas clean
+.PHONY: help venv jars run test test-unit test-agents test-integration test-e2e lint schemas clean \
+	check-feeds bench-fetcher
 
 help:
 	@echo "make run    - broker + seed server + the four services, showing stories (Ctrl-C stops)"
@@ -52,6 +54,17 @@ lint: venv
 	$(BIN)/ruff check services tests
 	$(BIN)/mypy
 	$(BIN)/newswire schemas
+
+# Every feed of feedparser's test corpus through the fetcher, served from 127.0.0.1.
+check-feeds: venv
+	@mkdir -p $(RESULTS)
+	$(BIN)/python -m services.devtools.checkfeeds $(or $(DATASET),$(DATASETS)/feedparser-tests) \
+		--out $(RESULTS)/check-feeds.json
+
+# Feed polls per second through the fetcher's code vs a bare aiohttp loop, same run.
+bench-fetcher: venv
+	@mkdir -p $(RESULTS)
+	$(BIN)/python -m services.devtools.benchfetcher --out $(RESULTS)/bench-fetcher.json
 
 schemas: venv
 	$(BIN)/newswire schemas --write

@@ -82,6 +82,13 @@ FEED_ENTRIES_NEW = Counter(
     namespace=NAMESPACE,
     registry=REGISTRY,
 )
+FEED_POLL_ERRORS = Counter(
+    "feed_poll_errors",
+    "Feed polls that failed, by reason.",
+    ["reason"],
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
 FEEDS_TRACKED = Gauge(
     "feeds_tracked", "Feeds this fetcher replica owns.", namespace=NAMESPACE, registry=REGISTRY
 )

@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     # `${SEEDS_URL}` in the feeds file is replaced by this (make run points it at the seed server).
     seeds_url: str = "http://127.0.0.1:8000"
     user_agent: str = "NewswireBot/0.1 (+https://github.com/newswire/newswire)"
-    fetch_allow_private: bool = False
+    allow_private_networks: bool = False
     fetch_connect_timeout: float = 10.0
     fetch_read_timeout: float = 20.0
     fetch_total_timeout: float = 60.0

@@ -50,7 +50,7 @@ class Stack:
                 "NEWSWIRE_KAFKA_BOOTSTRAP": self.bootstrap,
                 "NEWSWIRE_SEEDS_URL": self.seeds_url,
                 # The seed server is on loopback, which the fetcher refuses unless told.
-                "NEWSWIRE_FETCH_ALLOW_PRIVATE": "true",
+                "NEWSWIRE_ALLOW_PRIVATE_NETWORKS": "true",
                 "NEWSWIRE_DATA_DIR": str(self.run_dir / "data"),
                 "PYTHONUNBUFFERED": "1",
             }

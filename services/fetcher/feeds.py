@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -61,12 +62,93 @@ def _article_link(item: Any) -> str | None:
     return None
 
 
+def _is_json(body: bytes, content_type: str | None) -> bool:
+    if content_type and "json" in content_type.lower():
+        return True
+    return body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
+
+
+def _iso(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def parse_json_feed(body: bytes) -> ParsedFeed:
+    """JSON Feed 1.0 and 1.1 (https://jsonfeed.org/version/1.1)."""
+    try:
+        doc = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise FeedParseError(f"invalid JSON feed: {exc}") from exc
+    if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith(
+        "https://jsonfeed.org/version/"
+    ):
+        raise FeedParseError("JSON document is not a JSON Feed (no jsonfeed.org version)")
+    items = doc.get("items")
+    if not isinstance(items, list):
+        raise FeedParseError("JSON Feed without an items list")
+    entries: list[ParsedEntry] = []
+    used: set[str] = set()
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        link = next(
+            (
+                str(u)
+                for u in (item.get("url"), item.get("external_url"))
+                if isinstance(u, str) and u.lower().startswith(("http://", "https://"))
+            ),
+            None,
+        )
+        if link is None:
+            continue
+        guid = _text(item.get("id")) if not isinstance(item.get("id"), int) else str(item["id"])
+        title = _text(item.get("title"))
+        summary = _text(item.get("summary")) or _text(item.get("content_text"))
+        entry_id = _unique(guid or link or _digest(title, summary), link, title, used)
+        people = item.get("authors") or (
+            [item["author"]] if isinstance(item.get("author"), dict) else []
+        )
+        authors = [str(a["name"]) for a in people if isinstance(a, dict) and a.get("name")]
+        entries.append(
+            ParsedEntry(
+                entry_id=entry_id,
+                link=link,
+                guid=guid,
+                title=title,
+                summary=summary,
+                authors=authors,
+                published=_iso(item.get("date_published")),
+                updated=_iso(item.get("date_modified")),
+            )
+        )
+    return ParsedFeed(title=_text(doc.get("title")), ttl_seconds=None, entries=entries)
+
+
+def _unique(entry_id: str, link: str, title: str | None, used: set[str]) -> str:
+    if entry_id in used:
+        # Two distinct items sharing a GUID (a CMS bug): keep both apart by link.
+        entry_id = f"{entry_id}#{_digest(link, title)}"
+    used.add(entry_id)
+    return entry_id
+
+
 def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> ParsedFeed:
     """Parse a feed; raise FeedParseError when it is not a feed at all.
 
     A feed with recoverable XML problems (feedparser's `bozo`) still yields its
     entries: real feeds are often slightly broken and readers expect them to work.
     """
+    if _is_json(body, content_type):
+        return parse_json_feed(body)
     headers = {"content-type": content_type} if content_type else {}
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True)
     if not parsed.entries and parsed.get("bozo") and not parsed.feed:
@@ -80,11 +162,7 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
         guid = item.get("id") or None
         title = item.get("title") or None
         summary = item.get("summary") or None
-        entry_id = guid or link or _digest(title, summary)
-        if entry_id in used:
-            # Two distinct items sharing a GUID (a CMS bug): keep both apart by link.
-            entry_id = f"{entry_id}#{_digest(link, title)}"
-        used.add(entry_id)
+        entry_id = _unique(guid or link or _digest(title, summary), link, title, used)
         authors = [a.get("name") for a in item.get("authors", []) if a.get("name")]
         entries.append(
             ParsedEntry(

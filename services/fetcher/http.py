@@ -60,7 +60,7 @@ class HttpClient:
         if self._session is None or self._session.closed:
             s = self.settings
             connector = aiohttp.TCPConnector(
-                resolver=GuardedResolver(allow_private=s.fetch_allow_private),
+                resolver=GuardedResolver(allow_private=s.allow_private_networks),
                 limit=100,
                 limit_per_host=4,
                 ttl_dns_cache=300,
@@ -98,7 +98,7 @@ class HttpClient:
         redirects: list[str] = []
         current = url
         for _ in range(self.settings.fetch_max_redirects + 1):
-            _check_url(current, self.settings.fetch_allow_private)
+            _check_url(current, self.settings.allow_private_networks)
             try:
                 async with self._get_session().get(
                     current, headers=headers, allow_redirects=False

@@ -9,8 +9,8 @@ from services.common import metrics
 from services.common.errors import FeedParseError, FetchError, UnsupportedContentError
 from services.common.models import Entry, FeedPoll, FeedRecord, Page, Trace, decode, encode, utcnow
 from services.common.settings import Settings
-from services.common.stage import Output
-from services.common.topics import ENTRIES, PAGES
+from services.common.stage import Output, Source, dead_letter
+from services.common.topics import ENTRIES, FEED_POLLS, PAGES
 from services.common.urls import article_id, host_of
 from services.fetcher.charset import decode_body
 from services.fetcher.feeds import ParsedFeed, parse_feed
@@ -106,6 +106,18 @@ async def poll_feed(
             now, settings.poll_interval_seconds, settings.poll_min_interval_seconds, ttl
         )
     except (FetchError, FeedParseError) as exc:
+        # Counted and dead-lettered (so a broken feed is visible downstream), and the
+        # feed stays scheduled: it is retried with backoff for as long as it is listed.
+        metrics.FEED_POLL_ERRORS.labels(exc.reason).inc()
+        metrics.DLQ_RECORDS.labels(STAGE, exc.reason).inc()
+        outputs = [
+            dead_letter(
+                STAGE,
+                Source(FEED_POLLS.name, command.partition, None, state.url.encode()),
+                raw,
+                exc,
+            )
+        ]
         state.error_count += 1
         state.last_error = f"{exc.reason}: {exc}"[:500]
         state.next_poll_at = next_error_poll(

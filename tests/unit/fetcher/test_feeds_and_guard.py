@@ -95,3 +95,37 @@ def test_guard_allows_loopback_only_when_configured() -> None:
 )
 def test_charset(body: bytes, header: str | None, expected: str) -> None:
     assert expected in decode_body(body, header)[0]
+
+
+def test_json_feed_1_1_and_1_0() -> None:
+    doc = b"""{"version": "https://jsonfeed.org/version/1.1", "title": "J",
+      "items": [
+        {"id": "1", "url": "https://j.example/1", "title": "One", "content_text": "Body one",
+         "date_published": "2024-01-02T03:04:05Z", "authors": [{"name": "Ann"}]},
+        {"id": "1", "url": "https://j.example/2", "title": "Two"},
+        {"id": 7, "external_url": "https://other.example/7"},
+        {"id": "x", "url": "ftp://j.example/nope"}
+      ]}"""
+    feed = parse_feed(doc, url="https://j.example/feed.json", content_type="application/feed+json")
+    assert feed.title == "J"
+    assert [e.link for e in feed.entries] == [
+        "https://j.example/1",
+        "https://j.example/2",
+        "https://other.example/7",
+    ]
+    assert len({e.entry_id for e in feed.entries}) == 3
+    first = feed.entries[0]
+    assert first.authors == ["Ann"] and first.summary == "Body one"
+    assert first.published is not None and first.published.hour == 3
+    v10 = (
+        b'{"version": "https://jsonfeed.org/version/1", "items": [{"id": "a", '
+        b'"url": "https://j.example/a", "author": {"name": "Bo"}}]}'
+    )
+    assert parse_feed(v10, url="x").entries[0].authors == ["Bo"]
+
+
+def test_json_that_is_not_a_feed_raises() -> None:
+    with pytest.raises(FeedParseError):
+        parse_feed(b'{"hello": "world"}', url="x", content_type="application/json")
+    with pytest.raises(FeedParseError):
+        parse_feed(b"{not json", url="x", content_type="application/feed+json")

@@ -8,10 +8,10 @@ import pytest
 from aiohttp import web
 
 from services.common.errors import BlockedAddressError, FetchError, HttpStatusError, TooLargeError
-from services.common.models import Entry, FeedPoll, FeedRecord, Page, decode, encode
+from services.common.models import DeadLetter, Entry, FeedPoll, FeedRecord, Page, decode, encode
 from services.common.settings import Settings
 from services.common.stage import Output
-from services.common.topics import ENTRIES, PAGES
+from services.common.topics import DLQ, ENTRIES, PAGES
 from services.devtools import seedserver
 from services.fetcher.http import HttpClient
 from services.fetcher.pipeline import fetch_page, load_state, poll_feed, register_feed
@@ -20,7 +20,9 @@ from tests.conftest import SEEDS
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(fetch_allow_private=True, fetch_max_bytes=200_000, poll_min_interval_seconds=1)
+    return Settings(
+        allow_private_networks=True, fetch_max_bytes=200_000, poll_min_interval_seconds=1
+    )
 
 
 @pytest.fixture
@@ -89,7 +91,7 @@ async def test_limits_and_errors(settings: Settings, odd_server: str) -> None:
 
 
 async def test_loopback_is_refused_unless_allowed(odd_server: str) -> None:
-    client = HttpClient(Settings(fetch_allow_private=False))
+    client = HttpClient(Settings(allow_private_networks=False))
     try:
         with pytest.raises(BlockedAddressError):
             await client.get(f"{odd_server}/ok", kind="page")
@@ -161,15 +163,15 @@ async def test_failing_feed_backs_off_and_keeps_its_state(
     client = HttpClient(settings)
     try:
         for expected_errors in (1, 2):
-            assert (
-                await poll_feed(
-                    encode(FeedPoll(url=url, partition=0)),
-                    table=table,
-                    client=client,
-                    settings=settings,
-                )
-                == []
+            [dead] = await poll_feed(
+                encode(FeedPoll(url=url, partition=0)),
+                table=table,
+                client=client,
+                settings=settings,
             )
+            assert dead.topic == DLQ.name and dead.key == url.encode()
+            letter = decode(DeadLetter, dead.value)
+            assert (letter.stage, letter.reason) == ("fetcher", "http_status")
             state = load_state(table, url)
             assert state is not None and state.error_count == expected_errors
             assert state.last_error and "http_status" in state.last_error
