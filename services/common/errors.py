@@ -55,9 +55,16 @@ class BlockedAddressError(FetchError):
 class HttpStatusError(FetchError):
     reason = "http_status"
 
-    def __init__(self, message: str, *, status: int) -> None:
+    def __init__(self, message: str, *, status: int, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers or {}
+
+
+class RobotsDisallowedError(FetchError):
+    """robots.txt of the host does not allow our user agent to fetch the URL."""
+
+    reason = "robots"
 
 
 class TooLargeError(FetchError):

@@ -64,6 +64,8 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "producer_compression_type": "zstd",
         "consumer_max_fetch_size": settings.max_message_bytes,
         "processing_guarantee": settings.processing_guarantee,
+        "broker_session_timeout": settings.kafka_session_timeout_seconds,
+        "broker_heartbeat_interval": max(1.0, settings.kafka_session_timeout_seconds / 10),
     }
     proto = settings.kafka_security_protocol
     if proto == "SSL":

@@ -63,6 +63,27 @@ FETCH_REQUESTS = Counter(
     namespace=NAMESPACE,
     registry=REGISTRY,
 )
+FETCH_SECONDS = Histogram(
+    "fetch_seconds",
+    "Duration of one HTTP request (a redirect hop counts as one).",
+    ["kind"],
+    buckets=_SECONDS,
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
+ROBOTS_REFUSALS = Counter(
+    "robots_refusals",
+    "Page URLs not fetched because robots.txt disallows them.",
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
+POLITENESS_WAIT_SECONDS = Histogram(
+    "politeness_wait_seconds",
+    "Time a page fetch waited for its host's turn.",
+    buckets=(0.0, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0),
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
 FETCH_NOT_MODIFIED = Counter(
     "fetch_not_modified",
     "Feed polls answered 304 Not Modified.",

@@ -89,6 +89,8 @@ class Page(Message):
     charset: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    # The page's <link rel="canonical">, resolved against final_url.
+    canonical_url: str | None = None
     body: str
     body_bytes: int = Field(ge=0)
     fetched_at: AwareDatetime = Field(default_factory=utcnow)

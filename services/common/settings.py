@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     topic_replication_factor: int = Field(1, ge=1)
     # Faust's exactly_once needs a broker with transactions; at-least-once is the default.
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
+    # How soon the group notices a dead worker and moves its partitions elsewhere.
+    kafka_session_timeout_seconds: float = Field(30.0, ge=6.0)
     # Raw pages can be large: the producer and the pages topic both allow this much.
     max_message_bytes: int = 10 * 1024 * 1024
 
@@ -42,16 +44,26 @@ class Settings(BaseSettings):
     # `${SEEDS_URL}` in the feeds file is replaced by this (make run points it at the seed server).
     seeds_url: str = "http://127.0.0.1:8000"
     user_agent: str = "NewswireBot/0.1 (+https://github.com/newswire/newswire)"
+    # SSRF guard: loopback/private/link-local targets are refused unless this allows them.
     allow_private_networks: bool = False
     fetch_connect_timeout: float = 10.0
     fetch_read_timeout: float = 20.0
     fetch_total_timeout: float = 60.0
     fetch_max_redirects: int = 5
     fetch_max_bytes: int = 5 * 1024 * 1024
-    poll_interval_seconds: float = 600.0
-    poll_min_interval_seconds: float = 60.0
+    # A feed is polled as often as it publishes, within these bounds (Miniflux-like).
+    poll_min_interval_seconds: float = 300.0
+    poll_max_interval_seconds: float = 6 * 3600.0
+    # Bogus validators: poll in full after this many 304s in a row, or validators this old.
+    max_not_modified_streak: int = 48
+    max_validator_age_hours: float = 24.0
     scheduler_tick_seconds: float = 1.0
     seen_entries_per_feed: int = 2000
+    # Politeness towards article hosts.
+    host_min_delay_seconds: float = 1.0
+    respect_robots: bool = True
+    robots_cache_seconds: float = 24 * 3600.0
+    page_concurrency: int = Field(8, ge=1)
 
     # Cleaner.
     max_page_chars: int = 5 * 1024 * 1024

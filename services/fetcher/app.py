@@ -23,6 +23,8 @@ from services.common.settings import Settings
 from services.common.topics import ENTRIES, FEED_POLLS, FEEDS
 from services.fetcher.http import HttpClient
 from services.fetcher.pipeline import STAGE, fetch_page, load_state, poll_feed, register_feed
+from services.fetcher.politeness import HostGate
+from services.fetcher.robots import RobotsCache
 
 # A poll command not answered in this long is sent again (its worker may have died).
 POLL_RESEND_S = 300.0
@@ -83,10 +85,21 @@ def build(settings: Settings) -> StageApp:
             await sa.send(await sa.handle(event, poll, counted=False), counted=False)
             yield event.message.offset
 
-    @app.agent(sa.topic(ENTRIES.name), name="fetch-pages")
+    gate = HostGate(settings.host_min_delay_seconds)
+    robots = (
+        RobotsCache(client, settings.user_agent, settings.robots_cache_seconds)
+        if settings.respect_robots
+        else None
+    )
+    fetch = partial(fetch_page, client=client, gate=gate, robots=robots)
+
+    # Several pages in flight at once, across hosts; the gate keeps each host to one
+    # request at a time. Faust commits only up to the oldest unacked offset, so a
+    # slow page never lets a later one's offset be committed before it is done.
+    @app.agent(sa.topic(ENTRIES.name), name="fetch-pages", concurrency=settings.page_concurrency)
     async def fetch_pages(stream: Any) -> Any:
         async for event in stream.events():
-            await sa.send(await sa.handle(event, partial(fetch_page, client=client)))
+            await sa.send(await sa.handle(event, fetch))
             yield event.message.offset
 
     return sa

@@ -7,6 +7,7 @@ is checked), caps the body and counts the outcome by status class.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
@@ -18,7 +19,7 @@ from services.common.errors import FetchError, HttpStatusError, TooLargeError
 from services.common.settings import Settings
 from services.fetcher.guard import GuardedResolver, check_host_literal
 
-Kind = Literal["feed", "page"]
+Kind = Literal["feed", "page", "robots"]
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CHUNK = 64 * 1024
 
@@ -99,6 +100,7 @@ class HttpClient:
         current = url
         for _ in range(self.settings.fetch_max_redirects + 1):
             _check_url(current, self.settings.allow_private_networks)
+            started = time.perf_counter()
             try:
                 async with self._get_session().get(
                     current, headers=headers, allow_redirects=False
@@ -123,11 +125,15 @@ class HttpClient:
             except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
                 metrics.FETCH_REQUESTS.labels(kind, "error").inc()
                 raise FetchError(f"{type(exc).__name__}: {exc}", reason=_error_reason(exc)) from exc
+            finally:
+                metrics.FETCH_SECONDS.labels(kind).observe(time.perf_counter() - started)
             metrics.FETCH_REQUESTS.labels(kind, metrics.status_class(result.status)).inc()
             metrics.FETCH_BYTES.labels(kind).inc(len(result.body))
             if result.status == 304 or 200 <= result.status < 300:
                 return result
-            raise HttpStatusError(f"HTTP {result.status} for {current}", status=result.status)
+            raise HttpStatusError(
+                f"HTTP {result.status} for {current}", status=result.status, headers=result.headers
+            )
         raise FetchError(
             f"more than {self.settings.fetch_max_redirects} redirects", reason="redirects"
         )
@@ -151,6 +157,7 @@ _ACCEPT = {
     "feed": "application/rss+xml, application/atom+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
     "page": "text/html, application/xhtml+xml, text/plain;q=0.9, */*;q=0.5",
+    "robots": "text/plain, */*;q=0.5",
 }
 
 

@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import MutableMapping
+from datetime import datetime
+from urllib.parse import urljoin
 
 from services.common import metrics
-from services.common.errors import FeedParseError, FetchError, UnsupportedContentError
+from services.common.errors import (
+    FeedParseError,
+    FetchError,
+    HttpStatusError,
+    UnsupportedContentError,
+)
 from services.common.models import Entry, FeedPoll, FeedRecord, Page, Trace, decode, encode, utcnow
 from services.common.settings import Settings
 from services.common.stage import Output, Source, dead_letter
 from services.common.topics import ENTRIES, FEED_POLLS, PAGES
 from services.common.urls import article_id, host_of
+from services.fetcher.caching import (
+    conditional_headers,
+    max_age_seconds,
+    retry_after_seconds,
+    validators_trusted,
+)
 from services.fetcher.charset import decode_body
 from services.fetcher.feeds import ParsedFeed, parse_feed
 from services.fetcher.http import HttpClient, Response
+from services.fetcher.politeness import HostGate
+from services.fetcher.robots import RobotsCache
 from services.fetcher.state import FeedState, next_error_poll, next_success_poll
 
 log = logging.getLogger(__name__)
@@ -83,52 +99,64 @@ async def poll_feed(
     now = utcnow()
     state.last_polled_at = now
     outputs: list[Output] = []
+    bounds = {
+        "min_interval_s": settings.poll_min_interval_seconds,
+        "max_interval_s": settings.poll_max_interval_seconds,
+    }
     try:
-        resp = await client.get(
-            state.url, kind="feed", etag=state.etag, last_modified=state.last_modified
-        )
+        etag, last_modified = conditional_headers(state, now, settings)
+        resp = await client.get(state.url, kind="feed", etag=etag, last_modified=last_modified)
+        state.last_status = resp.status
         if resp.status == 304:
             metrics.FETCH_NOT_MODIFIED.inc()
+            state.not_modified_streak += 1
             ttl = None
         else:
             parsed = parse_feed(resp.body, url=state.url, content_type=resp.content_type)
             new = entries_from(parsed, state, state.url)
             outputs = [Output(ENTRIES.name, host_of(e.link).encode(), encode(e)) for e in new]
             state.remember([e.entry_id for e in new], settings.seen_entries_per_feed)
-            # Validators only from a full 200 answer: a 304 has none of its own.
-            state.etag = resp.headers.get("etag")
-            state.last_modified = resp.headers.get("last-modified")
+            # Publication times say how often the feed publishes; discovery time if absent.
+            state.saw_entries([min(e.published or now, now) for e in new], now)
+            _store_validators(state, resp.headers, now)
             state.title = state.title or parsed.title
             ttl = parsed.ttl_seconds
             metrics.FEED_ENTRIES_NEW.inc(len(new))
         state.error_count, state.last_error = 0, None
         state.next_poll_at = next_success_poll(
-            now, settings.poll_interval_seconds, settings.poll_min_interval_seconds, ttl
+            now, state, ttl_s=ttl, max_age_s=max_age_seconds(resp.headers), **bounds
         )
     except (FetchError, FeedParseError) as exc:
         # Counted and dead-lettered (so a broken feed is visible downstream), and the
         # feed stays scheduled: it is retried with backoff for as long as it is listed.
         metrics.FEED_POLL_ERRORS.labels(exc.reason).inc()
         metrics.DLQ_RECORDS.labels(STAGE, exc.reason).inc()
-        outputs = [
-            dead_letter(
-                STAGE,
-                Source(FEED_POLLS.name, command.partition, None, state.url.encode()),
-                raw,
-                exc,
-            )
-        ]
+        source = Source(FEED_POLLS.name, command.partition, None, state.url.encode())
+        outputs = [dead_letter(STAGE, source, raw, exc)]
+        retry_after = None
+        if isinstance(exc, HttpStatusError):
+            state.last_status = exc.status
+            if exc.status in (429, 503):
+                retry_after = retry_after_seconds(exc.headers, now)
         state.error_count += 1
         state.last_error = f"{exc.reason}: {exc}"[:500]
         state.next_poll_at = next_error_poll(
-            now,
-            state.error_count,
-            settings.poll_min_interval_seconds,
-            settings.poll_interval_seconds,
+            now, state.error_count, retry_after_s=retry_after, **bounds
         )
         log.warning("feed %s failed (%d in a row): %s", state.url, state.error_count, exc)
     table[state.url] = state.model_dump_json()
     return outputs
+
+
+def _store_validators(state: FeedState, headers: dict[str, str], now: datetime) -> None:
+    """Validators only from a full 200 answer, and only when the server lets them be trusted."""
+    state.not_modified_streak = 0
+    if validators_trusted(headers, now):
+        state.etag = headers.get("etag")
+        state.last_modified = headers.get("last-modified")
+        state.validators_at = now if (state.etag or state.last_modified) else None
+    else:
+        state.etag = state.last_modified = state.validators_at = None
 
 
 def build_page(entry: Entry, resp: Response) -> Page:
@@ -148,6 +176,9 @@ def build_page(entry: Entry, resp: Response) -> Page:
         charset=charset,
         etag=resp.headers.get("etag"),
         last_modified=resp.headers.get("last-modified"),
+        canonical_url=canonical_link(text, resp.final_url)
+        if resp.media_type != "text/plain"
+        else None,
         body=text,
         body_bytes=len(resp.body),
         fetched_at=now,
@@ -156,7 +187,36 @@ def build_page(entry: Entry, resp: Response) -> Page:
     )
 
 
-async def fetch_page(raw: bytes | None, *, client: HttpClient) -> list[Output]:
+async def fetch_page(
+    raw: bytes | None,
+    *,
+    client: HttpClient,
+    gate: HostGate | None = None,
+    robots: RobotsCache | None = None,
+) -> list[Output]:
+    """Fetch an entry's page, after robots.txt agrees, in the host's turn."""
     entry = decode(Entry, raw)
-    page = build_page(entry, await client.get(entry.link, kind="page"))
+    crawl_delay = await robots.check(entry.link) if robots is not None else None
+    if gate is None:
+        resp = await client.get(entry.link, kind="page")
+    else:
+        async with gate.turn(host_of(entry.link), crawl_delay):
+            resp = await client.get(entry.link, kind="page")
+    page = build_page(entry, resp)
     return [Output(PAGES.name, page.article_id.encode(), encode(page))]
+
+
+LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
+ATTR = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+HEAD_BYTES = 256 * 1024
+
+
+def canonical_link(html: str, base_url: str) -> str | None:
+    """The first <link rel="canonical" href>, absolute; only the head is scanned."""
+    for tag in LINK_TAG.findall(html[:HEAD_BYTES]):
+        attrs = {m[0].lower(): m[1] or m[2] or m[3] for m in ATTR.findall(tag)}
+        if "canonical" in attrs.get("rel", "").lower().split() and attrs.get("href"):
+            href: str = urljoin(base_url, attrs["href"].strip())
+            if href.startswith(("http://", "https://")):
+                return href
+    return None

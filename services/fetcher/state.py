@@ -1,4 +1,4 @@
-"""Per-feed polling state, as stored in the fetcher's table (keyed by feed URL)."""
+"""Per-feed polling state, as stored in the fetcher's table (keyed by feed URL), and scheduling."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from services.common.models import utcnow
 
+# How far back entry times are kept to estimate a feed's publishing frequency.
+FREQUENCY_WINDOW = timedelta(days=7)
+FREQUENCY_SAMPLES = 50
+
 
 class FeedState(BaseModel):
     url: str
@@ -16,12 +20,17 @@ class FeedState(BaseModel):
     title: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    validators_at: AwareDatetime | None = None
+    not_modified_streak: int = 0
     next_poll_at: AwareDatetime = Field(default_factory=utcnow)
     last_polled_at: AwareDatetime | None = None
+    last_status: int | None = None
     error_count: int = 0
     last_error: str | None = None
     # Most recent last: ids of entries already emitted, bounded per feed.
     seen: list[str] = Field(default_factory=list)
+    # When new entries were seen (most recent last), for the frequency estimate.
+    entry_times: list[AwareDatetime] = Field(default_factory=list)
 
     @property
     def failing(self) -> bool:
@@ -30,18 +39,55 @@ class FeedState(BaseModel):
     def remember(self, ids: list[str], bound: int) -> None:
         self.seen = (self.seen + ids)[-bound:]
 
+    def saw_entries(self, times: list[datetime], now: datetime) -> None:
+        recent = [t for t in [*self.entry_times, *times] if now - t <= FREQUENCY_WINDOW]
+        self.entry_times = sorted(recent)[-FREQUENCY_SAMPLES:]
+
+
+def frequency_interval(entry_times: list[datetime], now: datetime, max_interval_s: float) -> float:
+    """Seconds between polls suggested by how often the feed published lately.
+
+    In the spirit of Miniflux's entry-frequency scheduler: the time covered by the
+    recent entries divided by their number (so the bounded sample still measures a
+    busy feed); a feed with nothing new in the window gets the maximum.
+    """
+    recent = [t for t in entry_times if now - t <= FREQUENCY_WINDOW]
+    if not recent:
+        return max_interval_s
+    span = max((now - min(recent)).total_seconds(), 60.0)
+    return min(span / len(recent), max_interval_s)
+
 
 def next_success_poll(
-    now: datetime, interval_s: float, min_interval_s: float, ttl_s: int | None
+    now: datetime,
+    state: FeedState,
+    *,
+    min_interval_s: float,
+    max_interval_s: float,
+    ttl_s: int | None = None,
+    max_age_s: int | None = None,
 ) -> datetime:
-    """After a good poll: the interval, stretched to the feed's <ttl>, never below the minimum."""
-    wait = max(interval_s, float(ttl_s or 0)) if ttl_s else interval_s
-    return now + timedelta(seconds=max(min_interval_s, wait))
+    """After a good poll: the feed's own frequency, no sooner than <ttl> or max-age asks,
+    always within [min, max]."""
+    wait = frequency_interval(state.entry_times, now, max_interval_s)
+    wait = max(wait, float(ttl_s or 0), float(max_age_s or 0))
+    return now + timedelta(seconds=min(max(wait, min_interval_s), max_interval_s))
 
 
 def next_error_poll(
-    now: datetime, errors: int, min_interval_s: float, max_interval_s: float
+    now: datetime,
+    errors: int,
+    *,
+    min_interval_s: float,
+    max_interval_s: float,
+    retry_after_s: float | None = None,
 ) -> datetime:
-    """Exponential backoff with jitter, capped: a failing feed is retried forever, less often."""
+    """Exponential backoff with jitter, capped: a failing feed is retried forever, less often.
+
+    A server's Retry-After is honoured even beyond the cap, up to a day.
+    """
     base = min(max_interval_s, min_interval_s * (2 ** min(errors - 1, 16)))
-    return now + timedelta(seconds=base * random.uniform(0.8, 1.2))
+    wait = base * random.uniform(0.8, 1.2)
+    if retry_after_s is not None:
+        wait = max(wait, min(retry_after_s, 86400.0))
+    return now + timedelta(seconds=wait)

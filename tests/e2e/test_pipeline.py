@@ -66,7 +66,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env = {
         "NEWSWIRE_FEEDS_FILE": str(feeds),
         # Poll every couple of seconds so the test also sees unchanged feeds re-polled.
-        "NEWSWIRE_POLL_INTERVAL_SECONDS": "2",
+        "NEWSWIRE_POLL_MAX_INTERVAL_SECONDS": "2",
         "NEWSWIRE_POLL_MIN_INTERVAL_SECONDS": "1",
     }
     # Its own broker (unless NEWSWIRE_KAFKA_BOOTSTRAP names one): the exact counts below

@@ -1,0 +1,150 @@
+"""Politeness towards article hosts: robots.txt, one request at a time, a pause between."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+
+from services.common.errors import RobotsDisallowedError
+from services.common.models import Entry, Page, decode, encode
+from services.common.settings import Settings
+from services.fetcher.http import HttpClient
+from services.fetcher.pipeline import canonical_link, fetch_page
+from services.fetcher.politeness import HostGate
+from services.fetcher.robots import RobotsCache, product_token
+
+ROBOTS = (
+    "User-agent: NewswireBot\nDisallow: /private\nCrawl-delay: 2\n\nUser-agent: *\nDisallow: /\n"
+)
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[tuple[str, dict[str, int]]]:
+    hits: dict[str, int] = {}
+    robots_status = {"code": 200}
+
+    async def robots(_: web.Request) -> web.Response:
+        hits["robots"] = hits.get("robots", 0) + 1
+        if robots_status["code"] != 200:
+            return web.Response(status=robots_status["code"])
+        return web.Response(text=ROBOTS)
+
+    async def page(request: web.Request) -> web.Response:
+        hits[request.path] = hits.get(request.path, 0) + 1
+        html = '<html><head><link href="/canon/1" rel="canonical"></head><body><p>x</p></body>'
+        return web.Response(text=html, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/robots.txt", robots)
+    app.router.add_get("/{path:.*}", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    hits["_status"] = 0
+    yield f"http://127.0.0.1:{port}", hits
+    await runner.cleanup()
+
+
+def test_product_token() -> None:
+    assert product_token("NewswireBot/0.1 (+https://x.example)") == "NewswireBot"
+
+
+async def test_robots_rules_are_honoured_and_cached(site: tuple[str, dict[str, int]]) -> None:
+    base, hits = site
+    settings = Settings(
+        allow_private_networks=True, user_agent="NewswireBot/0.1 (+https://n.example)"
+    )
+    client = HttpClient(settings)
+    robots = RobotsCache(client, settings.user_agent, ttl_s=3600)
+    try:
+        assert await robots.check(f"{base}/news/1") == 2.0  # allowed, with its Crawl-delay
+        with pytest.raises(RobotsDisallowedError) as refused:
+            await robots.check(f"{base}/private/secret")
+        assert refused.value.reason == "robots"
+        entry = Entry(entry_id="e", feed_url="f", link=f"{base}/private/x")
+        with pytest.raises(RobotsDisallowedError):
+            await fetch_page(encode(entry), client=client, robots=robots)
+        assert hits["robots"] == 1  # fetched once, then cached
+        assert "/private/x" not in hits  # never requested
+        other = RobotsCache(client, "OtherBot/1.0", ttl_s=3600)
+        with pytest.raises(RobotsDisallowedError):
+            await other.check(f"{base}/news/1")
+    finally:
+        await client.close()
+
+
+async def test_missing_robots_allows_and_broken_robots_disallows() -> None:
+    async def serve(status: int) -> tuple[web.AppRunner, str]:
+        app = web.Application()
+        app.router.add_get("/robots.txt", lambda _: web.Response(status=status))
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+
+    client = HttpClient(Settings(allow_private_networks=True))
+    runners = []
+    try:
+        runner, missing = await serve(404)
+        runners.append(runner)
+        runner, broken = await serve(503)
+        runners.append(runner)
+        robots = RobotsCache(client, "NewswireBot/0.1", ttl_s=60)
+        assert await robots.check(f"{missing}/a") is None
+        with pytest.raises(RobotsDisallowedError):
+            await robots.check(f"{broken}/a")
+    finally:
+        await client.close()
+        for r in runners:
+            await r.cleanup()
+
+
+async def test_host_gate_serialises_and_spaces_requests() -> None:
+    gate = HostGate(min_delay_s=0.2)
+    active = {"now": 0, "max": 0}
+    finished: dict[str, list[float]] = {"a": [], "b": []}
+
+    async def request(host: str) -> None:
+        async with gate.turn(host):
+            active["now"] += 1
+            active["max"] = max(active["max"], active["now"])
+            await asyncio.sleep(0.01)
+            active["now"] -= 1
+            finished[host].append(time.monotonic())
+
+    await asyncio.gather(*(request("a") for _ in range(3)), request("b"))
+    gaps = [b - a for a, b in zip(finished["a"], finished["a"][1:], strict=False)]
+    assert len(finished["a"]) == 3 and all(g >= 0.2 for g in gaps), gaps
+    # Host b was not made to wait behind host a.
+    assert finished["b"][0] < finished["a"][1]
+
+
+async def test_page_keeps_its_canonical_link(site: tuple[str, dict[str, int]]) -> None:
+    base, _ = site
+    client = HttpClient(Settings(allow_private_networks=True))
+    try:
+        entry = Entry(entry_id="e", feed_url="f", link=f"{base}/news/2?utm_source=x")
+        [out] = await fetch_page(encode(entry), client=client, gate=HostGate(0.0))
+        assert decode(Page, out.value).canonical_url == f"{base}/canon/1"
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ('<link rel="canonical" href="https://a.example/x">', "https://a.example/x"),
+        ("<LINK HREF='/y' REL='Canonical'>", "https://b.example/y"),
+        ('<link rel="alternate" href="/feed">', None),
+        ('<link rel="canonical" href="javascript:alert(1)">', None),
+    ],
+)
+def test_canonical_link(html: str, expected: str | None) -> None:
+    assert canonical_link(html, "https://b.example/page") == expected
