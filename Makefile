@@ -9,7 +9,7 @@ RESULTS  ?= results
 PYTEST  = $(BIN)/python -m pytest
 
 .PHONY: help venv jars run test test-unit test-agents test-integration test-e2e lint schemas clean \
-	check-feeds bench-fetcher
+	check-feeds bench-fetcher eval-extract
 
 help:
 	@echo "make run    - broker + seed server + the four services, showing stories (Ctrl-C stops)"
@@ -65,6 +65,12 @@ check-feeds: venv
 bench-fetcher: venv
 	@mkdir -p $(RESULTS)
 	$(BIN)/python -m services.devtools.benchfetcher --out $(RESULTS)/bench-fetcher.json
+
+# Extraction quality (P/R/F1) and speed: our cleaner vs bare trafilatura, same pages, same run.
+eval-extract: venv
+	@mkdir -p $(RESULTS)
+	$(BIN)/python -m services.devtools.evalextract \
+		$(or $(DATASET),$(DATASETS)/article-extraction-benchmark) --out $(RESULTS)/eval-extract.json
 
 schemas: venv
 	$(BIN)/newswire schemas --write
