@@ -25,7 +25,7 @@ def page_to_article(page: Page, settings: Settings) -> Article:
         url=page.final_url,
         canonical_url=canonical,
         feed_url=entry.feed_url,
-        site=ext.site or host_of(page.final_url),
+        site=ext.site or host_of(page.final_url) or None,
         title=ext.title or entry.title,
         byline=byline,
         authors=[byline] if byline else [],
