@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from services.common.logging import setup_logging
-from services.common.settings import PROJECT_ROOT, load_settings
+from services.common.settings import PROJECT_ROOT, Settings, load_settings
 
 SERVICE_NAMES = ("fetcher", "cleaner", "enricher", "dedup")
 
@@ -70,9 +70,8 @@ def _cmd_tail(args: argparse.Namespace) -> int:
 def _cmd_feeds(args: argparse.Namespace) -> int:
     from services.common.kafka import ensure_topics
     from services.common.models import FeedRecord
-    from services.common.topics import FEEDS
-    from services.devtools.tail import read_topic
     from services.fetcher.bootstrap import publish_feeds, remove_feed
+    from services.fetcher.inspect import describe, feed_states, registered_feeds
 
     settings = load_settings()
     asyncio.run(ensure_topics(settings))
@@ -82,14 +81,45 @@ def _cmd_feeds(args: argparse.Namespace) -> int:
     elif args.action == "remove":
         asyncio.run(remove_feed(settings, args.url))
         print(f"removed {args.url}")
+    elif args.action == "discover":
+        for found in asyncio.run(_discover(settings, args.url)):
+            print(json.dumps(found))
     else:
-        latest: dict[str, object] = {}
-        for item in asyncio.run(read_topic(settings, FEEDS.name, timeout=3.0)):
-            latest[item["key"]] = item["value"]
-        for url, value in sorted(latest.items()):
-            if value is not None and (args.url is None or url == args.url):
-                print(json.dumps(value))
+        registered = asyncio.run(registered_feeds(settings))
+        states = asyncio.run(feed_states(settings))
+        urls = [args.url] if args.action == "show" else sorted(registered)
+        for url in urls:
+            info = describe(url, registered.get(url), states.get(url))
+            if args.action == "show":
+                print(json.dumps(info, indent=2))
+            else:
+                print(
+                    f"{info['status']:15} next={info.get('next_poll_at', '-')} {url}"
+                    + (f"  [{info['last_error']}]" if info.get("last_error") else "")
+                )
+        if args.action == "show" and args.url not in registered:
+            return 1
     return 0
+
+
+async def _discover(settings: Settings, url: str) -> list[dict[str, object]]:
+    from dataclasses import asdict
+
+    from services.fetcher.discovery import discover
+    from services.fetcher.http import HttpClient
+
+    client = HttpClient(settings)
+    try:
+        return [asdict(found) for found in await discover(url, client)]
+    finally:
+        await client.close()
+
+
+def _cmd_extract(args: argparse.Namespace) -> int:
+    from services.cleaner.offline import run
+
+    failed = run(args.paths, load_settings())
+    return 1 if failed and args.strict else 0
 
 
 def _cmd_broker(args: argparse.Namespace) -> int:
@@ -168,9 +198,12 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--max", type=int, default=None)
     t.add_argument("--timeout", type=float, default=None)
     f = sub.add_parser("feeds", help="add, remove or list feeds in newswire.feeds")
-    f.add_argument("action", choices=["add", "remove", "list", "show"])
+    f.add_argument("action", choices=["add", "remove", "list", "show", "discover"])
     f.add_argument("url", nargs="?")
     f.add_argument("--title")
+    x = sub.add_parser("extract", help="clean HTML/text files offline: one JSON line each")
+    x.add_argument("paths", nargs="+", help="files, folders (.html, .html.gz, .txt) or - for stdin")
+    x.add_argument("--strict", action="store_true", help="exit 1 when any document failed")
     b = sub.add_parser("broker", help="the local Kafka broker")
     b.add_argument("action", choices=["start", "fetch"])
     sub.add_parser("topics", help="create missing topics")
@@ -189,11 +222,12 @@ def main(argv: list[str] | None = None) -> int:
         _run_service(args.command)
         return 0
     setup_logging(load_settings().log_level)
-    if args.command == "feeds" and args.action in ("add", "remove", "show") and not args.url:
-        print("feeds add|remove|show need a URL", file=sys.stderr)
+    if args.command == "feeds" and args.action != "list" and not args.url:
+        print("feeds add|remove|show|discover need a URL", file=sys.stderr)
         return 2
     handlers = {
         "run": _cmd_run,
+        "extract": _cmd_extract,
         "tail": _cmd_tail,
         "feeds": _cmd_feeds,
         "broker": _cmd_broker,

@@ -13,13 +13,17 @@ from services.common.topics import PAGES
 
 def build(settings: Settings) -> StageApp:
     sa = StageApp(STAGE, settings)
-    handler = partial(handle_page, settings=settings)
+    # Learned template lines per host. Pages sit in their host's partition (the
+    # fetcher puts them there), so one worker owns each host's profile.
+    sites = sa.app.Table(
+        "site-lines", key_type=str, value_type=str, partitions=settings.topic_partitions
+    )
+    handler = partial(handle_page, settings=settings, sites=sites)
 
     @sa.app.agent(sa.topic(PAGES.name), name="clean-pages")
     async def clean_pages(stream: Any) -> Any:
         async for event in stream.events():
-            # Extraction is CPU work: offloaded so heartbeats keep flowing.
-            await sa.send(await sa.handle(event, handler, offload=True))
+            await sa.send(await sa.handle(event, handler))
             yield event.message.offset
 
     return sa

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import MutableMapping
 from urllib.parse import urljoin
 
 from services.cleaner.extract import extract
+from services.cleaner.sitelearn import LearnSettings, SiteProfile, apply
 from services.common import metrics
 from services.common.models import Article, Page, decode, encode
 from services.common.settings import Settings
@@ -38,8 +41,38 @@ def page_to_article(page: Page, settings: Settings) -> Article:
     )
 
 
-def handle_page(raw: bytes | None, settings: Settings) -> list[Output]:
-    article = page_to_article(decode(Page, raw), settings)
+def learn_site(article: Article, sites: MutableMapping[str, str], cfg: LearnSettings) -> Article:
+    """Drop the lines this article's host repeats on most pages; remember this page's lines."""
+    host = host_of(article.url)
+    if not host:
+        return article
+    stored = sites.get(host)
+    profile = SiteProfile.model_validate_json(stored) if stored else SiteProfile()
+    kept, removed, updated = apply(profile, article.id, article.paragraphs, cfg)
+    sites[host] = updated.model_dump_json()
+    if not removed:
+        return article
+    counts = {**article.removed_lines, "site_template": removed}
+    return article.model_copy(
+        update={"paragraphs": kept, "text": "\n\n".join(kept), "removed_lines": counts}
+    )
+
+
+async def handle_page(
+    raw: bytes | None, settings: Settings, sites: MutableMapping[str, str] | None = None
+) -> list[Output]:
+    page = decode(Page, raw)
+    # Extraction is CPU work: in a thread, so the event loop keeps heartbeating.
+    article = await asyncio.to_thread(page_to_article, page, settings)
+    if sites is not None:
+        article = learn_site(
+            article,
+            sites,
+            LearnSettings(
+                min_articles=settings.site_template_min_articles,
+                min_share=settings.site_template_min_share,
+            ),
+        )
     for reason, count in article.removed_lines.items():
         metrics.BOILERPLATE_LINES_REMOVED.labels(reason).inc(count)
     return [Output(ARTICLES.name, article.id.encode(), encode(article))]

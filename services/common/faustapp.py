@@ -13,6 +13,7 @@ from services.common.health import DEFAULT_PORTS, HealthServer
 from services.common.kafka import ensure_topics, faust_options
 from services.common.settings import Settings
 from services.common.stage import Output, Source, Stage
+from services.common.topics import ALL_TOPICS, TopicSpec
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +97,25 @@ class StageApp:
             self.stage.count_out(outputs)
 
 
+def changelog_specs(app: faust.App) -> tuple[TopicSpec, ...]:
+    """The app's table changelogs, so they exist (with leaders) before the worker starts.
+
+    Faust would declare them itself, but a first record can then arrive before the
+    consumer's metadata knows the new topic, and the table refuses it
+    (PartitionsMismatch: changelog has 0 partitions).
+    """
+    return tuple(
+        TopicSpec(
+            table.changelog_topic.get_topic_name(), "table key", "", compacted=True, internal=True
+        )
+        for table in app.tables.values()
+    )
+
+
 def run_worker(stage_app: StageApp) -> None:
     """Declare the topics, then run the Faust worker until SIGTERM/SIGINT."""
     settings = stage_app.settings
-    asyncio.run(ensure_topics(settings))
+    asyncio.run(ensure_topics(settings, ALL_TOPICS + changelog_specs(stage_app.app)))
     from faust.worker import Worker
 
     worker = Worker(stage_app.app, loglevel=settings.log_level, quiet=True)

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
 
     # Cleaner.
     max_page_chars: int = 5 * 1024 * 1024
+    # A line is a site's template once seen on this share of at least this many articles.
+    site_template_min_articles: int = 8
+    site_template_min_share: float = 0.5
 
     # Enricher.
     reading_words_per_minute: int = 230

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from aiokafka.partitioner import murmur2
+
 DAY_MS = 24 * 3600 * 1000
 
 
@@ -66,3 +68,12 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     DLQ,
 )
 BY_NAME: dict[str, TopicSpec] = {t.name: t for t in ALL_TOPICS}
+
+
+def partition_for(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2) gives `key`.
+
+    Pages are keyed by article id but placed in their host's partition (the one the
+    host's entries are in), so everything about one site meets in one cleaner.
+    """
+    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions

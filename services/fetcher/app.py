@@ -91,7 +91,9 @@ def build(settings: Settings) -> StageApp:
         if settings.respect_robots
         else None
     )
-    fetch = partial(fetch_page, client=client, gate=gate, robots=robots)
+    fetch = partial(
+        fetch_page, client=client, gate=gate, robots=robots, partitions=settings.topic_partitions
+    )
 
     # Several pages in flight at once, across hosts; the gate keeps each host to one
     # request at a time. Faust commits only up to the oldest unacked offset, so a

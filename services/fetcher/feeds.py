@@ -113,7 +113,9 @@ def parse_json_feed(body: bytes) -> ParsedFeed:
         guid = _text(item.get("id")) if not isinstance(item.get("id"), int) else str(item["id"])
         title = _text(item.get("title"))
         summary = _text(item.get("summary")) or _text(item.get("content_text"))
-        entry_id = _unique(guid or link or _digest(title, summary), link, title, used)
+        entry_id = _unique(guid or link or _digest(title, summary), link, title, summary, used)
+        if entry_id is None:
+            continue
         people = item.get("authors") or (
             [item["author"]] if isinstance(item.get("author"), dict) else []
         )
@@ -133,10 +135,15 @@ def parse_json_feed(body: bytes) -> ParsedFeed:
     return ParsedFeed(title=_text(doc.get("title")), ttl_seconds=None, entries=entries)
 
 
-def _unique(entry_id: str, link: str, title: str | None, used: set[str]) -> str:
+def _unique(
+    entry_id: str, link: str, title: str | None, summary: str | None, used: set[str]
+) -> str | None:
+    """The id, made unique within the feed; None for an exact repeat of an earlier item."""
     if entry_id in used:
-        # Two distinct items sharing a GUID (a CMS bug): keep both apart by link.
-        entry_id = f"{entry_id}#{_digest(link, title)}"
+        # Two distinct items sharing a GUID (a CMS bug): keep both apart by what they say.
+        entry_id = f"{entry_id}#{_digest(link, title, summary)}"
+        if entry_id in used:
+            return None  # the same item twice: one entry
     used.add(entry_id)
     return entry_id
 
@@ -146,7 +153,14 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
 
     A feed with recoverable XML problems (feedparser's `bozo`) still yields its
     entries: real feeds are often slightly broken and readers expect them to work.
+    XML sitemaps (also gzipped) are feeds too: see services.fetcher.sitemaps.
     """
+    # Imported here because sitemaps builds on this module's ParsedFeed and ParsedEntry.
+    from services.fetcher import sitemaps
+
+    body = sitemaps.maybe_gunzip(body)
+    if sitemaps.sitemap_kind(body) is not None:
+        return sitemaps.parse_sitemap(body, url=url)
     if _is_json(body, content_type):
         return parse_json_feed(body)
     headers = {"content-type": content_type} if content_type else {}
@@ -162,7 +176,9 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
         guid = item.get("id") or None
         title = item.get("title") or None
         summary = item.get("summary") or None
-        entry_id = _unique(guid or link or _digest(title, summary), link, title, used)
+        entry_id = _unique(guid or link or _digest(title, summary), link, title, summary, used)
+        if entry_id is None:
+            continue
         authors = [a.get("name") for a in item.get("authors", []) if a.get("name")]
         entries.append(
             ParsedEntry(

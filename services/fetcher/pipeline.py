@@ -18,7 +18,7 @@ from services.common.errors import (
 from services.common.models import Entry, FeedPoll, FeedRecord, Page, Trace, decode, encode, utcnow
 from services.common.settings import Settings
 from services.common.stage import Output, Source, dead_letter
-from services.common.topics import ENTRIES, FEED_POLLS, PAGES
+from services.common.topics import ENTRIES, FEED_POLLS, PAGES, partition_for
 from services.common.urls import article_id, host_of
 from services.fetcher.caching import (
     conditional_headers,
@@ -193,6 +193,7 @@ async def fetch_page(
     client: HttpClient,
     gate: HostGate | None = None,
     robots: RobotsCache | None = None,
+    partitions: int | None = None,
 ) -> list[Output]:
     """Fetch an entry's page, after robots.txt agrees, in the host's turn."""
     entry = decode(Entry, raw)
@@ -203,7 +204,8 @@ async def fetch_page(
         async with gate.turn(host_of(entry.link), crawl_delay):
             resp = await client.get(entry.link, kind="page")
     page = build_page(entry, resp)
-    return [Output(PAGES.name, page.article_id.encode(), encode(page))]
+    partition = partition_for(host_of(entry.link), partitions) if partitions else None
+    return [Output(PAGES.name, page.article_id.encode(), encode(page), partition)]
 
 
 LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
