@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from services.common.errors import NewswireError
 from services.common.settings import Settings
 from services.common.topics import FEEDS
 from services.devtools.tail import read_topic
@@ -33,11 +34,13 @@ async def feed_states(settings: Settings) -> dict[str, FeedState]:
     """Each feed's polling state as the fetcher last saved it (empty before its first start)."""
     try:
         records = await read_topic(settings, STATE_CHANGELOG, timeout=3.0)
-    except Exception:  # no fetcher has run yet: no changelog topic
+    except NewswireError:  # no fetcher has run yet: no changelog topic
         return {}
+    for rec in records:
+        # Faust's json serializer stores the table's str keys and values as JSON strings.
+        rec["key"] = json.loads(rec["key"]) if rec["key"] else rec["key"]
     states = {}
     for key, value in _latest(records).items():
-        # The table stores our JSON as a JSON string (its value serializer is json).
         text = value if isinstance(value, str) else json.dumps(value)
         states[key] = FeedState.model_validate_json(text)
     return states

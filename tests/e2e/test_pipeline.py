@@ -180,6 +180,31 @@ def test_seed_article_flows_end_to_end(stack: Stack) -> None:
     assert [s["value"]["article_id"] for s in stories].count(original_id) == 1
     assert len(stories) == 3
 
+    # The fetcher's per-feed state is readable through the CLI.
+    shown = subprocess.run(
+        [sys.executable, "-m", "services.cli", "feeds", "show", wire_feed],
+        cwd=PROJECT_ROOT,
+        env=stack.env(),
+        check=True,
+        capture_output=True,
+        timeout=60,
+        text=True,
+    )
+    state = json.loads(shown.stdout)
+    assert state["registered"] is True and state["status"] == "ok"
+    assert state["last_status"] in (200, 304) and state["entries_seen"] == 1
+    assert state["etag"] and state["next_poll_at"]
+    listed = subprocess.run(
+        [sys.executable, "-m", "services.cli", "feeds", "list"],
+        cwd=PROJECT_ROOT,
+        env=stack.env(),
+        check=True,
+        capture_output=True,
+        timeout=60,
+        text=True,
+    ).stdout.splitlines()
+    assert len(listed) == 2 and all(line.startswith("ok") for line in listed), listed
+
     # 5. Every record on every topic satisfies its contract (except the deliberate poison).
     for spec in ALL_TOPICS:
         for rec in read(settings, spec.name):
