@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import faust
 
+from services.common import metrics
 from services.common.health import DEFAULT_PORTS, HealthServer
 from services.common.kafka import ensure_topics, faust_options
 from services.common.settings import Settings
 from services.common.stage import Output, Source, Stage
-from services.common.topics import ALL_TOPICS, TopicSpec
+from services.common.topics import ALL_TOPICS, BY_NAME, TopicSpec
 
 log = logging.getLogger(__name__)
+
+LAG_INTERVAL_S = 10.0
 
 
 class StageApp:
@@ -42,12 +46,29 @@ class StageApp:
         port = settings.http_port or DEFAULT_PORTS[service]
         self.health = HealthServer(settings.http_host, port, self.ready)
         self.app.task(self._start_http, on_leader=False)
+        self.app.timer(LAG_INTERVAL_S, on_leader=False)(self._measure_lag)
         self._closers: list[Callable[[], Awaitable[None]]] = [self.health.stop]
         # Faust sends this after the consumer stopped and before the producer's final flush.
         self.app.on_before_shutdown.connect(self._on_shutdown)
 
     async def _start_http(self) -> None:
         await self.health.start()
+
+    async def _measure_lag(self) -> None:
+        """Per input topic: high-water mark minus committed offset, over assigned partitions."""
+        consumer = self.app.consumer
+        tps = [tp for tp in consumer.assignment() if tp.topic in BY_NAME]
+        if not tps:
+            return
+        highwaters = await consumer.highwaters(*tps)
+        # Faust keeps the committed offsets privately; it is the at-least-once truth.
+        committed: Mapping[Any, int | None] = getattr(consumer, "_committed_offset", {})
+        lag: dict[str, int] = defaultdict(int)
+        for tp in tps:
+            done = committed.get(tp)
+            lag[tp.topic] += max(0, (highwaters.get(tp) or 0) - (done or 0))
+        for topic, records in lag.items():
+            metrics.CONSUMER_LAG.labels(self.service, topic).set(records)
 
     def on_shutdown(self, close: Callable[[], Awaitable[None]]) -> None:
         """Run `close` (an HTTP client's, say) when the worker stops."""

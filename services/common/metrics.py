@@ -130,6 +130,13 @@ DEDUP_VERDICTS = Counter(
     namespace=NAMESPACE,
     registry=REGISTRY,
 )
+CONSUMER_LAG = Gauge(
+    "consumer_lag_records",
+    "Records in a stage's input topic not yet committed by it.",
+    ["stage", "topic"],
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
 READY = Gauge(
     "ready",
     "1 when the service has its partitions and can reach the broker.",

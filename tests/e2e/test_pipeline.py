@@ -234,6 +234,12 @@ def test_seed_article_flows_end_to_end(stack: Stack) -> None:
     assert dedup['newswire_dedup_verdicts_total{verdict="duplicate"}'] == 1
     assert dedup['newswire_dedup_verdicts_total{verdict="new"}'] == 2
     assert dedup["newswire_end_to_end_latency_seconds_count"] == 3
+    # Consumer lag is measured and falls to zero once everything is committed.
+    lag_name = 'newswire_consumer_lag_records{stage="cleaner",topic="newswire.pages"}'
+    deadline = time.monotonic() + 60
+    while scrape(stack.metrics_url("cleaner")).get(lag_name) != 0 and time.monotonic() < deadline:
+        time.sleep(1)
+    assert scrape(stack.metrics_url("cleaner")).get(lag_name) == 0
     fetcher = scrape(stack.metrics_url("fetcher"))
     assert fetcher["newswire_fetch_not_modified_total"] >= 1
     assert fetcher["newswire_feeds_tracked"] == 2
