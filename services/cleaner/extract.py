@@ -20,6 +20,11 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 MAX_TITLE_CHARS = 250
 
 
+# HTML comments and processing instructions are dropped at parse time: left in the
+# tree, trafilatura loses the text that follows a comment (mid-sentence on some sites).
+_PARSER = lxml_html.HTMLParser(remove_comments=True, remove_pis=True)
+
+
 @dataclass
 class Extracted:
     title: str | None
@@ -111,7 +116,7 @@ def extract_html(html: str) -> Extracted:
     """HTML: drop cruft elements, let trafilatura find the article, then filter lines."""
     removed = Removed()
     try:
-        tree = lxml_html.document_fromstring(html)
+        tree = lxml_html.document_fromstring(html, parser=_PARSER)
     except (etree.ParserError, ValueError) as exc:
         raise ExtractionError(f"unparseable HTML: {exc}") from exc
     # Metadata is read before cruft removal: bylines often sit in elements the rules drop.
@@ -126,6 +131,9 @@ def extract_html(html: str) -> Extracted:
         tree,
         with_metadata=True,
         include_comments=False,
+        # Measured on the article-extraction benchmark: precision gains outweigh the
+        # small recall loss (F1 0.961 -> 0.966 together with the comment-free parser).
+        favor_precision=True,
         include_tables=True,
         include_images=False,
         deduplicate=False,
