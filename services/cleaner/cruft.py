@@ -34,46 +34,54 @@ LINE_RULES: dict[str, re.Pattern[str]] = {
     }.items()
 }
 
-# HTML elements removed before extraction: XPath -> rule name.
-_UPPER, _LOWER = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ'", "'abcdefghijklmnopqrstuvwxyz'"
-_CLASSISH = f"translate(concat(' ', @id, ' ', @class, ' '), {_UPPER}, {_LOWER})"
-_ARIA = f"translate(@aria-label, {_UPPER}, {_LOWER})"
-HTML_RULES: tuple[tuple[str, str], ...] = (
-    (
-        "scroll_anchor",
-        f"//*[contains({_ARIA}, 'top of page') or contains({_ARIA}, 'bottom of page')"
-        " or @id='SCROLL_TO_TOP' or @id='SCROLL_TO_BOTTOM']",
-    ),
-    (
-        "skip_link",
-        "//a[starts-with(@href, '#') and contains(translate(., 'SKIP', 'skip'), 'skip')]",
-    ),
-    (
-        "hidden",
-        "//*[@hidden or @aria-hidden='true'"
-        " or contains(translate(@style, ' ', ''), 'display:none')]",
-    ),
-    ("navigation", "//nav | //*[@role='navigation']"),
-    (
-        "share_prompt",
-        f"//*[contains({_CLASSISH}, 'share-bar') or contains({_CLASSISH}, 'social-share')"
-        f" or contains({_CLASSISH}, 'sharing') or contains({_ARIA}, 'share')]",
-    ),
-    (
-        "cookie_notice",
-        f"//*[contains({_CLASSISH}, 'cookie') or contains({_CLASSISH}, 'consent')"
-        f" or contains({_CLASSISH}, 'gdpr')]",
-    ),
-    (
-        "newsletter_prompt",
-        f"//*[contains({_CLASSISH}, 'newsletter')] | //form[.//input[@type='email']]",
-    ),
-    (
-        "related_list",
-        f"//*[contains({_CLASSISH}, 'related') or contains({_CLASSISH}, 'recent-posts')"
-        f" or contains({_ARIA}, 'recent posts') or contains({_ARIA}, 'related')]",
-    ),
+# HTML elements removed before extraction. One pass over the tree in Python: eight
+# XPath queries with translate() took about 30% of the cleaner's time.
+_ID_CLASS_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("scroll_anchor", re.compile(r"\bscroll_to_(top|bottom)\b")),
+    ("share_prompt", re.compile(r"share-bar|social-share|sharing")),
+    ("cookie_notice", re.compile(r"cookie|consent|gdpr")),
+    ("newsletter_prompt", re.compile(r"newsletter")),
+    ("related_list", re.compile(r"related|recent-posts")),
 )
+_ARIA_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("scroll_anchor", re.compile(r"(top|bottom) of page")),
+    ("share_prompt", re.compile(r"share")),
+    ("related_list", re.compile(r"recent posts|related")),
+)
+# Rules that may drop an element even when it holds the article (a hidden or
+# scroll-anchor wrapper never holds the visible article).
+_ALWAYS = frozenset({"hidden", "scroll_anchor"})
+
+
+def element_reason(el: lxml_html.HtmlElement) -> str | None:
+    """The rule that marks `el` as cruft, or None."""
+    tag = el.tag
+    attrib = el.attrib
+    if "hidden" in attrib or attrib.get("aria-hidden") == "true":
+        return "hidden"
+    style = attrib.get("style")
+    if style and "display:none" in style.replace(" ", "").lower():
+        return "hidden"
+    if tag == "nav" or attrib.get("role") == "navigation":
+        return "navigation"
+    if tag == "a":
+        href = attrib.get("href", "")
+        if href.startswith("#") and "skip" in (el.text_content() or "").lower():
+            return "skip_link"
+    aria = attrib.get("aria-label")
+    ident = f"{attrib.get('id', '')} {attrib.get('class', '')}".lower()
+    if aria:
+        aria = aria.lower()
+        for reason, pattern in _ARIA_RULES:
+            if pattern.search(aria):
+                return reason
+    if ident.strip():
+        for reason, pattern in _ID_CLASS_RULES:
+            if pattern.search(ident):
+                return reason
+    if tag == "form" and el.find(".//input[@type='email']") is not None:
+        return "newsletter_prompt"
+    return None
 
 
 @dataclass
@@ -90,20 +98,26 @@ class Removed:
 
 
 def strip_html(tree: lxml_html.HtmlElement, removed: Removed) -> lxml_html.HtmlElement:
-    """Drop cruft elements in place; never drop the <body> or <html> itself."""
-    for reason, xpath in HTML_RULES:
-        for el in tree.xpath(xpath):
-            if el.tag in ("html", "body") or el.getparent() is None:
+    """Drop cruft elements in place; never the <html>, <head> or <body> themselves.
+
+    An explicit stack instead of recursion: deeply nested pages must not blow the stack.
+    """
+    stack = [tree]
+    while stack:
+        parent = stack.pop()
+        for el in list(parent):
+            if not isinstance(el.tag, str):
                 continue
-            # Keep an element that holds the article itself (a share-labelled wrapper, say).
-            if el.xpath("boolean(.//article | .//h1)") and reason not in (
-                "hidden",
-                "scroll_anchor",
+            reason = element_reason(el) if el.tag not in ("html", "head", "body") else None
+            # Keep a matched element that holds the article itself (a share-labelled wrapper).
+            if reason is not None and (
+                reason in _ALWAYS or (el.find(".//article") is None and el.find(".//h1") is None)
             ):
-                continue
-            text = el.text_content().strip()
-            removed.add(reason, max(1, text.count("\n") + 1) if text else 1)
-            el.drop_tree()
+                text = el.text_content().strip()
+                removed.add(reason, max(1, text.count("\n") + 1) if text else 1)
+                el.drop_tree()
+            else:
+                stack.append(el)
     return tree
 
 

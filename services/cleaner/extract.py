@@ -129,7 +129,9 @@ def extract_html(html: str) -> Extracted:
     strip_html(tree, removed)
     doc: Any = trafilatura.bare_extraction(
         tree,
-        with_metadata=True,
+        # Metadata comes from our own pass over the head (metadata.py), which is cheaper
+        # than trafilatura's and records where each field came from.
+        with_metadata=False,
         include_comments=False,
         # Measured on the article-extraction benchmark: precision gains outweigh the
         # small recall loss (F1 0.961 -> 0.966 together with the comment-free parser).
@@ -142,19 +144,19 @@ def extract_html(html: str) -> Extracted:
         raise NoContentError("trafilatura found no main text")
     lines = [line.strip() for line in str(doc.text).splitlines() if line.strip()]
     lines = filter_lines(lines, removed)
-    title = doc.title or html_title
-    byline = html_byline or _plausible_author(doc.author)
+    title = html_title
+    byline = html_byline
     body, title, byline = _take_head(lines, title, byline, removed)
-    if published is None and doc.date:
-        published = metadata.parse_date(doc.date)
+    if published is None:
+        published = metadata.published_from_text(tree)
     return Extracted(
         title=title,
         byline=byline,
         paragraphs=body,
         published=published,
-        site=site or doc.sitename,
+        site=site,
         canonical_url=canonical,
-        language_hint=language or doc.language,
+        language_hint=language,
         removed=removed.as_dict(),
     )
 

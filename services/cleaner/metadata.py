@@ -93,3 +93,14 @@ def published_from_html(tree: lxml_html.HtmlElement) -> datetime | None:
             "//time[@datetime]/@datetime",
         )
     )
+
+
+def published_from_text(tree: lxml_html.HtmlElement) -> datetime | None:
+    """htmldate's search of the whole page, for pages without date meta tags (slower)."""
+    from htmldate import find_date
+
+    try:
+        found = find_date(tree, original_date=True, extensive_search=False)
+    except (ValueError, TypeError):
+        return None
+    return parse_date(found) if found else None
