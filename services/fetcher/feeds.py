@@ -5,11 +5,14 @@ from __future__ import annotations
 import calendar
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
+from feedparser.encodings import convert_to_utf8
 
 from services.common.errors import FeedParseError
 
@@ -46,20 +49,73 @@ def _digest(*parts: str | None) -> str:
     return hashlib.sha256("\x1f".join(p or "" for p in parts).encode()).hexdigest()[:32]
 
 
-def _article_link(item: Any) -> str | None:
+def _article_link(item: Any, base: str) -> str | None:
     """The entry's web address: its first alternate link of any type, else `link`, if http(s).
 
-    feedparser's `link` falls back to the Atom id (often a urn:) when the
-    alternate link is not text/html, as for a plain-text syndication copy.
+    Relative alternate links are resolved against `base` (the feed's URL), as a
+    browser would. feedparser's `link` falls back to the Atom id or RSS guid (often
+    a urn: or a bare token) when there is no link element: taken only if absolute.
     """
     candidates = [
-        ln.get("href") for ln in item.get("links", []) if ln.get("rel", "alternate") == "alternate"
+        (str(ln["href"]).strip(), True)
+        for ln in item.get("links", [])
+        if ln.get("href") and ln.get("rel", "alternate") == "alternate"
     ]
-    candidates.append(item.get("link"))
-    for href in candidates:
-        if href and href.lower().startswith(("http://", "https://")):
-            return str(href)
+    candidates.append((str(item.get("link") or "").strip(), False))
+    for href, resolve in candidates:
+        try:
+            if resolve and not urlsplit(href).scheme:
+                href = urljoin(base, href)
+            parts = urlsplit(href)
+            _ = parts.port  # raises ValueError for a port that is not one
+        except ValueError:  # that, or an unclosed [IPv6 bracket: not a URL to fetch
+            continue
+        if parts.scheme.lower() in ("http", "https") and parts.hostname:
+            return href
     return None
+
+
+_SUBSET_TOKENS = re.compile(rb"""["'\[\]>]|<!--""")
+
+
+def _subset_span(data: bytes, doctype: int) -> tuple[int, int] | None:
+    """Where the internal subset `[...]` of the DOCTYPE at `doctype` is, quotes and
+    comments respected; None when it has none. An unterminated subset: up to the end."""
+    start, i = -1, doctype + len(b"<!DOCTYPE")
+    while (m := _SUBSET_TOKENS.search(data, i)) is not None:
+        token, i = m.group(), m.end()
+        if token in (b'"', b"'"):
+            i = data.find(token, i) + 1
+        elif token == b"<!--":
+            i = data.find(b"-->", i) + 3
+        elif token == b"[" and start < 0:
+            start = m.start()
+        elif token == b"]" and start >= 0:
+            return start, i
+        elif token == b">" and start < 0:
+            return None
+        if i <= m.start():  # an unterminated quote or comment
+            break
+    return (start, len(data)) if start >= 0 else None
+
+
+def _without_entity_declarations(body: bytes, headers: dict[str, str]) -> bytes | None:
+    """The document as UTF-8 without DOCTYPE internal subsets; None if it has none.
+
+    Entity declarations are how a few kilobytes become gigabytes (billion laughs,
+    quadratic blowup), and feedparser only drops them when the DOCTYPE starts a
+    line. Looked for in the text as feedparser decodes it (UTF-16/32, EBCDIC...),
+    at every `<!DOCTYPE` (a decoy in a comment must not hide the real one).
+    """
+    data: bytes = convert_to_utf8(dict(headers), body, {})
+    kept, pos, at = [], 0, data.find(b"<!DOCTYPE")
+    while at >= 0:
+        span = _subset_span(data, at)
+        if span is not None:
+            kept.append(data[pos : span[0]])
+            pos = span[1]
+        at = data.find(b"<!DOCTYPE", max(pos, at + 1))
+    return b"".join([*kept, data[pos:]]) if kept else None
 
 
 def _is_json(body: bytes, content_type: str | None) -> bool:
@@ -86,8 +142,8 @@ def parse_json_feed(body: bytes) -> ParsedFeed:
     """JSON Feed 1.0 and 1.1 (https://jsonfeed.org/version/1.1)."""
     try:
         doc = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise FeedParseError(f"invalid JSON feed: {exc}") from exc
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise FeedParseError(f"invalid JSON feed: {exc}"[:300]) from exc
     if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith(
         "https://jsonfeed.org/version/"
     ):
@@ -119,6 +175,8 @@ def parse_json_feed(body: bytes) -> ParsedFeed:
         people = item.get("authors") or (
             [item["author"]] if isinstance(item.get("author"), dict) else []
         )
+        if not isinstance(people, list):
+            people = []
         authors = [str(a["name"]) for a in people if isinstance(a, dict) and a.get("name")]
         entries.append(
             ParsedEntry(
@@ -164,13 +222,19 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
     if _is_json(body, content_type):
         return parse_json_feed(body)
     headers = {"content-type": content_type} if content_type else {}
-    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True)
+    try:
+        defused = _without_entity_declarations(body, headers)
+        if defused is not None:
+            body, headers = defused, {"content-type": "application/xml"}  # now UTF-8
+        parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True)
+    except Exception as exc:  # hostile input: &#xD800; raises UnicodeEncodeError in feedparser
+        raise FeedParseError(f"feedparser failed: {type(exc).__name__}: {exc}"[:300]) from exc
     if not parsed.entries and parsed.get("bozo") and not parsed.feed:
         raise FeedParseError(f"not a feed: {parsed.get('bozo_exception')!r}"[:300])
     entries: list[ParsedEntry] = []
     used: set[str] = set()
     for item in parsed.entries:
-        link = _article_link(item)
+        link = _article_link(item, url)
         if not link:
             continue  # nothing to fetch
         guid = item.get("id") or None

@@ -10,9 +10,8 @@ from urllib.parse import urljoin
 
 from services.common import metrics
 from services.common.errors import (
-    FeedParseError,
-    FetchError,
     HttpStatusError,
+    NewswireError,
     UnsupportedContentError,
 )
 from services.common.models import Entry, FeedPoll, FeedRecord, Page, Trace, decode, encode, utcnow
@@ -112,7 +111,7 @@ async def poll_feed(
             state.not_modified_streak += 1
             ttl = None
         else:
-            parsed = parse_feed(resp.body, url=state.url, content_type=resp.content_type)
+            parsed = parse_feed(resp.body, url=resp.final_url, content_type=resp.content_type)
             new = entries_from(parsed, state, state.url)
             outputs = [Output(ENTRIES.name, host_of(e.link).encode(), encode(e)) for e in new]
             state.remember([e.entry_id for e in new], settings.seen_entries_per_feed)
@@ -126,11 +125,16 @@ async def poll_feed(
         state.next_poll_at = next_success_poll(
             now, state, ttl_s=ttl, max_age_s=max_age_seconds(resp.headers), **bounds
         )
-    except (FetchError, FeedParseError) as exc:
+    except Exception as exc:
         # Counted and dead-lettered (so a broken feed is visible downstream), and the
         # feed stays scheduled: it is retried with backoff for as long as it is listed.
-        metrics.FEED_POLL_ERRORS.labels(exc.reason).inc()
-        metrics.DLQ_RECORDS.labels(STAGE, exc.reason).inc()
+        # Not only FetchError/FeedParseError: after any failure the state must be saved
+        # with a backoff, or the scheduler re-polls the feed at its very next tick.
+        reason = exc.reason if isinstance(exc, NewswireError) else "internal"
+        if reason == "internal":
+            log.exception("feed %s: unexpected failure", state.url)
+        metrics.FEED_POLL_ERRORS.labels(reason).inc()
+        metrics.DLQ_RECORDS.labels(STAGE, reason).inc()
         source = Source(FEED_POLLS.name, command.partition, None, state.url.encode())
         outputs = [dead_letter(STAGE, source, raw, exc)]
         retry_after = None
@@ -139,7 +143,7 @@ async def poll_feed(
             if exc.status in (429, 503):
                 retry_after = retry_after_seconds(exc.headers, now)
         state.error_count += 1
-        state.last_error = f"{exc.reason}: {exc}"[:500]
+        state.last_error = f"{reason}: {exc}"[:500]
         state.next_poll_at = next_error_poll(
             now, state.error_count, retry_after_s=retry_after, **bounds
         )
