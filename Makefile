@@ -7,8 +7,11 @@ JARS    = .cache/kafka/.jars-fetched
 DATASETS ?= ../shared/datasets
 RESULTS  ?= results
 PYTEST  = $(BIN)/python -m pytest
+TOOLS   = .cache/bin
+HELM_VERSION = v3.19.0
+RUNTEST = PATH="$(abspath $(TOOLS)):$$PATH" $(PYTEST)
 
-.PHONY: help venv jars run test test-unit test-agents test-integration test-e2e lint schemas clean \
+.PHONY: help venv jars tools prometheus run test test-unit test-agents test-integration test-e2e lint schemas clean \
 	check-feeds bench-fetcher eval-extract
 
 help:
@@ -32,23 +35,37 @@ $(JARS): deploy/kafka/pom.xml | $(STAMP)
 
 jars: $(JARS)
 
+# Tools the deploy checks use: helm (built with Go from the module proxy) and
+# promtool/prometheus (Debian's package; installed when missing and we are root).
+$(TOOLS)/helm:
+	@mkdir -p $(TOOLS)
+	GOBIN=$(abspath $(TOOLS)) GOFLAGS=-mod=mod go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+prometheus:
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus; \
+	  else echo "install Debian's prometheus package (promtool, prometheus)"; exit 1; fi; }
+
+tools: $(TOOLS)/helm prometheus
+
 run: venv jars
 	$(BIN)/newswire run
 
-test: venv jars
-	$(PYTEST)
+test: venv jars tools
+	$(RUNTEST)
 
-test-unit: venv
-	$(PYTEST) -m unit
+test-unit: venv tools
+	$(RUNTEST) -m unit
 
 test-agents: venv
-	$(PYTEST) -m agents
+	$(RUNTEST) -m agents
 
 test-integration: venv jars
-	$(PYTEST) -m integration
+	$(RUNTEST) -m integration
 
-test-e2e: venv jars
-	$(PYTEST) -m e2e
+test-e2e: venv jars tools
+	$(RUNTEST) -m e2e
 
 lint: venv
 	$(BIN)/ruff check services tests

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +18,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from services.common.broker import free_port
 from services.common.kafka import ensure_topics
 from services.common.models import Entry, Page, Trace, encode, utcnow
 from services.common.settings import PROJECT_ROOT, Settings
@@ -243,3 +247,90 @@ def test_seed_article_flows_end_to_end(stack: Stack) -> None:
     fetcher = scrape(stack.metrics_url("fetcher"))
     assert fetcher["newswire_fetch_not_modified_total"] >= 1
     assert fetcher["newswire_feeds_tracked"] == 2
+
+
+def test_a_real_prometheus_scrapes_every_stage(stack: Stack, tmp_path: Path) -> None:
+    """Debian's Prometheus scrapes the running services; its HTTP API gives per-stage throughput."""
+    prometheus = shutil.which("prometheus")
+    assert prometheus, "prometheus is not installed (make test installs Debian's package)"
+    port = free_port()
+    targets = {name: f"127.0.0.1:{stack.procs[name].port}" for name in SERVICES}
+    config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(PROJECT_ROOT / "deploy" / "prometheus" / "alerts.yml")],
+        "scrape_configs": [
+            {"job_name": f"newswire-{name}", "static_configs": [{"targets": [target]}]}
+            for name, target in targets.items()
+        ],
+    }
+    (tmp_path / "prometheus.yml").write_text(json.dumps(config))
+    proc = subprocess.Popen(
+        [
+            prometheus,
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "prometheus.log").open("wb"),
+    )
+    try:
+        query = "sum by (stage) (newswire_records_out_total)"
+        url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": query})
+        stages: dict[str, float] = {}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and set(stages) != set(SERVICES):
+            time.sleep(1)
+            try:
+                with urllib.request.urlopen(url, timeout=5) as resp:
+                    body = json.loads(resp.read())
+            except OSError:
+                continue
+            stages = {r["metric"]["stage"]: float(r["value"][1]) for r in body["data"]["result"]}
+        assert set(stages) == set(SERVICES), stages
+        assert all(value > 0 for value in stages.values()), stages
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/targets", timeout=5) as resp:
+            active = json.loads(resp.read())["data"]["activeTargets"]
+        assert {t["labels"]["job"] for t in active if t["health"] == "up"} == {
+            f"newswire-{name}" for name in SERVICES
+        }
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_metrics_named_by_alerts_and_dashboards_are_exported(stack: Stack) -> None:
+    """Nothing names a metric that does not exist; every exported metric has HELP text."""
+    exported: set[str] = set()
+    helps: dict[str, str] = {}
+    for name in SERVICES:
+        with urllib.request.urlopen(stack.metrics_url(name), timeout=5) as resp:
+            for line in resp.read().decode().splitlines():
+                if line.startswith("# HELP "):
+                    _, _, metric, text = line.split(" ", 3)
+                    helps[metric] = text
+                elif line and not line.startswith("#"):
+                    exported.add(line.split("{")[0].split(" ")[0])
+    newswire = {m for m in exported if m.startswith("newswire_")}
+    assert newswire, "no newswire metrics exported"
+    for family, text in helps.items():
+        if family.startswith("newswire_"):
+            assert text.strip(), f"{family} has no HELP text"
+    named: set[str] = set()
+    for path in (PROJECT_ROOT / "deploy").rglob("*"):
+        if path.suffix in (".yml", ".yaml", ".json", ".tpl") and "alerts_test" not in path.name:
+            named |= set(re.findall(r"\bnewswire_[a-z0-9_]+", path.read_text()))
+    # A name used in a query may be the family (histograms) or a sample name.
+    missing = sorted(
+        n
+        for n in named
+        if n not in exported
+        and not any(n + suffix in exported for suffix in ("_bucket", "_count", "_sum", "_total"))
+    )
+    assert named, "no deploy file names a newswire metric"
+    assert not missing, f"named but not exported: {missing}"
+
+
+def test_sigterm_stops_every_service_cleanly(stack: Stack) -> None:
+    for name in SERVICES:
+        assert stack.stop_service(name, timeout=60) == 0, f"{name} did not exit 0 on SIGTERM"
