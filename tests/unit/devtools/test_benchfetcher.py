@@ -1,0 +1,36 @@
+"""The fetcher benchmark, tiny: 50 feeds on loopback, one measurement of each path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from services.devtools import benchfetcher
+
+
+def test_benchfetcher_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "nested" / "bench.json"
+    argv = ["--feeds", "50", "--rounds", "2", "--repeats", "1", "--concurrency", "8"]
+    assert benchfetcher.main([*argv, "--changed", "0.2", "--out", str(out)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    headline = json.loads(last)
+    for key in (
+        "polls_per_s",
+        "bare_polls_per_s",
+        "ratio",
+        "cpu_ms_per_poll",
+        "bare_cpu_ms_per_poll",
+        "feeds",
+        "share_304",
+    ):
+        assert key in headline
+    assert headline["polls_per_s"] > 0 and headline["bare_polls_per_s"] > 0
+    assert headline["feeds"] == 50 and headline["errors"] == 0
+    # Round 1 is all 200; in round 2, 10 of 50 feeds changed: 40 of 100 polls are 304.
+    assert headline["share_304"] == pytest.approx(0.4)
+    results = json.loads(out.read_text())
+    assert results["headline"] == headline
+    newswire_run = next(r for r in results["runs"] if r["path"] == "newswire")
+    assert [r["entries"] for r in newswire_run["rounds"]] == [150, 10]
