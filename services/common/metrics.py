@@ -90,6 +90,12 @@ FETCH_NOT_MODIFIED = Counter(
     namespace=NAMESPACE,
     registry=REGISTRY,
 )
+FETCH_UNCHANGED = Counter(
+    "fetch_unchanged",
+    "Feed polls answered 200 with the same body as last time (not parsed).",
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
 FETCH_BYTES = Counter(
     "fetch_bytes",
     "Body bytes the fetcher downloaded.",

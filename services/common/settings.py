@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     fetch_read_timeout: float = 20.0
     fetch_total_timeout: float = 60.0
     fetch_max_redirects: int = 5
+    # Connection pool: in total, and per host (feeds of one publisher share a host).
+    fetch_connections: int = Field(100, ge=1)
+    fetch_connections_per_host: int = Field(4, ge=1)
     fetch_max_bytes: int = 5 * 1024 * 1024
     # A feed is polled as often as it publishes, within these bounds (Miniflux-like).
     poll_min_interval_seconds: float = 300.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import MutableMapping
@@ -110,8 +111,14 @@ async def poll_feed(
             metrics.FETCH_NOT_MODIFIED.inc()
             state.not_modified_streak += 1
             ttl = None
+        elif (digest := body_digest(resp.body)) == state.body_digest:
+            metrics.FETCH_UNCHANGED.inc()
+            state.not_modified_streak = 0
+            _store_validators(state, resp.headers, now)
+            ttl = None
         else:
             parsed = parse_feed(resp.body, url=resp.final_url, content_type=resp.content_type)
+            state.body_digest = digest
             new = entries_from(parsed, state, state.url)
             outputs = [Output(ENTRIES.name, host_of(e.link).encode(), encode(e)) for e in new]
             state.remember([e.entry_id for e in new], settings.seen_entries_per_feed)
@@ -150,6 +157,10 @@ async def poll_feed(
         log.warning("feed %s failed (%d in a row): %s", state.url, state.error_count, exc)
     table[state.url] = state.model_dump_json()
     return outputs
+
+
+def body_digest(body: bytes) -> str:
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
 def _store_validators(state: FeedState, headers: dict[str, str], now: datetime) -> None:

@@ -143,7 +143,12 @@ def root_tag(body: bytes) -> RootTag | None:
 
 def sitemap_kind(body: bytes) -> SitemapKind | None:
     """Which sitemap the (possibly gzipped) body is: a <urlset>, a <sitemapindex>, or None."""
-    root = root_tag(maybe_gunzip(body))
+    body = maybe_gunzip(body)
+    # Cheap test first (every feed poll asks): no root-name bytes and no UTF-16/32 NULs
+    # mean no sitemap, without building a parser.
+    if b"\x00" not in body[:1024] and b"urlset" not in body and b"sitemapindex" not in body:
+        return None
+    root = root_tag(body)
     if root is not None and root.name in ("urlset", "sitemapindex"):
         return "urlset" if root.name == "urlset" else "sitemapindex"
     return None

@@ -25,6 +25,9 @@ class FeedState(BaseModel):
     next_poll_at: AwareDatetime = Field(default_factory=utcnow)
     last_polled_at: AwareDatetime | None = None
     last_status: int | None = None
+    # Digest of the last full body: an unchanged body is not parsed again (many servers
+    # send no validators, so they answer 200 with the same bytes every time).
+    body_digest: str | None = None
     error_count: int = 0
     last_error: str | None = None
     # Most recent last: ids of entries already emitted, bounded per feed.

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
+from services.common import metrics
 from services.common.errors import BlockedAddressError, FetchError, HttpStatusError, TooLargeError
 from services.common.models import DeadLetter, Entry, FeedPoll, FeedRecord, Page, decode, encode
 from services.common.settings import Settings
@@ -136,11 +137,21 @@ async def test_poll_emits_new_entries_once_then_nothing(
 
         # Unchanged feed: the server answers 304 to our validators, nothing is emitted.
         assert await poll() == []
-        # Validators lost (a 200 again): the entry is still known, nothing is emitted.
+        # Validators lost (a 200 again) and the same body: recognised by its digest,
+        # not even parsed, nothing emitted.
+        state = load_state(table, url)
+        assert state is not None
+        unchanged_before = metrics.FETCH_UNCHANGED._value.get()
+        table[url] = state.model_copy(
+            update={"etag": None, "last_modified": None}
+        ).model_dump_json()
+        assert await poll() == []
+        assert metrics.FETCH_UNCHANGED._value.get() == unchanged_before + 1
+        # Parsed again (digest forgotten): the entry is still known, nothing is emitted.
         state = load_state(table, url)
         assert state is not None
         table[url] = state.model_copy(
-            update={"etag": None, "last_modified": None}
+            update={"etag": None, "last_modified": None, "body_digest": None}
         ).model_dump_json()
         assert await poll() == []
 
