@@ -11,7 +11,7 @@ TOOLS   = .cache/bin
 HELM_VERSION = v3.19.0
 RUNTEST = PATH="$(abspath $(TOOLS)):$$PATH" $(PYTEST)
 
-.PHONY: help venv jars tools prometheus run test test-unit test-agents test-integration test-e2e lint schemas clean \
+.PHONY: help venv jars tools prometheus run test-deploy test test-unit test-agents test-integration test-e2e lint schemas clean \
 	check-feeds bench-fetcher eval-extract
 
 help:
@@ -64,6 +64,9 @@ test-agents: venv
 test-integration: venv jars
 	$(RUNTEST) -m integration
 
+test-deploy: venv tools
+	$(RUNTEST) tests/unit/deploy
+
 test-e2e: venv jars tools
 	$(RUNTEST) -m e2e
 
@@ -71,6 +74,7 @@ lint: venv
 	$(BIN)/ruff check services tests
 	$(BIN)/mypy
 	$(BIN)/newswire schemas
+	$(BIN)/hadolint --failure-threshold style deploy/docker/Dockerfile
 
 # Every feed of feedparser's test corpus through the fetcher, served from 127.0.0.1.
 check-feeds: venv

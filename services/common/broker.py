@@ -88,6 +88,18 @@ def ensure_jars() -> Path:
     return libs
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id (22 url-safe base64 characters).
+
+    Never one starting with "-": the storage tool's argument parser would take it for
+    an option (1 run in 64 failed that way).
+    """
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -195,7 +207,7 @@ def start_broker(max_message_bytes: int = 10 * 1024 * 1024, port: int | None = N
         "-cp",
         classpath,
     ]
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = new_cluster_id()
     fmt = subprocess.run(
         [*jvm, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)],
         capture_output=True,

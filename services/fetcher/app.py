@@ -31,7 +31,10 @@ POLL_RESEND_S = 300.0
 
 
 def build(settings: Settings) -> StageApp:
-    sa = StageApp(STAGE, settings)
+    # No standby replicas: a replica that keeps reading another's (busy) feed-state
+    # changelog as a standby was seen to stop consuming its own feed-polls partitions
+    # after a rebalance. Take-over recovers from the changelog instead (it is small).
+    sa = StageApp(STAGE, settings, table_standby_replicas=0)
     app = sa.app
     feed_state = app.Table(
         "feed-state", key_type=str, value_type=str, partitions=settings.topic_partitions
@@ -71,6 +74,14 @@ def build(settings: Settings) -> StageApp:
             )
         metrics.FEEDS_TRACKED.set(tracked)
         metrics.FEEDS_FAILING.set(failing)
+
+    # After a rebalance, poll commands in flight may have been dropped from the stream
+    # buffers of revoked partitions; forgetting them lets the scheduler send them again
+    # at once (a duplicate poll costs one conditional GET; seen ids stop re-emission).
+    async def forget_in_flight(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        in_flight.clear()
+
+    app.on_partitions_assigned.connect(forget_in_flight)
 
     async def poll(raw: bytes | None) -> Any:
         try:

@@ -87,7 +87,7 @@ def gauge(port: int | None, name: str) -> float:
     return 0.0
 
 
-def wait_until(check: object, timeout: float, what: str) -> None:
+def wait_until(check: object, timeout: float, what: object) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -96,7 +96,7 @@ def wait_until(check: object, timeout: float, what: str) -> None:
         except OSError:
             pass
         time.sleep(0.5)
-    pytest.fail(f"timed out: {what}")
+    pytest.fail(f"timed out: {what() if callable(what) else what}")
 
 
 @pytest.fixture
@@ -140,8 +140,20 @@ def test_two_replicas_split_the_feeds_and_fail_over(
         ta, tb = gauge(a.port, "newswire_feeds_tracked"), gauge(b.port, "newswire_feeds_tracked")
         return ta > 0 and tb > 0 and ta + tb == N_FEEDS
 
+    all_feeds = {str(i) for i in range(N_FEEDS)}
     wait_until(split, 120, "both replicas own feeds")
-    time.sleep(3)  # let polls scheduled before the rebalance drain
+    # Partitions that moved are recovered from their changelog before polling resumes.
+    t_split = time.monotonic()
+    wait_until(
+        lambda: set(server.pollers_since(t_split)) == all_feeds,
+        120,
+        lambda: (
+            f"polls resume: {server.pollers_since(t_split)}; "
+            f"A {gauge(a.port, 'newswire_feeds_tracked')}, "
+            f"B {gauge(b.port, 'newswire_feeds_tracked')}"
+        ),
+    )
+    time.sleep(2)  # polls scheduled before the rebalance have drained
     t0 = time.monotonic()
     time.sleep(8)
     pollers = server.pollers_since(t0)
@@ -152,6 +164,8 @@ def test_two_replicas_split_the_feeds_and_fail_over(
     # B dies without a goodbye; after the session timeout A takes all of its feeds.
     stack.stop_service("fetcher-b", sig=signal.SIGKILL)
     wait_until(lambda: gauge(a.port, "newswire_feeds_tracked") == N_FEEDS, 120, "A takes over")
+    t_over = time.monotonic()
+    wait_until(lambda: set(server.pollers_since(t_over)) == all_feeds, 120, "A polls them all")
     t1 = time.monotonic()
     time.sleep(6)
     pollers = server.pollers_since(t1)
