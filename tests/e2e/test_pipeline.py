@@ -309,13 +309,31 @@ def test_metrics_named_by_alerts_and_dashboards_are_exported(stack: Stack) -> No
                 if line.startswith("# HELP "):
                     _, _, metric, text = line.split(" ", 3)
                     helps[metric] = text
+                    # A labelled metric with no samples yet is still exported (HELP/TYPE).
+                    exported.add(metric)
                 elif line and not line.startswith("#"):
                     exported.add(line.split("{")[0].split(" ")[0])
     newswire = {m for m in exported if m.startswith("newswire_")}
     assert newswire, "no newswire metrics exported"
+    types = {}
+    for name in SERVICES:
+        with urllib.request.urlopen(stack.metrics_url(name), timeout=5) as resp:
+            for line in resp.read().decode().splitlines():
+                if line.startswith("# TYPE newswire_"):
+                    _, _, family, kind = line.split(" ")
+                    types[family] = kind
     for family, text in helps.items():
         if family.startswith("newswire_"):
             assert text.strip(), f"{family} has no HELP text"
+    # Names carry their unit where they measure one: histograms time in seconds, counters
+    # end in _total; gauges are counts of things (feeds, records) or a 0/1 state.
+    for family, kind in types.items():
+        if kind == "histogram":
+            assert family.endswith("_seconds"), family
+        if kind == "counter":
+            assert family.endswith("_total"), family
+        if kind == "gauge":
+            assert family.endswith(("_records", "_tracked", "_failing", "_ready", "ready")), family
     named: set[str] = set()
     for path in (PROJECT_ROOT / "deploy").rglob("*"):
         if path.suffix in (".yml", ".yaml", ".json", ".tpl") and "alerts_test" not in path.name:
