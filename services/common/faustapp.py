@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -20,6 +21,8 @@ from services.common.topics import ALL_TOPICS, BY_NAME, TopicSpec
 log = logging.getLogger(__name__)
 
 LAG_INTERVAL_S = 10.0
+# Not ready when the broker has not answered the lag probe for this long.
+BROKER_STALE_S = 3 * LAG_INTERVAL_S + 5
 
 
 class StageApp:
@@ -47,6 +50,8 @@ class StageApp:
         self.health = HealthServer(settings.http_host, port, self.ready)
         self.app.task(self._start_http, on_leader=False)
         self.app.timer(LAG_INTERVAL_S, on_leader=False)(self._measure_lag)
+        self._broker_probed = False
+        self._broker_ok_at = time.monotonic()
         self._closers: list[Callable[[], Awaitable[None]]] = [self.health.stop]
         # Faust sends this after the consumer stopped and before the producer's final flush.
         self.app.on_before_shutdown.connect(self._on_shutdown)
@@ -60,7 +65,13 @@ class StageApp:
         tps = [tp for tp in consumer.assignment() if tp.topic in BY_NAME]
         if not tps:
             return
-        highwaters = await consumer.highwaters(*tps)
+        self._broker_probed = True
+        try:
+            highwaters = await asyncio.wait_for(consumer.highwaters(*tps), LAG_INTERVAL_S)
+        except Exception as exc:  # the broker did not answer: readiness will say so
+            log.warning("cannot read high-water marks: %r", exc)
+            return
+        self._broker_ok_at = time.monotonic()
         # Faust keeps the committed offsets privately; it is the at-least-once truth.
         committed: Mapping[Any, int | None] = getattr(consumer, "_committed_offset", {})
         lag: dict[str, int] = defaultdict(int)
@@ -94,11 +105,17 @@ class StageApp:
         return self._topics[name]
 
     def ready(self) -> bool:
-        """Ready once the consumer has partitions (getting them proved the broker is reachable)."""
+        """Ready while the consumer holds partitions and the broker answered lately.
+
+        The lag probe asks the broker for high-water marks every LAG_INTERVAL_S; when
+        those calls keep failing the worker is alive but cannot work: not ready.
+        """
         try:
-            return bool(self.app.consumer.assignment())
+            assigned = bool(self.app.consumer.assignment())
         except Exception:  # before the consumer exists
             return False
+        broker_silent = time.monotonic() - self._broker_ok_at > BROKER_STALE_S
+        return assigned and not (self._broker_probed and broker_silent)
 
     async def handle(
         self, event: Any, fn: Any, *, offload: bool = False, counted: bool = True

@@ -49,6 +49,20 @@ def wait_for(
     pytest.fail(f"timed out waiting for {what} on {topic}; logs in {stack.run_dir}")
 
 
+def newswire(stack: Stack, *args: str) -> str:
+    """Run the real CLI as its own process against the stack; return its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=PROJECT_ROOT,
+        env=stack.env(),
+        check=True,
+        capture_output=True,
+        timeout=60,
+        text=True,
+    )
+    return done.stdout
+
+
 def scrape(url: str) -> dict[str, float]:
     with urllib.request.urlopen(url, timeout=5) as resp:
         text = resp.read().decode()
@@ -113,14 +127,7 @@ def test_seed_article_flows_end_to_end(stack: Stack) -> None:
 
     # 2. The syndicated plain-text copy, added at run time, is a duplicate of it.
     wire_feed = f"{stack.seeds_url}/feeds/wire.xml"
-    subprocess.run(
-        [sys.executable, "-m", "services.cli", "feeds", "add", wire_feed, "--title", "Plain Wire"],
-        cwd=PROJECT_ROOT,
-        env=stack.env(),
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    newswire(stack, "feeds", "add", wire_feed, "--title", "Plain Wire")
     stories = wait_for(
         settings, "newswire.stories", lambda rs: len(rs) >= 2, stack, "the duplicate"
     )
@@ -185,28 +192,11 @@ def test_seed_article_flows_end_to_end(stack: Stack) -> None:
     assert len(stories) == 3
 
     # The fetcher's per-feed state is readable through the CLI.
-    shown = subprocess.run(
-        [sys.executable, "-m", "services.cli", "feeds", "show", wire_feed],
-        cwd=PROJECT_ROOT,
-        env=stack.env(),
-        check=True,
-        capture_output=True,
-        timeout=60,
-        text=True,
-    )
-    state = json.loads(shown.stdout)
+    state = json.loads(newswire(stack, "feeds", "show", wire_feed))
     assert state["registered"] is True and state["status"] == "ok"
     assert state["last_status"] in (200, 304) and state["entries_seen"] == 1
     assert state["etag"] and state["next_poll_at"]
-    listed = subprocess.run(
-        [sys.executable, "-m", "services.cli", "feeds", "list"],
-        cwd=PROJECT_ROOT,
-        env=stack.env(),
-        check=True,
-        capture_output=True,
-        timeout=60,
-        text=True,
-    ).stdout.splitlines()
+    listed = newswire(stack, "feeds", "list").splitlines()
     assert len(listed) == 2 and all(line.startswith("ok") for line in listed), listed
 
     # 5. Every record on every topic satisfies its contract (except the deliberate poison).
