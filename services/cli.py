@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import signal
 import sys
 import time
@@ -44,6 +45,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         settings = load_settings().model_copy(update={"kafka_bootstrap": stack.bootstrap})
         # Declared (and led) before tailing, so the reader does not race the services' start-up.
         asyncio.run(ensure_topics(settings))
+        # The first offset look-ups on brand-new topics are retried by aiokafka and logged
+        # as errors; on this terminal they only hide the stories.
+        logging.getLogger("aiokafka.consumer.fetcher").setLevel(logging.CRITICAL)
         tail(settings, "newswire.stories", pretty=True)
     except KeyboardInterrupt:
         pass
