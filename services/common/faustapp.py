@@ -43,6 +43,11 @@ class StageApp:
             # Each agent processes one record at a time per partition: simple ordering,
             # and an offset is acked only after its output is acknowledged by the broker.
             stream_buffer_maxsize=256,
+            # No standby replicas: a worker whose standby table partitions became active
+            # in a rebalance (another replica joined or left, or a killed member's session
+            # expired) was seen to stop consuming those partitions for good (fetcher
+            # sharding and cleaner SIGKILL tests). A take-over replays the changelog instead.
+            table_standby_replicas=0,
             **app_options,
         )
         self._topics: dict[str, faust.TopicT] = {}

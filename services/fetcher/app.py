@@ -31,10 +31,7 @@ POLL_RESEND_S = 300.0
 
 
 def build(settings: Settings) -> StageApp:
-    # No standby replicas: a replica that keeps reading another's (busy) feed-state
-    # changelog as a standby was seen to stop consuming its own feed-polls partitions
-    # after a rebalance. Take-over recovers from the changelog instead (it is small).
-    sa = StageApp(STAGE, settings, table_standby_replicas=0)
+    sa = StageApp(STAGE, settings)
     app = sa.app
     feed_state = app.Table(
         "feed-state", key_type=str, value_type=str, partitions=settings.topic_partitions
