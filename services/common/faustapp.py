@@ -60,6 +60,13 @@ class StageApp:
         self._closers: list[Callable[[], Awaitable[None]]] = [self.health.stop]
         # Faust sends this after the consumer stopped and before the producer's final flush.
         self.app.on_before_shutdown.connect(self._on_shutdown)
+        self.app.on_partitions_assigned.connect(self._log_assignment)
+
+    async def _log_assignment(self, sender: Any, /, *args: Any, **kwargs: Any) -> None:
+        by_topic: dict[str, list[int]] = defaultdict(list)
+        for tp in self.app.consumer.assignment():
+            by_topic[tp.topic].append(tp.partition)
+        log.info("assigned: %s", "; ".join(f"{t} {sorted(p)}" for t, p in sorted(by_topic.items())))
 
     async def _start_http(self) -> None:
         await self.health.start()
