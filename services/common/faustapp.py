@@ -60,6 +60,8 @@ class StageApp:
         self._closers: list[Callable[[], Awaitable[None]]] = [self.health.stop]
         # Faust sends this after the consumer stopped and before the producer's final flush.
         self.app.on_before_shutdown.connect(self._on_shutdown)
+        # Which partitions a replica holds decides which feeds and hosts it owns; Faust
+        # itself does not log it, and take-over problems cannot be read without it.
         self.app.on_partitions_assigned.connect(self._log_assignment)
 
     async def _log_assignment(self, sender: Any, /, *args: Any, **kwargs: Any) -> None:
