@@ -13,11 +13,12 @@ from services.common.topics import PAGES
 
 def build(settings: Settings) -> StageApp:
     sa = StageApp(STAGE, settings)
-    # Per-site learned template lines (services/cleaner/sitelearn.py, learn_site) are
-    # not wired in yet: with them in a Faust table, a cleaner restarted after SIGKILL
-    # recovered the table and then, in some runs, consumed nothing more (tests/
-    # integration/test_cleaner_worker.py). Until that is understood it stays stateless.
-    handler = partial(handle_page, settings=settings, sites=None)
+    # Learned template lines per host. Pages sit in their host's partition (the
+    # fetcher puts them there), so one worker owns each host's profile.
+    sites = sa.app.Table(
+        "site-lines", key_type=str, value_type=str, partitions=settings.topic_partitions
+    )
+    handler = partial(handle_page, settings=settings, sites=sites)
 
     @sa.app.agent(sa.topic(PAGES.name), name="clean-pages")
     async def clean_pages(stream: Any) -> Any:

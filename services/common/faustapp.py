@@ -11,7 +11,7 @@ from typing import Any
 
 import faust
 
-from services.common import metrics
+from services.common import faustfixes, metrics
 from services.common.health import DEFAULT_PORTS, HealthServer
 from services.common.kafka import ensure_topics, faust_options
 from services.common.settings import Settings
@@ -34,7 +34,7 @@ class StageApp:
         self.stage = Stage(service)
         datadir = settings.data_dir / service
         datadir.mkdir(parents=True, exist_ok=True)
-        self.app = faust.App(
+        self.app = faustfixes.App(
             f"newswire-{service}",
             **faust_options(settings),
             store="memory://",
@@ -48,6 +48,8 @@ class StageApp:
             # expired) was seen to stop consuming those partitions for good (fetcher
             # sharding and cleaner SIGKILL tests). A take-over replays the changelog instead.
             table_standby_replicas=0,
+            # faustfixes' seek goes back to the beginning where nothing is committed yet.
+            consumer_auto_offset_reset="earliest",
             **app_options,
         )
         self._topics: dict[str, faust.TopicT] = {}

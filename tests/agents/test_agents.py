@@ -80,3 +80,52 @@ async def test_enricher_agent(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [o.topic for o in sent] == [ENRICHED.name, DLQ.name]
     validate_record(ENRICHED.name, json.loads(sent[0].value or b""))
     assert json.loads(sent[1].value or b"")["reason"] == "schema"
+
+
+def host_page(i: int, template: str) -> Page:
+    """An article page on one host: its own paragraphs plus the site's template line."""
+    body = (
+        f"<html><body><article><h1>Story number {i}</h1>"
+        f"<p>{template}</p>"
+        + "".join(
+            f"<p>Paragraph {j} of story {i} says something new about event {i * 7 + j}, "
+            f"with enough words to count as body text in any extractor.</p>"
+            for j in range(4)
+        )
+        + "</article></body></html>"
+    )
+    link = f"http://news.example/{i}"
+    entry = Entry(entry_id=f"e{i}", feed_url="http://news.example/feed", link=link)
+    return Page(
+        article_id=f"a{i}",
+        url=link,
+        final_url=link,
+        status=200,
+        content_type="text/html",
+        body=body,
+        body_bytes=len(body),
+        entry=entry,
+    )
+
+
+async def test_cleaner_agent_learns_a_sites_template_line_in_its_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.cleaner.app import build
+
+    template = "The Example Ledger is read by more people in the valley than any other paper."
+    settings = Settings(kafka_bootstrap="127.0.0.1:9", site_template_min_articles=4)
+    sa = build(settings)
+    sent = capture(monkeypatch, sa)
+    async with sa.app.agents["clean-pages"].test_context() as ctx:
+        for i in range(8):
+            await ctx.put(key=f"a{i}".encode(), value=encode(host_page(i, template)))
+    articles = [decode(Article, o.value) for o in sent]
+    assert [a.id for a in articles] == [f"a{i}" for i in range(8)]
+    # Not enough evidence yet: the first pages keep the line (a new site is not harmed).
+    assert template in articles[0].text and "site_template" not in articles[0].removed_lines
+    # Once the host's profile has seen it on enough pages, it is template.
+    assert template not in articles[-1].text
+    assert articles[-1].removed_lines.get("site_template") == 1
+    assert "Paragraph 3 of story 7" in articles[-1].text
+    assert "news.example" in sa.app.tables["site-lines"]
