@@ -1,0 +1,245 @@
+"""Real dedup worker processes: verdicts do not depend on how many workers run or restarts.
+
+Each scenario gets its own run id, so the state earlier tests left in the broker
+(dedup tables are shared per consumer group) cannot match its texts. Articles are
+produced to one partition of newswire.enriched, in order: that order is what
+"earlier" means, so one worker and two must agree on every verdict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.common.kafka import ensure_topics, producer
+from services.common.models import Enriched, encode
+from services.common.settings import Settings
+from services.devtools.stack import Stack
+from services.devtools.tail import read_topic
+from tests.conftest import validate_record
+
+WORDS = [
+    "harbour",
+    "council",
+    "budget",
+    "storm",
+    "minister",
+    "river",
+    "vote",
+    "school",
+    "bridge",
+    "court",
+    "police",
+    "hospital",
+    "market",
+    "union",
+    "strike",
+    "museum",
+    "airport",
+    "railway",
+    "festival",
+    "election",
+    "tax",
+    "farmers",
+    "drought",
+    "flood",
+    "energy",
+    "prices",
+    "wages",
+    "teachers",
+    "nurses",
+    "mayor",
+    "governor",
+    "border",
+    "treaty",
+    "summit",
+    "ceasefire",
+    "talks",
+    "vaccine",
+    "study",
+    "report",
+    "museum",
+    "archive",
+]
+
+
+def story_text(seed: str, n_words: int = 220) -> str:
+    rng = random.Random(seed)
+    sentences = []
+    while sum(len(s.split()) for s in sentences) < n_words:
+        sentences.append(" ".join(rng.choice(WORDS) for _ in range(12)).capitalize() + ".")
+    return " ".join(sentences)
+
+
+def scenario(run: str) -> list[tuple[str, str]]:
+    """(article id, text) in arrival order; the comments say what each one is."""
+    base = [story_text(f"{run}-{i}") for i in range(6)]
+    near = base[3].split()
+    near[10:13] = ["completely", "different", "words"]
+    return [
+        *((f"{run}-a{i}", base[i]) for i in range(6)),  # six new articles
+        (f"{run}-b2", base[2]),  # exact copy of a2 under another id
+        (f"{run}-b3", " ".join(near)),  # a2's near-duplicate (three words changed)
+        (f"{run}-a5", base[5] + " A paragraph added later."),  # update of a5
+        (f"{run}-c0", base[0]),  # exact copy of a0
+        (f"{run}-a1", base[1]),  # a1 again, unchanged (a redelivered feed item)
+    ]
+
+
+def enriched(run: str, article_id: str, text: str) -> Enriched:
+    return Enriched(
+        id=article_id,
+        url=f"http://outlet-{run}.example/{article_id}",
+        title=f"Story {article_id}",
+        text=text,
+        paragraphs=[text],
+    )
+
+
+async def produce(settings: Settings, run: str, items: list[tuple[str, str]]) -> None:
+    prod = producer(settings)
+    await prod.start()
+    try:
+        for article_id, text in items:
+            value = encode(enriched(run, article_id, text))
+            # One partition: the order above is the arrival order.
+            await prod.send_and_wait(
+                "newswire.enriched", key=article_id.encode(), value=value, partition=0
+            )
+    finally:
+        await prod.stop()
+
+
+def stories(settings: Settings, run: str) -> list[dict[str, object]]:
+    records = asyncio.run(read_topic(settings, "newswire.stories", timeout=1.0))
+    mine = [r["value"] for r in records if str(r["value"]["article_id"]).startswith(run)]
+    for value in mine:
+        validate_record("newswire.stories", value)
+    return mine
+
+
+def wait_for_stories(
+    stack: Stack, settings: Settings, run: str, n: int, timeout: float = 120
+) -> list[dict[str, object]]:
+    deadline = time.monotonic() + timeout
+    found: list[dict[str, object]] = []
+    while time.monotonic() < deadline:
+        found = stories(settings, run)
+        if len(found) >= n:
+            return found
+        for name, proc in stack.procs.items():
+            assert proc.alive(), f"{name} died: {proc.log.read_text()[-2000:]}"
+    pytest.fail(f"{len(found)} of {n} stories after {timeout} s")
+
+
+def shape(
+    run: str, items: list[tuple[str, str]], found: list[dict[str, object]]
+) -> list[tuple[str, str, str | None, str]]:
+    """Verdicts with run ids stripped; a story is named by its first article in arrival order.
+
+    Redeliveries may repeat a record; they must repeat it exactly, so the set of
+    distinct decisions per arrival is what is compared.
+    """
+    strip = len(run) + 1
+    arrival = {article_id: n for n, (article_id, _) in reversed(list(enumerate(items)))}
+    first: dict[object, str] = {}
+    for value in sorted(found, key=lambda v: arrival[str(v["article_id"])]):
+        first.setdefault(value["story_id"], str(value["article_id"])[strip:])
+    out = set()
+    for value in found:
+        dup = value["duplicate_of"]
+        out.add(
+            (
+                str(value["article_id"])[strip:],
+                str(value["verdict"]),
+                str(dup)[strip:] if dup else None,
+                first[value["story_id"]],
+            )
+        )
+    return sorted(out)
+
+
+@pytest.fixture
+def stack(kafka_settings: Settings, tmp_path: Path) -> Iterator[Stack]:
+    assert kafka_settings.kafka_bootstrap
+    asyncio.run(ensure_topics(kafka_settings))
+    st = Stack(kafka_settings.kafka_bootstrap, seeds_url="http://127.0.0.1:9", run_dir=tmp_path)
+    try:
+        yield st
+    finally:
+        st.stop()
+
+
+def start_worker(stack: Stack, name: str) -> None:
+    # A short session: the killed worker's partitions are handed over sooner.
+    stack.start_service("dedup", {"NEWSWIRE_KAFKA_SESSION_TIMEOUT_SECONDS": "6"})
+    stack.procs[name] = stack.procs.pop("dedup")
+
+
+def wait_ready(stack: Stack, timeout: float = 120) -> None:
+    """Every worker holds partitions: the group has settled, so all of them take part."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready = []
+        for proc in stack.procs.values():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{proc.port}/readyz", timeout=2):
+                    ready.append(True)
+            except OSError:
+                ready.append(False)
+        if all(ready):
+            return
+        time.sleep(0.5)
+    pytest.fail("dedup workers not ready")
+
+
+def run_scenario(
+    stack: Stack, settings: Settings, workers: int, kill_after: int | None
+) -> list[tuple[str, str, str | None, str]]:
+    run = uuid.uuid4().hex[:8]
+    items = scenario(run)
+    for i in range(workers):
+        start_worker(stack, f"dedup-{i}")
+    wait_ready(stack)
+    if kill_after is None:
+        asyncio.run(produce(settings, run, items))
+    else:
+        asyncio.run(produce(settings, run, items[:kill_after]))
+        wait_for_stories(stack, settings, run, kill_after)
+        stack.stop_service("dedup-0", sig=signal.SIGKILL)
+        start_worker(stack, "dedup-0")
+        wait_ready(stack)
+        asyncio.run(produce(settings, run, items[kill_after:]))
+    found = wait_for_stories(stack, settings, run, len(items))
+    time.sleep(2)  # let redeliveries, if any, arrive before comparing
+    found = stories(settings, run)
+    for name in list(stack.procs):
+        stack.stop_service(name)
+    return shape(run, items, found)
+
+
+def test_verdicts_agree_across_one_worker_two_workers_and_a_restart(
+    stack: Stack, kafka_settings: Settings
+) -> None:
+    one = run_scenario(stack, kafka_settings, workers=1, kill_after=None)
+    # One decision per arrival (the a1 repeat is an arrival of its own, same decision).
+    verdict = {(a, v, d) for a, v, d, _ in one}
+    assert ("b2", "duplicate", "a2") in verdict
+    assert ("c0", "duplicate", "a0") in verdict
+    assert {("a1", "new", None)} == {t for t in verdict if t[0] == "a1"}
+    story = {a: s for a, _, _, s in one}
+    assert story["b2"] == "a2" and story["c0"] == "a0"
+    assert {story[f"a{i}"] for i in range(6)} == {f"a{i}" for i in range(6)}
+
+    two = run_scenario(stack, kafka_settings, workers=2, kill_after=None)
+    assert two == one
+    restarted = run_scenario(stack, kafka_settings, workers=1, kill_after=6)
+    assert restarted == one
