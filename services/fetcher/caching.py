@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from services.common.settings import Settings
@@ -19,9 +20,22 @@ if TYPE_CHECKING:
 MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 
-def _directives(headers: dict[str, str]) -> set[str]:
-    value = headers.get("cache-control", "")
-    return {part.strip().split("=")[0].lower() for part in value.split(",") if part.strip()}
+def _directives(headers: dict[str, str]) -> frozenset[str]:
+    return _parse_directives(headers.get("cache-control", ""))
+
+
+# Servers send the same few Cache-Control values on every response: parsed once each.
+@lru_cache(maxsize=256)
+def _parse_directives(value: str) -> frozenset[str]:
+    return frozenset(
+        part.strip().split("=")[0].lower() for part in value.split(",") if part.strip()
+    )
+
+
+@lru_cache(maxsize=256)
+def _max_age(value: str) -> int | None:
+    match = MAX_AGE.search(value)
+    return int(match.group(1)) if match else None
 
 
 def validators_trusted(headers: dict[str, str], now: datetime) -> bool:
@@ -48,8 +62,7 @@ def validators_trusted(headers: dict[str, str], now: datetime) -> bool:
 def max_age_seconds(headers: dict[str, str]) -> int | None:
     if _directives(headers) & {"no-cache", "no-store"}:
         return None
-    match = MAX_AGE.search(headers.get("cache-control", ""))
-    return int(match.group(1)) if match else None
+    return _max_age(headers.get("cache-control", ""))
 
 
 def retry_after_seconds(headers: dict[str, str], now: datetime) -> float | None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from prometheus_client import Counter, Histogram
 
 from services.common import metrics
 from services.common.errors import FetchError, HttpStatusError, TooLargeError
@@ -22,6 +24,10 @@ from services.fetcher.guard import GuardedResolver, check_host_literal
 Kind = Literal["feed", "page", "robots"]
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CHUNK = 64 * 1024
+# URLs and hosts that passed the up-front guard check, per client: feeds are polled
+# again and again, and many share a host, so each poll would otherwise parse its URL
+# and try its host as an IP literal again. Cleared when full (page URLs rarely repeat).
+CHECKED_MAX = 50_000
 
 
 @dataclass
@@ -56,6 +62,8 @@ class HttpClient:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._session: aiohttp.ClientSession | None = None
+        self._checked_urls: set[str] = set()
+        self._checked_hosts: set[str] = set()
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -96,22 +104,18 @@ class HttpClient:
         last_modified: str | None = None,
     ) -> Response:
         """GET with redirects followed by hand; 304 is returned, other 4xx/5xx raise."""
-        headers = {"Accept": _ACCEPT[kind]}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
+        headers = _request_headers(kind, etag, last_modified)
         redirects: list[str] = []
         current = url
         for _ in range(self.settings.fetch_max_redirects + 1):
-            _check_url(current, self.settings.allow_private_networks)
+            self._check(current)
             started = time.perf_counter()
             try:
                 async with self._get_session().get(
                     current, headers=headers, allow_redirects=False
                 ) as resp:
                     if resp.status in REDIRECT_STATUSES and "Location" in resp.headers:
-                        metrics.FETCH_REQUESTS.labels(kind, metrics.status_class(resp.status)).inc()
+                        _requests(kind, metrics.status_class(resp.status)).inc()
                         redirects.append(current)
                         current = urljoin(current, resp.headers["Location"])
                         continue
@@ -125,15 +129,15 @@ class HttpClient:
                         redirects=redirects,
                     )
             except FetchError:
-                metrics.FETCH_REQUESTS.labels(kind, "error").inc()
+                _requests(kind, "error").inc()
                 raise
             except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
-                metrics.FETCH_REQUESTS.labels(kind, "error").inc()
+                _requests(kind, "error").inc()
                 raise FetchError(f"{type(exc).__name__}: {exc}", reason=_error_reason(exc)) from exc
             finally:
-                metrics.FETCH_SECONDS.labels(kind).observe(time.perf_counter() - started)
-            metrics.FETCH_REQUESTS.labels(kind, metrics.status_class(result.status)).inc()
-            metrics.FETCH_BYTES.labels(kind).inc(len(result.body))
+                _seconds(kind).observe(time.perf_counter() - started)
+            _requests(kind, metrics.status_class(result.status)).inc()
+            _bytes(kind).inc(len(result.body))
             if result.status == 304 or 200 <= result.status < 300:
                 return result
             raise HttpStatusError(
@@ -143,14 +147,27 @@ class HttpClient:
             f"more than {self.settings.fetch_max_redirects} redirects", reason="redirects"
         )
 
+    def _check(self, url: str) -> None:
+        """_check_url, remembered: its answer depends on the URL (or host) alone, for this
+        client's settings. Only passes are kept; a refused URL raises every time."""
+        if url in self._checked_urls:
+            return
+        host = _url_host(url)
+        if host not in self._checked_hosts:
+            check_host_literal(host, allow_private=self.settings.allow_private_networks)
+            _keep(self._checked_hosts, host)
+        _keep(self._checked_urls, url)
+
     async def _read_capped(self, resp: aiohttp.ClientResponse, kind: Kind) -> bytes:
         cap = self.settings.fetch_max_bytes
         declared = resp.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise TooLargeError(f"{kind} declares {declared} bytes, cap {cap}")
         chunks, size = [], 0
-        # Counted after decompression, so a small gzip bomb cannot blow the cap.
-        async for chunk in resp.content.iter_chunked(CHUNK):
+        # Counted after decompression, so a small gzip bomb cannot blow the cap. read(n)
+        # also bounds each decompressed chunk to n, as iter_chunked(n) does, without
+        # an async iterator per response.
+        while chunk := await resp.content.read(CHUNK):
             size += len(chunk)
             if size > cap:
                 raise TooLargeError(f"{kind} body exceeds {cap} bytes")
@@ -166,13 +183,47 @@ _ACCEPT = {
 }
 
 
-def _check_url(url: str, allow_private: bool) -> None:
+def _request_headers(kind: Kind, etag: str | None, last_modified: str | None) -> dict[str, str]:
+    """Accept for the kind, plus the validators to send; a new dict (aiohttp may keep it)."""
+    headers = {"Accept": _ACCEPT[kind]}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
+# The metric children, bound once per label set: labels() costs a lock and a tuple
+# lookup, three times a request. Label values come from small fixed sets.
+@cache
+def _requests(kind: str, status_class: str) -> Counter:
+    return metrics.FETCH_REQUESTS.labels(kind, status_class)
+
+
+@cache
+def _seconds(kind: str) -> Histogram:
+    return metrics.FETCH_SECONDS.labels(kind)
+
+
+@cache
+def _bytes(kind: str) -> Counter:
+    return metrics.FETCH_BYTES.labels(kind)
+
+
+def _url_host(url: str) -> str:
+    """The host of an http(s) URL; FetchError for another scheme or no host."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise FetchError(f"scheme {parts.scheme!r} is not fetched", reason="bad_url")
     if not parts.hostname:
         raise FetchError(f"no host in {url!r}", reason="bad_url")
-    check_host_literal(parts.hostname, allow_private=allow_private)
+    return parts.hostname
+
+
+def _keep(checked: set[str], item: str) -> None:
+    if len(checked) >= CHECKED_MAX:
+        checked.clear()
+    checked.add(item)
 
 
 def _error_reason(exc: BaseException) -> str:

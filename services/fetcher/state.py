@@ -5,13 +5,24 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter
 
 from services.common.models import utcnow
 
 # How far back entry times are kept to estimate a feed's publishing frequency.
 FREQUENCY_WINDOW = timedelta(days=7)
 FREQUENCY_SAMPLES = 50
+
+# How the stored JSON is split so a poll need not decode the seen ids (up to thousands a
+# feed, most of the bytes): `seen` is serialised last, so everything before its key is
+# the rest of the state. The keys are matched with their leading comma and quote: in
+# valid JSON an unescaped quote after a comma opens a string, so this text can only be
+# the key itself (the state has no nested objects), never part of a value.
+_SEEN_KEY = ',"seen":'
+_ENTRY_TIMES_KEY = ',"entry_times":'
+_SEEN_IDS: TypeAdapter[list[str]] = TypeAdapter(list[str])
+# Below this many bytes of seen ids, decoding them costs less than splitting them off.
+DEFER_SEEN_BYTES = 1024
 
 
 class FeedState(BaseModel):
@@ -30,10 +41,11 @@ class FeedState(BaseModel):
     body_digest: str | None = None
     error_count: int = 0
     last_error: str | None = None
-    # Most recent last: ids of entries already emitted, bounded per feed.
-    seen: list[str] = Field(default_factory=list)
     # When new entries were seen (most recent last), for the frequency estimate.
     entry_times: list[AwareDatetime] = Field(default_factory=list)
+    # Most recent last: ids of entries already emitted, bounded per feed. Declared last
+    # so that it is serialised last (see StoredState).
+    seen: list[str] = Field(default_factory=list)
 
     @property
     def failing(self) -> bool:
@@ -45,6 +57,50 @@ class FeedState(BaseModel):
     def saw_entries(self, times: list[datetime], now: datetime) -> None:
         recent = [t for t in [*self.entry_times, *times] if now - t <= FREQUENCY_WINDOW]
         self.entry_times = sorted(recent)[-FREQUENCY_SAMPLES:]
+
+
+class StoredState:
+    """A FeedState as read from the table for a poll, with its seen ids (most of the
+    bytes of a busy feed's state) left as JSON text until asked for: a poll answered
+    304, or with a body seen before, neither decodes nor re-encodes them.
+
+    `state.seen` is empty while they are deferred: read them through `seen_ids()`, and
+    write the state back with `dump()`. Kept out of FeedState itself because a pydantic
+    private attribute slows every validation of the model down.
+    """
+
+    __slots__ = ("_seen_json", "state")
+
+    def __init__(self, raw: str | bytes) -> None:
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        self._seen_json: str | None = None
+        at = text.find(_SEEN_KEY)
+        # Deferred only in the layout FeedState serialises to (`seen` after entry_times,
+        # last); earlier versions stored `seen` before entry_times: decoded whole.
+        if (
+            at < 0
+            or len(text) - at < DEFER_SEEN_BYTES
+            or text.find(_ENTRY_TIMES_KEY, 0, at) < 0
+            or not text.endswith("]}")
+        ):
+            self.state = FeedState.model_validate_json(text)
+        else:
+            self.state = FeedState.model_validate_json(text[:at] + "}")
+            self._seen_json = text[at + len(_SEEN_KEY) : -1]
+
+    def seen_ids(self) -> list[str]:
+        """The seen ids, decoded now if they were deferred (then in `state.seen` too)."""
+        if self._seen_json is not None:
+            self.state.seen = _SEEN_IDS.validate_json(self._seen_json)
+            self._seen_json = None
+        return self.state.seen
+
+    def dump(self) -> str:
+        """The table value: the state's JSON, deferred seen ids copied back as they were."""
+        if self._seen_json is None:
+            return self.state.model_dump_json()
+        head = self.state.model_dump_json(exclude={"seen"})
+        return f"{head[:-1]}{_SEEN_KEY}{self._seen_json}}}"
 
 
 def frequency_interval(entry_times: list[datetime], now: datetime, max_interval_s: float) -> float:
