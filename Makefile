@@ -12,7 +12,7 @@ HELM_VERSION = v3.19.0
 RUNTEST = PATH="$(abspath $(TOOLS)):$$PATH" $(PYTEST)
 
 .PHONY: help venv jars tools prometheus run test-deploy test test-unit test-agents test-integration test-e2e lint schemas clean \
-	check-feeds bench-fetcher eval-extract
+	check-feeds bench-fetcher eval-extract bench-cleaner bench-enricher eval-dedup bench-dedup
 
 help:
 	@echo "make run    - broker + seed server + the four services, showing stories (Ctrl-C stops)"
@@ -92,6 +92,32 @@ eval-extract: venv
 	@mkdir -p $(RESULTS)
 	$(BIN)/python -m services.devtools.evalextract \
 		$(or $(DATASET),$(DATASETS)/article-extraction-benchmark) --out $(RESULTS)/eval-extract.json
+
+# Cleaner speed and peak memory (the agent's handle_page with its process pool) vs bare
+# trafilatura, same pages, same run.
+bench-cleaner: venv
+	@mkdir -p $(RESULTS)
+	$(BIN)/python -m services.devtools.benchcleaner \
+		$(or $(DATASET),$(DATASETS)/article-extraction-benchmark) --out $(RESULTS)/bench-cleaner.json
+
+# Enricher speed on the benchmark's gold article bodies: articles/s per core, ms per enricher.
+bench-enricher: venv
+	@mkdir -p $(RESULTS)
+	$(BIN)/python -m services.enricher.bench \
+		$(or $(DATASET),$(DATASETS)/article-extraction-benchmark) --out $(RESULTS)/bench-enricher.json
+
+# Dedup quality: near-duplicate grouping (extraction benchmark variants) and story
+# clustering (ECB+ dev), pairwise and B-cubed P/R/F1.
+eval-dedup: venv
+	@mkdir -p $(RESULTS)
+	$(BIN)/python -m services.devtools.evaldedup $(or $(DATASET_DIR),$(DATASETS)) \
+		--out $(RESULTS)/eval-dedup.json
+
+# Dedup speed (near-duplicate path and whole engine, articles/s) and index bytes per article.
+bench-dedup: venv
+	@mkdir -p $(RESULTS)
+	$(BIN)/python -m services.devtools.benchdedup \
+		$(or $(DATASET),$(DATASETS)/article-extraction-benchmark) --out $(RESULTS)/bench-dedup.json
 
 schemas: venv
 	$(BIN)/newswire schemas --write

@@ -126,6 +126,20 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     return 1 if failed and args.strict else 0
 
 
+def _cmd_enrich(args: argparse.Namespace) -> int:
+    from services.enricher.offline import run
+
+    failed = run(args.paths, load_settings())
+    return 1 if failed and args.strict else 0
+
+
+def _cmd_cluster(args: argparse.Namespace) -> int:
+    from services.dedup.offline import run
+
+    bad = run(args.path)
+    return 1 if bad and args.strict else 0
+
+
 def _cmd_broker(args: argparse.Namespace) -> int:
     from services.common.broker import ensure_jars, start_broker
 
@@ -208,6 +222,12 @@ def parser() -> argparse.ArgumentParser:
     x = sub.add_parser("extract", help="clean HTML/text files offline: one JSON line each")
     x.add_argument("paths", nargs="+", help="files, folders (.html, .html.gz, .txt) or - for stdin")
     x.add_argument("--strict", action="store_true", help="exit 1 when any document failed")
+    e = sub.add_parser("enrich", help="enrich article JSON lines offline: one JSON line each")
+    e.add_argument("paths", nargs="+", help="JSONL files of articles (id, title, text) or -")
+    e.add_argument("--strict", action="store_true", help="exit 1 when any record failed")
+    c = sub.add_parser("cluster", help="dedup verdicts and story ids for article JSON lines")
+    c.add_argument("path", help="JSONL of articles (id, text; url, title, published) or -")
+    c.add_argument("--strict", action="store_true", help="exit 1 when any line was unusable")
     b = sub.add_parser("broker", help="the local Kafka broker")
     b.add_argument("action", choices=["start", "fetch"])
     sub.add_parser("topics", help="create missing topics")
@@ -232,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {
         "run": _cmd_run,
         "extract": _cmd_extract,
+        "enrich": _cmd_enrich,
+        "cluster": _cmd_cluster,
         "tail": _cmd_tail,
         "feeds": _cmd_feeds,
         "broker": _cmd_broker,

@@ -6,6 +6,7 @@ from functools import partial
 from typing import Any
 
 from services.cleaner.pipeline import STAGE, handle_page
+from services.cleaner.workers import shared_pool
 from services.common.faustapp import StageApp
 from services.common.settings import Settings
 from services.common.topics import PAGES
@@ -19,6 +20,12 @@ def build(settings: Settings) -> StageApp:
         "site-lines", key_type=str, value_type=str, partitions=settings.topic_partitions
     )
     handler = partial(handle_page, settings=settings, sites=sites)
+
+    async def close_pool() -> None:
+        # A page stuck in an extraction process must not hold up the worker's exit.
+        shared_pool(settings.cleaner_workers).close()
+
+    sa.on_shutdown(close_pool)
 
     @sa.app.agent(sa.topic(PAGES.name), name="clean-pages")
     async def clean_pages(stream: Any) -> Any:

@@ -23,14 +23,36 @@ LINE_RULES: dict[str, re.Pattern[str]] = {
         "scroll_anchor": r"(top|bottom) of (the )?page|back to top|scroll to top",
         "skip_link": r"skip to (the )?(main )?(content|navigation|main|article)",
         "share_prompt": r"(share|tweet|pin|email) (this|on) [\w .()]{1,30}"
-        r"|share this (post|article|story)|copy link|share",
+        r"|share this (post|article|story)|copy link|share"
+        r"|like this (story|article|post)\?.{0,60}",
         "cookie_notice": r".{0,80}\b(uses?|we use) cookies\b.{0,200}|accept (all )?cookies",
-        "newsletter_prompt": r"(subscribe|sign up) (to|for) (our|the) newsletter.{0,80}",
+        "newsletter_prompt": r"(subscribe|sign up) (to|for) (our|the) newsletter.{0,80}"
+        r"|.{0,200}\b(subscrib(e|ing)|sign(ing)? up)\b.{0,120}\bnewsletters?\b.{0,120}",
+        # The author's or the desk's contact line under the article.
+        "author_contact": r"(have|got) a (news )?tip\?.{0,250}"
+        r"|.{0,150}\bfollow (us|him|her|them|me|@\w+)\b.{0,40}"
+        r"\b(twitter|facebook|instagram|linkedin)\b.{0,150}"
+        r"|(.{0,250}[.!?] )?follow [\w@.'’ ]{1,50} on (twitter|facebook|instagram|linkedin|youtube)"
+        r"\b.{0,200}"
+        r"|(write to|e-?mail) [\w.'’ -]{1,60} at \S+@\S+.{0,150}",
+        # Taxonomy lines: "Tags: a, b", "Filed under: x".
+        "taxonomy": r"(tags?|tagged( with)?|filed under|posted in|categor(y|ies))\s*:.{0,200}"
+        r"|tags|filed under",
+        # A dateline on its own: a short line with a year and a time of day.
+        "dateline": r"(?=.{0,80}$)(?=.*\b\d{1,2}[:h]\d\d\b)(?=.*\b(19|20)\d\d\b).*"
+        r"|(last )?(updated|published|posted|modified)( at| on)?:? (?=.*\d)[\w ,.:/-]{1,60}",
+        # Unrendered WordPress shortcodes: "[button link=...]Send us...[/button]".
+        "shortcode": r".{0,200}\[/[a-z_-]+\].{0,200}",
         "builder_credit": r"(©|\(c\)|copyright)?.{0,60}(proudly )?(created|made|powered) (with|by) "
         r"(wix|squarespace|wordpress|weebly|godaddy|webflow)(\.com)?\.?",
         "post_stats": r"\d+ (min|minute)s? read|\d+ views?( \d+ comments?)?|\d+ comments?|"
         r"see all|recent posts|related (posts|articles|stories)",
         "advertisement": r"advertisement|sponsored content|ad",
+        # Cross-promotion of other stories: "Read more: <headline>", "Related: ...",
+        # "Also on example.com <headline>", or the bare heading of such a list.
+        "read_more": r"(read more|read also|also read|see also|see more|more|related"
+        r"( (posts?|stories|articles|coverage|content|reading|links?))?)\s*:(\s+.{1,200})?"
+        r"|also on [\w-]+(\.[\w-]+)+\b.{0,200}|don'?t miss|also:",
     }.items()
 }
 
@@ -42,6 +64,8 @@ _ID_CLASS_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("cookie_notice", re.compile(r"cookie|consent|gdpr")),
     ("newsletter_prompt", re.compile(r"newsletter")),
     ("related_list", re.compile(r"related|recent-posts")),
+    # Cards shown on hover (a person's latest stories beside their name in the text).
+    ("hover_card", re.compile(r"tooltip|popover|rollover|hover-?card")),
 )
 _ARIA_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("scroll_anchor", re.compile(r"(top|bottom) of page")),
@@ -109,6 +133,13 @@ def strip_html(tree: lxml_html.HtmlElement, removed: Removed) -> lxml_html.HtmlE
             if not isinstance(el.tag, str):
                 continue
             reason = element_reason(el) if el.tag not in ("html", "head", "body") else None
+            # Hover cards nest (trigger wrapper > link > card): only the innermost is
+            # dropped, never the link, so the linked name the card belongs to stays.
+            if reason == "hover_card" and (
+                el.tag == "a"
+                or any(element_reason(d) == "hover_card" for d in el.iterdescendants())
+            ):
+                reason = None
             # Keep a matched element that holds the article itself (a share-labelled wrapper).
             if reason is not None and (
                 reason in _ALWAYS or (el.find(".//article") is None and el.find(".//h1") is None)
@@ -119,6 +150,52 @@ def strip_html(tree: lxml_html.HtmlElement, removed: Removed) -> lxml_html.HtmlE
             else:
                 stack.append(el)
     return tree
+
+
+# Headings of lists of links to other stories ("More Great Stories", "Don't miss").
+_PROMO_HEADING = re.compile(
+    r"((more|other|related|recommended|popular|trending|top|latest)\b.{0,40}\b"
+    r"(stories|articles|news|posts|reads|headlines|coverage|videos)"
+    r"|don'?t miss|read (more|next|also)|see also|you (may|might) also like|further reading"
+    r"|related( links| content)?|also on .{1,30})\W*",
+    re.IGNORECASE,
+)
+MAX_PROMO_HEADING_CHARS = 60
+# Share of a paragraph's text in links for it to be a list of links.
+PROMO_LINK_SHARE = 0.5
+
+
+def _is_link_list(el: lxml_html.HtmlElement) -> bool:
+    if el.tag in ("ul", "ol"):
+        items = [li for li in el if li.tag == "li"]
+        return bool(items) and all(li.find(".//a") is not None for li in items)
+    text = len(el.text_content().strip())
+    links = sum(len(a.text_content().strip()) for a in el.iter("a"))
+    return text > 0 and links >= PROMO_LINK_SHARE * text
+
+
+def drop_promo_lists(tree: lxml_html.HtmlElement, removed: Removed) -> int:
+    """Drop lists of links to other stories with their heading ("More stories" + a list).
+
+    The heading is a short element whose whole text names such a list; the list is
+    the element right after it: a list whose every item is a link, or a paragraph
+    mostly made of links. Returns how many lists were dropped.
+    """
+    dropped = 0
+    for el in list(tree.iter("ul", "ol", "p")):
+        heading = el.getprevious()
+        if heading is None or not isinstance(heading.tag, str) or heading.tag in ("ul", "ol"):
+            continue
+        title = " ".join(heading.text_content().split())
+        if not title or len(title) > MAX_PROMO_HEADING_CHARS:
+            continue
+        if not _PROMO_HEADING.fullmatch(title) or not _is_link_list(el):
+            continue
+        removed.add("promo_list", 1 + len(el))
+        heading.drop_tree()
+        el.drop_tree()
+        dropped += 1
+    return dropped
 
 
 def line_reason(line: str) -> str | None:

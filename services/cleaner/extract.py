@@ -10,9 +10,12 @@ import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
-from services.cleaner import metadata
-from services.cleaner.cruft import Removed, filter_lines, strip_html
-from services.common.errors import ExtractionError, NoContentError
+from services.cleaner import bodyfix, metadata
+from services.cleaner.cruft import Removed, drop_promo_lists, filter_lines, strip_html
+from services.cleaner.markdown import drop_removed
+from services.cleaner.markdown import render as render_markdown
+from services.common.errors import ExtractionError, NoContentError, PageTooDeepError
+from services.common.models import MetadataSource
 
 PLAIN_TYPES = ("text/plain",)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -23,6 +26,7 @@ MAX_TITLE_CHARS = 250
 # HTML comments and processing instructions are dropped at parse time: left in the
 # tree, trafilatura loses the text that follows a comment (mid-sentence on some sites).
 _PARSER = lxml_html.HTMLParser(remove_comments=True, remove_pis=True)
+_DEPTH_ERROR = etree.ErrorTypes.ERR_RESOURCE_LIMIT
 
 
 @dataclass
@@ -35,13 +39,20 @@ class Extracted:
     canonical_url: str | None = None
     language_hint: str | None = None
     removed: dict[str, int] = field(default_factory=dict)
+    authors: list[str] = field(default_factory=list)
+    modified: datetime | None = None
+    top_image: str | None = None
+    section: str | None = None
+    tags: list[str] = field(default_factory=list)
+    sources: dict[str, MetadataSource] = field(default_factory=dict)
+    markdown: str | None = None
 
     @property
     def text(self) -> str:
         return "\n\n".join(self.paragraphs)
 
 
-def extract(body: str, content_type: str, *, max_chars: int) -> Extracted:
+def extract(body: str, content_type: str, *, max_chars: int, markdown: bool = False) -> Extracted:
     """Dispatch on the media type; raise ExtractionError subclasses on failure."""
     if len(body) > max_chars:
         raise ExtractionError(
@@ -49,9 +60,9 @@ def extract(body: str, content_type: str, *, max_chars: int) -> Extracted:
         )
     media = content_type.split(";")[0].strip().lower()
     if media in PLAIN_TYPES:
-        result = extract_plain(body)
+        result = extract_plain(body, markdown=markdown)
     elif media in HTML_TYPES or not media:
-        result = extract_html(body)
+        result = extract_html(body, markdown=markdown)
     else:
         raise ExtractionError(f"cannot extract from {media!r}", reason="content_type")
     if not result.paragraphs:
@@ -74,19 +85,22 @@ def _blocks(text: str) -> list[str]:
 
 
 def _take_head(
-    paragraphs: list[str], title: str | None, byline: str | None, removed: Removed
-) -> tuple[list[str], str | None, str | None]:
+    paragraphs: list[str], titles: list[str], byline: str | None, removed: Removed
+) -> tuple[list[str], str | None, bool]:
     """Take a title and a byline off the top of the body, where they open it.
 
-    Only the first few lines are looked at: a byline-shaped line deep in the
-    article is content (a quoted sign-off, a photo credit) and stays.
+    Returns the body, the byline and whether the byline was found in the body. Only
+    the first few lines are looked at: a byline-shaped line deep in the article is
+    content (a quoted sign-off, a photo credit) and stays.
     """
     body = list(paragraphs)
+    title_keys = {metadata.normalise(t) for t in titles}
+    from_body = False
     for _ in range(3):
         if not body:
             break
         head = body[0]
-        if title and metadata.normalise(head) == metadata.normalise(title):
+        if metadata.normalise(head) in title_keys:
             removed.add("title_in_body")
         elif byline and metadata.normalise(metadata.clean_byline(head)) == metadata.normalise(
             byline
@@ -94,39 +108,61 @@ def _take_head(
             removed.add("byline_in_body")
         elif byline is None and metadata.looks_like_byline(head):
             byline = metadata.clean_byline(head)
+            from_body = True
             removed.add("byline_in_body")
         else:
             break
         body.pop(0)
-    return body, title, byline
+    return body, byline, from_body
 
 
-def extract_plain(text: str) -> Extracted:
+def extract_plain(text: str, *, markdown: bool = False) -> Extracted:
     """A text/plain article: cruft lines out, first block the title, a byline block next."""
     removed = Removed()
     blocks = filter_lines(_blocks(text), removed)
     title = None
     if blocks and len(blocks[0]) <= MAX_TITLE_CHARS and not blocks[0].endswith("."):
         title = blocks.pop(0)
-    body, title, byline = _take_head(blocks, title, None, removed)
-    return Extracted(title=title, byline=byline, paragraphs=body, removed=removed.as_dict())
+    body, byline, _ = _take_head(blocks, [title] if title else [], None, removed)
+    sources: dict[str, MetadataSource] = {}
+    if title:
+        sources["title"] = "text"
+    if byline:
+        sources["authors"] = "text"
+    return Extracted(
+        title=title,
+        byline=byline,
+        paragraphs=body,
+        authors=metadata.split_authors(byline) if byline else [],
+        sources=sources,
+        markdown="\n\n".join(body) if markdown else None,
+        removed=removed.as_dict(),
+    )
 
 
-def extract_html(html: str) -> Extracted:
-    """HTML: drop cruft elements, let trafilatura find the article, then filter lines."""
-    removed = Removed()
+def _parse(html: str) -> lxml_html.HtmlElement:
     try:
         tree = lxml_html.document_fromstring(html, parser=_PARSER)
     except (etree.ParserError, ValueError) as exc:
         raise ExtractionError(f"unparseable HTML: {exc}") from exc
+    # libxml2 stops building the tree at its depth limit and drops everything below
+    # and after it: the article would be silently cut, so the page is refused instead.
+    if any(e.type == _DEPTH_ERROR and "depth" in e.message for e in _PARSER.error_log):
+        raise PageTooDeepError("page nests elements deeper than the HTML parser's limit (256)")
+    return tree
+
+
+def extract_html(html: str, *, markdown: bool = False) -> Extracted:
+    """HTML: drop cruft elements, let trafilatura find the article, then filter lines."""
+    removed = Removed()
+    tree = _parse(html)
     # Metadata is read before cruft removal: bylines often sit in elements the rules drop.
-    html_byline = metadata.byline_from_html(tree)
-    html_title = metadata.title_from_html(tree)
-    canonical = metadata.canonical_from_html(tree)
-    published = metadata.published_from_html(tree)
-    language = metadata.language_from_html(tree)
-    site = metadata.first_attr(tree, "//meta[@property='og:site_name']/@content")
+    md = metadata.read(tree)
     strip_html(tree, removed)
+    drop_promo_lists(tree, removed)
+    bodyfix.protect_article_body(tree)
+    bodyfix.protect_embeds(tree)
+    bodyfix.merge_body_chunks(tree)
     doc: Any = trafilatura.bare_extraction(
         tree,
         # Metadata comes from our own pass over the head (metadata.py), which is cheaper
@@ -142,27 +178,26 @@ def extract_html(html: str) -> Extracted:
     )
     if doc is None or not (doc.text or "").strip():
         raise NoContentError("trafilatura found no main text")
-    lines = [line.strip() for line in str(doc.text).splitlines() if line.strip()]
-    lines = filter_lines(lines, removed)
-    title = html_title
-    byline = html_byline
-    body, title, byline = _take_head(lines, title, byline, removed)
-    if published is None:
-        published = metadata.published_from_text(tree)
+    extracted = [line.strip() for line in str(doc.text).splitlines() if line.strip()]
+    lines = filter_lines(extracted, removed)
+    body, byline, from_body = _take_head(lines, md.titles, md.byline, removed)
+    if from_body and byline:
+        md.byline, md.authors, md.sources["authors"] = byline, [byline], "text"
+    metadata.dates_from_text(tree, md)
     return Extracted(
-        title=title,
-        byline=byline,
+        title=md.title,
+        byline=md.byline,
         paragraphs=body,
-        published=published,
-        site=site,
-        canonical_url=canonical,
-        language_hint=language,
+        published=md.published,
+        site=md.site,
+        canonical_url=md.canonical_url,
+        language_hint=md.language,
+        authors=md.authors,
+        modified=md.modified,
+        top_image=md.top_image,
+        section=md.section,
+        tags=md.tags,
+        sources=md.sources,
+        markdown=drop_removed(render_markdown(doc.body), extracted, body) if markdown else None,
         removed=removed.as_dict(),
     )
-
-
-def _plausible_author(author: str | None) -> str | None:
-    # trafilatura sometimes returns a one-word fragment of a longer byline ("News").
-    if not author or len(author) < 3:
-        return None
-    return author

@@ -1,11 +1,27 @@
-"""Article metadata from the page: title, byline, dates, site, canonical URL, language."""
+"""Article metadata from the page, each field with where it came from.
+
+Three sources, read separately and then merged field by field: the page's
+schema.org JSON-LD (`jsonld.py`), its meta tags (`<meta>`, `<link>`, `<html lang>`)
+and its visible markup (`<h1>`, `<title>`, byline elements, `<time>`, and
+htmldate's search as the last resort for dates). JSON-LD wins over meta tags,
+which win over text: JSON-LD is written for machines and names its fields
+unambiguously, meta tags are mostly Open Graph for social previews, and text is
+a guess. The canonical URL is the exception: `<link rel="canonical">` is what
+the publisher tells search engines (and what the fetcher already uses).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from lxml import html as lxml_html
+
+from services.cleaner import jsonld
+from services.common.models import MetadataSource
 
 _BYLINE_ROLE = (
     r"staff writer|staff reporter|staff|correspondent|reporter|contributor|columnist|"
@@ -15,14 +31,80 @@ BYLINE_PATTERNS = (
     re.compile(r"by\s+\w[\w.'’\- ]{1,80}", re.IGNORECASE),
     re.compile(rf"[\w.'’\- ]{{1,60}}\b({_BYLINE_ROLE})", re.IGNORECASE),
 )
+_ROLE_ONLY = re.compile(rf"(the )?({_BYLINE_ROLE})s?", re.IGNORECASE)
+_AUTHOR_SEPARATORS = re.compile(r"\s*(?:,|;|\||&|\band\b|\bund\b|\bet\b|\by\b)\s*", re.IGNORECASE)
+# Byline elements of the visible page (meta tags are read separately).
 BYLINE_XPATHS = (
-    "//meta[@name='author']/@content",
     "//*[@itemprop='author']//*[@itemprop='name']/text()",
     "//*[@itemprop='author']/text()",
     "//*[@rel='author']/text()",
     "//*[contains(concat(' ', @class, ' '), 'author-name')]//text()",
     "//*[contains(concat(' ', @class, ' '), ' byline')]//text()",
 )
+MAX_BYLINE_CHARS = 120
+MAX_TAGS = 50
+
+# Meta tag keys (name, property or itemprop, lower-cased) per field, best first.
+META_KEYS: dict[str, tuple[str, ...]] = {
+    "title": ("og:title", "twitter:title"),
+    "authors": ("author", "article:author", "dc.creator", "parsely-author", "sailthru.author"),
+    "published": (
+        "article:published_time",
+        "og:article:published_time",
+        "datepublished",
+        "parsely-pub-date",
+        "sailthru.date",
+        "dc.date.issued",
+        "dc.date",
+        "pubdate",
+        "publishdate",
+        "date",
+    ),
+    "modified": ("article:modified_time", "og:updated_time", "datemodified", "last-modified"),
+    "site": ("og:site_name", "application-name"),
+    "canonical_url": ("og:url",),
+    "top_image": ("og:image", "og:image:url", "og:image:secure_url", "twitter:image"),
+    "section": ("article:section", "parsely-section", "section"),
+    "tags": ("article:tag", "news_keywords", "keywords", "parsely-tags"),
+    "language": ("content-language", "og:locale", "language"),
+}
+_META_WANTED = frozenset(k for keys in META_KEYS.values() for k in keys)
+
+# Per-field precedence of the sources; DEFAULT_ORDER for every field not listed.
+DEFAULT_ORDER: tuple[MetadataSource, ...] = ("json-ld", "meta", "text")
+ORDER: dict[str, tuple[MetadataSource, ...]] = {"canonical_url": ("meta", "json-ld")}
+FIELDS = (
+    "title",
+    "authors",
+    "published",
+    "modified",
+    "site",
+    "canonical_url",
+    "top_image",
+    "section",
+    "tags",
+    "language",
+)
+
+
+@dataclass
+class Metadata:
+    title: str | None = None
+    # Every title the page gives (headline, og:title, h1, <title>): any of them that
+    # opens the body is the headline repeated, not article text.
+    titles: list[str] = field(default_factory=list)
+    byline: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published: datetime | None = None
+    modified: datetime | None = None
+    site: str | None = None
+    canonical_url: str | None = None
+    top_image: str | None = None
+    section: str | None = None
+    tags: list[str] = field(default_factory=list)
+    language: str | None = None
+    # Field name -> "json-ld" | "meta" | "text" for every field that has a value.
+    sources: dict[str, MetadataSource] = field(default_factory=dict)
 
 
 def normalise(text: str) -> str:
@@ -40,67 +122,206 @@ def clean_byline(line: str) -> str:
     return re.sub(r"^by\s+", "", " ".join(line.split()), flags=re.IGNORECASE)
 
 
-def byline_from_html(tree: lxml_html.HtmlElement) -> str | None:
-    for xpath in BYLINE_XPATHS:
-        values = [" ".join(str(v).split()) for v in tree.xpath(xpath)]
-        value = " ".join(v for v in values if v)
-        if value and len(value) < 120:
-            return clean_byline(value)
-    return None
+def split_authors(byline: str) -> list[str]:
+    """Author names of a byline: "By A, B and C" -> [A, B, C]; roles ("Staff Writer") dropped.
 
-
-def first_attr(tree: lxml_html.HtmlElement, *xpaths: str) -> str | None:
-    for xpath in xpaths:
-        for value in tree.xpath(xpath):
-            text = " ".join(str(value).split())
-            if text:
-                return text
-    return None
-
-
-def title_from_html(tree: lxml_html.HtmlElement) -> str | None:
-    return first_attr(
-        tree, "//meta[@property='og:title']/@content", "//h1//text()", "//title/text()"
-    )
-
-
-def canonical_from_html(tree: lxml_html.HtmlElement) -> str | None:
-    return first_attr(tree, "//link[@rel='canonical']/@href", "//meta[@property='og:url']/@content")
-
-
-def language_from_html(tree: lxml_html.HtmlElement) -> str | None:
-    lang = first_attr(tree, "/html/@lang", "//meta[@http-equiv='content-language']/@content")
-    return lang.split("-")[0].lower() if lang else None
+    A byline that is one name with a role ("News of War Staff Writer") stays whole.
+    """
+    parts = [p.strip(" .") for p in _AUTHOR_SEPARATORS.split(clean_byline(byline))]
+    names = [p for p in parts if p and not _ROLE_ONLY.fullmatch(p)]
+    # "Doe, Jane" is one name written last-name first, not two authors.
+    if len(names) == 2 and all(len(n.split()) == 1 for n in names):
+        return [clean_byline(byline)]
+    return list(dict.fromkeys(names)) or ([clean_byline(byline)] if byline.strip() else [])
 
 
 def parse_date(value: str | None) -> datetime | None:
     """An ISO date or datetime as an aware UTC datetime; None when absent or unreadable."""
     if not value:
         return None
+    value = value.strip()
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        return None
+        # Date-only prefixes of odd formats ("2019-11-18 10:00:00 EST") still give the day.
+        try:
+            parsed = datetime.fromisoformat(value[:10])
+        except ValueError:
+            return None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def published_from_html(tree: lxml_html.HtmlElement) -> datetime | None:
-    return parse_date(
-        first_attr(
-            tree,
-            "//meta[@property='article:published_time']/@content",
-            "//meta[@itemprop='datePublished']/@content",
-            "//time[@datetime]/@datetime",
-        )
+def _clean(value: str | None) -> str | None:
+    text = " ".join(value.split()) if value else ""
+    return text or None
+
+
+def _first(tree: lxml_html.HtmlElement, *xpaths: str) -> str | None:
+    for xpath in xpaths:
+        for value in tree.xpath(xpath):
+            text = _clean(str(value))
+            if text:
+                return text
+    return None
+
+
+def _meta_index(tree: lxml_html.HtmlElement) -> dict[str, list[str]]:
+    """Every wanted <meta> content by lower-cased name/property/itemprop, in page order."""
+    index: dict[str, list[str]] = {}
+    for el in tree.iter("meta"):
+        content = _clean(el.get("content"))
+        if content is None:
+            continue
+        for attr in ("property", "name", "itemprop", "http-equiv"):
+            key = (el.get(attr) or "").strip().lower()
+            if key in _META_WANTED:
+                index.setdefault(key, []).append(content)
+    return index
+
+
+def _split_tags(values: list[str]) -> list[str]:
+    tags: list[str] = []
+    for value in values:
+        for tag in value.split(","):
+            tag = " ".join(tag.split())
+            if tag and tag not in tags:
+                tags.append(tag)
+    return tags[:MAX_TAGS]
+
+
+def _language(value: str | None) -> str | None:
+    return value.replace("_", "-").split("-")[0].lower() if value else None
+
+
+def from_meta(tree: lxml_html.HtmlElement) -> dict[str, Any]:
+    """Field -> value from meta tags, <link> and <html lang>."""
+    index = _meta_index(tree)
+
+    def first(name: str, accept: Callable[[str], bool] = bool) -> str | None:
+        return next((v for k in META_KEYS[name] for v in index.get(k, []) if accept(v)), None)
+
+    def not_url(value: str) -> bool:
+        return not value.startswith(("http://", "https://", "/"))
+
+    author_values = next(
+        (
+            [v for v in index[k] if not_url(v)]
+            for k in META_KEYS["authors"]
+            if any(not_url(v) for v in index.get(k, []))
+        ),
+        [],
     )
+    authors = list(dict.fromkeys(a for v in author_values for a in split_authors(v)))
+    canonical = _first(tree, "//link[@rel='canonical']/@href") or first("canonical_url")
+    image = first("top_image") or _first(tree, "//link[@rel='image_src']/@href")
+    lang = _first(tree, "/html/@lang") or first("language")
+    return {
+        "title": first("title"),
+        "authors": authors,
+        "byline": ", ".join(author_values) if author_values else None,
+        "published": next(filter(None, map(parse_date, _all(index, "published"))), None),
+        "modified": next(filter(None, map(parse_date, _all(index, "modified"))), None),
+        "site": first("site"),
+        "canonical_url": canonical,
+        "top_image": image,
+        "section": first("section"),
+        "tags": _split_tags(next((index[k] for k in META_KEYS["tags"] if k in index), [])),
+        "language": _language(lang),
+    }
 
 
-def published_from_text(tree: lxml_html.HtmlElement) -> datetime | None:
-    """htmldate's search of the whole page, for pages without date meta tags (slower)."""
+def _all(index: dict[str, list[str]], name: str) -> list[str]:
+    return [v for k in META_KEYS[name] for v in index.get(k, [])]
+
+
+def byline_from_text(tree: lxml_html.HtmlElement) -> str | None:
+    for xpath in BYLINE_XPATHS:
+        values = [" ".join(str(v).split()) for v in tree.xpath(xpath)]
+        value = " ".join(v for v in values if v)
+        if value and len(value) < MAX_BYLINE_CHARS:
+            return clean_byline(value)
+    return None
+
+
+def from_text(tree: lxml_html.HtmlElement, have: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Field -> value from the visible markup, skipping the fields in `have`.
+
+    Titles are always read (any of them may open the body); the rest are whole-tree
+    searches, done only for what JSON-LD and meta tags did not say.
+    """
+    out: dict[str, Any] = {
+        "title": _first(tree, "//h1//text()"),
+        "page_title": _first(tree, "//title/text()"),
+    }
+    if "authors" not in have:
+        out["byline"] = byline_from_text(tree)
+        out["authors"] = split_authors(out["byline"]) if out["byline"] else []
+    if "published" not in have:
+        out["published"] = parse_date(_first(tree, "//time[@datetime]/@datetime"))
+    if "modified" not in have:
+        out["modified"] = parse_date(_first(tree, "//time[@itemprop='dateModified']/@datetime"))
+    if "tags" not in have:
+        out["tags"] = _split_tags([str(v) for v in tree.xpath("//a[@rel='tag']/text()")])
+    return out
+
+
+def from_jsonld(tree: lxml_html.HtmlElement) -> dict[str, Any]:
+    ld = jsonld.read(tree)
+    return {
+        "title": ld.title,
+        "authors": ld.authors,
+        "byline": ", ".join(ld.authors) if ld.authors else None,
+        "published": parse_date(ld.published),
+        "modified": parse_date(ld.modified),
+        "site": ld.site,
+        "canonical_url": ld.canonical_url,
+        "top_image": ld.top_image,
+        "section": ld.section,
+        "tags": ld.tags,
+        "language": ld.language,
+    }
+
+
+def merge(found: dict[MetadataSource, dict[str, Any]]) -> Metadata:
+    """Each field from the first source, in its precedence order, that has a value."""
+    md = Metadata()
+    for name in FIELDS:
+        for source in ORDER.get(name, DEFAULT_ORDER):
+            value = found.get(source, {}).get(name)
+            if value:
+                setattr(md, name, value)
+                md.sources[name] = source
+                if name == "authors":
+                    md.byline = found[source].get("byline") or ", ".join(value)
+                break
+    text = found.get("text", {})
+    if md.title is None and text.get("page_title"):
+        md.title, md.sources["title"] = text["page_title"], "text"
+    titles = [found.get(s, {}).get("title") for s in DEFAULT_ORDER] + [text.get("page_title")]
+    md.titles = [t for t in dict.fromkeys(titles) if t]
+    return md
+
+
+def read(tree: lxml_html.HtmlElement) -> Metadata:
+    """All metadata of a parsed page; read before cruft removal (bylines sit in dropped parts)."""
+    found: dict[MetadataSource, dict[str, Any]] = {
+        "json-ld": from_jsonld(tree),
+        "meta": from_meta(tree),
+    }
+    have = frozenset(name for values in found.values() for name, value in values.items() if value)
+    found["text"] = from_text(tree, have)
+    return merge(found)
+
+
+def dates_from_text(tree: lxml_html.HtmlElement, md: Metadata) -> None:
+    """htmldate's search of the whole page, for pages without date markup (slower)."""
     from htmldate import find_date
 
-    try:
-        found = find_date(tree, original_date=True, extensive_search=False)
-    except (ValueError, TypeError):
-        return None
-    return parse_date(found) if found else None
+    if md.published is None:
+        try:
+            found = find_date(tree, original_date=True, extensive_search=False)
+        except (ValueError, TypeError):
+            found = None
+        md.published = parse_date(found)
+        if md.published is not None:
+            md.sources["published"] = "text"

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from services.cleaner.pipeline import page_to_article
+from services.cleaner.pipeline import article_from, extraction
+from services.cleaner.workers import shared_pool
 from services.common.errors import NewswireError
 from services.common.models import Entry, Page
 from services.common.settings import Settings
@@ -81,8 +82,11 @@ def extract_document(doc: Document, settings: Settings) -> dict[str, object]:
         body_bytes=len(doc.body),
         entry=entry,
     )
+    # The agent's limits: the same worker pool, time limit and size limit.
+    pool = shared_pool(settings.cleaner_workers)
     try:
-        record: dict[str, object] = page_to_article(page, settings).model_dump(mode="json")
+        ext = pool.run_sync(extraction(page, settings), timeout=settings.cleaner_timeout_seconds)
+        record: dict[str, object] = article_from(page, ext).model_dump(mode="json")
     except NewswireError as exc:
         return {"source": doc.source, "error": {"reason": exc.reason, "message": str(exc)}}
     record["source"] = doc.source

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
+from functools import partial
 from urllib.parse import urljoin
 
-from services.cleaner.extract import extract
+from services.cleaner.extract import Extracted, extract
+from services.cleaner.markdown import drop_removed
 from services.cleaner.sitelearn import LearnSettings, SiteProfile, apply
+from services.cleaner.workers import shared_pool
 from services.common import metrics
-from services.common.models import Article, Page, decode, encode
+from services.common.models import Article, MetadataSource, Page, decode, encode
 from services.common.settings import Settings
 from services.common.stage import Output
 from services.common.topics import ARTICLES
@@ -17,28 +19,69 @@ from services.common.urls import host_of
 
 STAGE = "cleaner"
 
+# What runs in the worker process: page body and content type in, Extracted out.
+Extractor = Callable[..., Extracted]
 
-def page_to_article(page: Page, settings: Settings) -> Article:
-    ext = extract(page.body, page.content_type, max_chars=settings.max_page_chars)
-    canonical = urljoin(page.final_url, ext.canonical_url) if ext.canonical_url else None
+
+def extraction(
+    page: Page, settings: Settings, extractor: Extractor = extract
+) -> Callable[[], Extracted]:
+    """The extraction of `page` as a picklable call, for a worker process."""
+    return partial(
+        extractor,
+        page.body,
+        page.content_type,
+        max_chars=settings.max_page_chars,
+        markdown=settings.cleaner_markdown,
+    )
+
+
+def article_from(page: Page, ext: Extracted) -> Article:
+    """The article record: what the page says, the feed entry where the page says nothing."""
     entry = page.entry
+    sources: dict[str, MetadataSource] = dict(ext.sources)
+
+    def fallback(name: str, ours: object, theirs: object) -> None:
+        if not ours and theirs:
+            sources[name] = "feed"
+
+    fallback("title", ext.title, entry.title)
+    fallback("authors", ext.authors, entry.authors)
+    fallback("published", ext.published, entry.published)
+    fallback("modified", ext.modified, entry.updated)
+    authors = ext.authors or list(entry.authors)
     byline = ext.byline or (", ".join(entry.authors) if entry.authors else None)
+    site = ext.site or host_of(page.final_url) or None
+    if not ext.site and site:
+        sources["site"] = "url"
+    canonical = urljoin(page.final_url, ext.canonical_url) if ext.canonical_url else None
     return Article(
         id=page.article_id,
         url=page.final_url,
         canonical_url=canonical,
         feed_url=entry.feed_url,
-        site=ext.site or host_of(page.final_url) or None,
+        site=site,
         title=ext.title or entry.title,
         byline=byline,
-        authors=[byline] if byline else [],
+        authors=authors,
         published=ext.published or entry.published,
+        modified=ext.modified or entry.updated,
         language_hint=ext.language_hint,
+        top_image=urljoin(page.final_url, ext.top_image) if ext.top_image else None,
+        section=ext.section,
+        tags=ext.tags,
+        metadata_sources=dict(sorted(sources.items())),
         text=ext.text,
         paragraphs=ext.paragraphs,
+        markdown=ext.markdown,
         removed_lines=ext.removed,
         trace=page.trace.stamped(STAGE),
     )
+
+
+def page_to_article(page: Page, settings: Settings) -> Article:
+    """In this process and without a time limit: for tests and tools that time extraction."""
+    return article_from(page, extraction(page, settings)())
 
 
 def learn_site(article: Article, sites: MutableMapping[str, str], cfg: LearnSettings) -> Article:
@@ -53,17 +96,31 @@ def learn_site(article: Article, sites: MutableMapping[str, str], cfg: LearnSett
     if not removed:
         return article
     counts = {**article.removed_lines, "site_template": removed}
-    return article.model_copy(
-        update={"paragraphs": kept, "text": "\n\n".join(kept), "removed_lines": counts}
-    )
+    update: dict[str, object] = {
+        "paragraphs": kept,
+        "text": "\n\n".join(kept),
+        "removed_lines": counts,
+    }
+    if article.markdown is not None:
+        update["markdown"] = drop_removed(article.markdown, article.paragraphs, kept)
+    return article.model_copy(update=update)
 
 
 async def handle_page(
-    raw: bytes | None, settings: Settings, sites: MutableMapping[str, str] | None = None
+    raw: bytes | None,
+    settings: Settings,
+    sites: MutableMapping[str, str] | None = None,
+    *,
+    extractor: Extractor = extract,
 ) -> list[Output]:
     page = decode(Page, raw)
-    # Extraction is CPU work: in a thread, so the event loop keeps heartbeating.
-    article = await asyncio.to_thread(page_to_article, page, settings)
+    # Extraction is CPU work in a worker process: the event loop keeps heartbeating, and
+    # a page that runs past the time limit is stopped (ExtractionTimeoutError -> DLQ).
+    pool = shared_pool(settings.cleaner_workers)
+    ext = await pool.run(
+        extraction(page, settings, extractor), timeout=settings.cleaner_timeout_seconds
+    )
+    article = article_from(page, ext)
     if sites is not None:
         article = learn_site(
             article,

@@ -87,3 +87,21 @@ class ExtractionError(NewswireError):
 
 class NoContentError(ExtractionError):
     reason = "no_content"
+
+
+class ExtractionTimeoutError(ExtractionError):
+    """Extraction of one page ran past the cleaner's per-document time limit."""
+
+    reason = "timeout"
+
+
+class PageTooDeepError(ExtractionError):
+    """The page nests elements deeper than the HTML parser keeps (the rest would be lost)."""
+
+    reason = "too_deep"
+
+
+class WorkerCrashedError(ExtractionError):
+    """The extraction process died on a page (a crash in native code, or out of memory)."""
+
+    reason = "worker_crashed"

@@ -160,7 +160,12 @@ def changelog_specs(app: faust.App) -> tuple[TopicSpec, ...]:
     """
     return tuple(
         TopicSpec(
-            table.changelog_topic.get_topic_name(), "table key", "", compacted=True, internal=True
+            table.changelog_topic.get_topic_name(),
+            "table key",
+            "",
+            compacted=True,
+            internal=True,
+            partitions=table.partitions,  # as many as the table's source topic
         )
         for table in app.tables.values()
     )

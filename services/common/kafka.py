@@ -103,7 +103,7 @@ async def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] = ALL_T
         new = [
             NewTopic(
                 spec.name,
-                settings.topic_partitions,
+                spec.partitions or settings.topic_partitions,
                 settings.topic_replication_factor,
                 topic_configs=spec.topic_configs(settings.max_message_bytes),
             )

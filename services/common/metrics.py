@@ -145,6 +145,32 @@ DEDUP_VERDICTS = Counter(
     namespace=NAMESPACE,
     registry=REGISTRY,
 )
+DEDUP_SIMILARITY = Histogram(
+    "dedup_similarity_ratio",
+    "Near-duplicates accepted: estimated share of the smaller text found in the larger.",
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+    buckets=(0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99, 1.0),
+)
+DEDUP_INDEX_ENTRIES = Gauge(
+    "dedup_index_entries",
+    "Entries in dedup's lookup stores after the last sweep, by store.",
+    ["store"],
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
+DEDUP_OPEN_STORIES = Gauge(
+    "dedup_open_stories",
+    "Stories still open to new articles (within the retention window) after the last sweep.",
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
+DEDUP_EVICTIONS = Counter(
+    "dedup_evictions",
+    "Lookup entries dropped by dedup's retention sweep.",
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
 CONSUMER_LAG = Gauge(
     "consumer_lag_records",
     "Records in a stage's input topic not yet committed by it.",

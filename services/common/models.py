@@ -17,6 +17,9 @@ SCHEMA_VERSION = 1
 
 Stage = Literal["fetcher", "cleaner", "enricher", "dedup"]
 Verdict = Literal["new", "duplicate", "update"]
+# Where an article's metadata field came from: the page's JSON-LD, its meta tags, its
+# visible text, the feed entry, or (site only) the URL's host.
+MetadataSource = Literal["json-ld", "meta", "text", "feed", "url"]
 
 
 def utcnow() -> datetime:
@@ -108,14 +111,85 @@ class Article(Message):
     site: str | None = None
     title: str | None = None
     byline: str | None = None
+    # One entry per author when the page names several (the byline is their display form).
     authors: list[str] = Field(default_factory=list)
     published: AwareDatetime | None = None
+    modified: AwareDatetime | None = None
     language_hint: str | None = None
+    top_image: str | None = None
+    section: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    # Field name -> where its value came from, for each metadata field that has one.
+    metadata_sources: dict[str, MetadataSource] = Field(default_factory=dict)
     text: str
     paragraphs: list[str]
+    # The body as Markdown (headings, lists) when NEWSWIRE_CLEANER_MARKDOWN is on.
+    markdown: str | None = None
     # Lines the cruft filter removed, counted by rule name (for debugging extraction).
     removed_lines: dict[str, int] = Field(default_factory=dict)
     trace: Trace = Field(default_factory=Trace)
+
+
+EntityLabel = Literal["PERSON", "ORG", "GPE", "LOC", "FAC", "NORP"]
+PlaceKind = Literal["country", "region", "city", "water", "area"]
+
+
+class Mention(BaseModel):
+    """Where a name occurs in the article's `text` (character offsets, end exclusive)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    text: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class Entity(BaseModel):
+    """A person, organisation, place or group named in the body, under one canonical name."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    # The fullest form within the article: a later "Haniyeh" counts as "Ismail Haniyeh".
+    text: str
+    label: EntityLabel
+    count: int = Field(ge=1)
+    mentions: list[Mention] = Field(default_factory=list)
+    # Also named in the headline (the headline itself is never searched for new names).
+    in_title: bool = False
+
+
+class Place(BaseModel):
+    """A place entity resolved against the gazetteer."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str
+    kind: PlaceKind
+    # ISO 3166-1 alpha-2; None for places in no single country (seas, continents).
+    country_code: str | None = Field(None, pattern="^[A-Z]{2}$")
+    latitude: float | None = Field(None, ge=-90.0, le=90.0)
+    longitude: float | None = Field(None, ge=-180.0, le=180.0)
+    geonameid: int | None = None
+    count: int = Field(1, ge=1)
+
+
+class Keyword(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    text: str
+    # YAKE's score: lower is more relevant.
+    score: float = Field(ge=0.0)
+
+
+class Quote(BaseModel):
+    """A direct quotation and who said it (a canonical entity name where one is known)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    text: str
+    speaker: str | None = None
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
 
 
 class Enriched(Article):
@@ -126,8 +200,14 @@ class Enriched(Article):
     word_count: int = Field(0, ge=0)
     reading_time_seconds: int = Field(0, ge=0)
     summary: list[str] = Field(default_factory=list)
+    entities: list[Entity] = Field(default_factory=list)
+    places: list[Place] = Field(default_factory=list)
+    keywords: list[Keyword] = Field(default_factory=list)
+    quotes: list[Quote] = Field(default_factory=list)
     # Enricher name -> why it left its fields empty.
     enrichment_errors: dict[str, str] = Field(default_factory=dict)
+    # Enricher name -> why it did not apply (e.g. no NER model for the language): not a failure.
+    enrichment_skipped: dict[str, str] = Field(default_factory=dict)
 
 
 class Story(Message):
@@ -136,7 +216,16 @@ class Story(Message):
     story_id: str
     article_id: str
     verdict: Verdict
+    # duplicate: the earlier article it copies; update: its previous version's id.
     duplicate_of: str | None = None
+    # 1 for a first version; an update counts up, with the characters it gained (or lost).
+    version: int = Field(1, ge=1)
+    size_change: int = 0
+    # What decided a duplicate or an update: "none", "url", "hash" or "near".
+    match: Literal["none", "url", "hash", "near"] = "none"
+    # Near-duplicates: estimated Jaccard with the original, and share of the smaller text.
+    similarity: float | None = Field(None, ge=0.0, le=1.0)
+    containment: float | None = Field(None, ge=0.0, le=1.0)
     content_hash: str
     decided_at: AwareDatetime = Field(default_factory=utcnow)
     article: Enriched

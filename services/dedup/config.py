@@ -1,0 +1,42 @@
+"""Dedup's tunables in one place, with the defaults the evaluation was run with.
+
+Until they move into `services.common.settings` (as NEWSWIRE_DEDUP_*), the agent
+builds one of these; every pure function takes what it needs from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    # Entries older than this (by the article's published or arrival time) are evicted.
+    retention_days: int = 30
+    # Near-duplicates: 5-word shingles, 7 single-row LSH bands over 64 one-permutation
+    # MinHash bins; a candidate is a near-duplicate when the estimated share of the
+    # smaller text found in the larger one reaches `containment_threshold` and at
+    # least `min_matching_bins` bins agree (so two unrelated texts of very different
+    # length never pass on one chance agreement).
+    shingle_words: int = 5
+    bands: int = 7
+    containment_threshold: float = 0.7
+    min_matching_bins: int = 4
+    # Below this many distinct shingles only the exact hash decides: too little text.
+    min_shingles: int = 3
+    # At most this many articles per band key: a key shared by more is a stock phrase.
+    band_postings: int = 16
+    # Candidates verified per article, at most (the first found: lookups stay bounded).
+    max_candidates: int = 64
+    # Stories: an article joins the most similar open story when the cosine of its
+    # TF-IDF vector (entities weighted `entity_weight` times) with the story's centroid
+    # reaches `story_threshold`; otherwise it opens a story of its own.
+    story_threshold: float = 0.2
+    entity_weight: float = 2.0
+    # A story takes no article more than this many hours after its last one.
+    story_window_hours: float = 72.0
+    # Features kept in a story's centroid, features of an article used to look up
+    # candidate stories, and stories remembered per feature key.
+    story_centroid_features: int = 60
+    story_lookup_features: int = 20
+    story_postings: int = 24

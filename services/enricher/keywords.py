@@ -1,0 +1,56 @@
+"""Keywords with YAKE: statistical, unsupervised, one stopword list per language."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from services.common.models import Keyword
+
+# YAKE's stopword lists use "cz" where ISO 639-1 says "cs"; others fall back to "noLang".
+YAKE_LANGUAGE = {"cs": "cz"}
+# A keyword longer than this many characters is a phrase YAKE glued together, not a term.
+MAX_CHARS = 60
+
+_extractors: dict[tuple[str, int, int], Any] = {}
+_lock = threading.Lock()
+
+
+def _extractor(language: str, max_words: int, top: int) -> Any:
+    key = (language, max_words, top)
+    ext = _extractors.get(key)
+    if ext is None:
+        import yake
+
+        with _lock:
+            # Reading the stopword list costs more than a short article; keep each extractor.
+            ext = _extractors.setdefault(
+                key, yake.KeywordExtractor(lan=language, n=max_words, top=top)
+            )
+    return ext
+
+
+def extract(
+    text: str,
+    language: str | None,
+    *,
+    top: int,
+    max_words: int,
+    exclude: tuple[str, ...] = (),
+) -> list[Keyword]:
+    """The `top` keywords of `text`, best first; none that appear in `exclude` (the byline)."""
+    if not text.strip():
+        return []
+    lang = YAKE_LANGUAGE.get(language or "en", language or "en")
+    banned = [x.casefold() for x in exclude if x]
+    # A few spare candidates so that dropping banned ones still leaves `top`.
+    found = _extractor(lang, max_words, top + 5).extract_keywords(text)
+    out: list[Keyword] = []
+    for phrase, score in found:
+        folded = str(phrase).casefold()
+        if len(folded) > MAX_CHARS or any(folded in b or b in folded for b in banned):
+            continue
+        out.append(Keyword(text=str(phrase), score=round(max(float(score), 0.0), 6)))
+        if len(out) == top:
+            break
+    return out

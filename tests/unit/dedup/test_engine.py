@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+from services.dedup.cluster import StoryClusterer, story_features
+from services.dedup.config import DedupConfig
+from services.dedup.engine import Deduper, DedupStores, Item
+from services.dedup.features import capitalised_entities, terms
+
+VOCAB = [f"w{i}" for i in range(4000)]
+T0 = datetime(2024, 5, 1, 12, tzinfo=UTC)
+
+
+def _text(words: int, seed: int) -> str:
+    r = random.Random(seed)
+    return " ".join(r.choice(VOCAB) for _ in range(words))
+
+
+def test_verdicts_url_hash_near_and_new() -> None:
+    d = Deduper()
+    body = _text(400, 1)
+    first = d.process(Item("a", body, url="https://news.example/a?utm_source=x"), T0)
+    assert (first.verdict, first.duplicate_of, first.story_id, first.version) == (
+        "new",
+        None,
+        "a",
+        1,
+    )
+    exact = d.process(Item("b", body.upper(), url="https://wire.example/b"), T0)
+    assert (exact.verdict, exact.duplicate_of, exact.story_id, exact.match) == (
+        "duplicate",
+        "a",
+        "a",
+        "hash",
+    )
+    half = " ".join(body.split()[:200])
+    near = d.process(Item("c", half, url="https://other.example/c"), T0)
+    assert (near.verdict, near.duplicate_of, near.match) == ("duplicate", "a", "near")
+    assert near.containment is not None and near.containment > 0.8
+    assert near.similarity is not None and near.similarity < 0.8
+    amp = d.process(Item("d", body, url="https://m.news.example/a/amp"), T0)
+    assert (amp.verdict, amp.duplicate_of, amp.match) == ("duplicate", "a", "url")
+    other = d.process(Item("e", _text(400, 2)), T0)
+    assert (other.verdict, other.duplicate_of) == ("new", None)
+
+
+def test_updates_count_versions_and_size_and_replays_repeat_the_decision() -> None:
+    d = Deduper()
+    url = "https://news.example/story"
+    v1 = d.process(Item("a", "Short first version of the story text here.", url=url), T0)
+    v2 = d.process(
+        Item("a", "Longer second version of the story text here, now with more.", url=url), T0
+    )
+    assert (v2.verdict, v2.duplicate_of, v2.version, v2.story_id) == ("update", "a", 2, v1.story_id)
+    assert v2.size_change == len(
+        "Longer second version of the story text here, now with more."
+    ) - len("Short first version of the story text here.")
+    again = d.process(
+        Item("a", "Longer second version of the story text here, now with more.", url=url), T0
+    )
+    assert again == v2  # a redelivery gets its first decision again
+    v3 = d.process(Item("a", "Third.", url=url), T0)
+    assert (v3.verdict, v3.version) == ("update", 3) and v3.size_change < 0
+    replay = d.process(Item("a", "Short first version of the story text here.", url=url), T0)
+    assert replay.verdict == "update" and replay.version == 4  # old text again is a change too
+
+
+def test_same_input_same_output_and_state_in_plain_stores() -> None:
+    items = [Item(f"i{i}", _text(150, i % 7) + f" tail {i}") for i in range(30)]
+    runs = []
+    for _ in range(2):
+        stores = DedupStores()
+        d = Deduper(stores)
+        runs.append([d.process(it, T0) for it in items])
+        assert all(isinstance(v, str) for v in stores.articles.values())
+        assert all(isinstance(v, bytes) for v in stores.bands.values())
+    assert runs[0] == runs[1]
+    # A second engine over the same stores (a restarted worker) knows what the first saw.
+    stores = DedupStores()
+    Deduper(stores).process(items[0], T0)
+    assert Deduper(stores).process(Item("z", items[0].text), T0).duplicate_of == "i0"
+
+
+def test_retention_evicts_on_access_and_by_sweep() -> None:
+    config = DedupConfig(retention_days=30)
+    d = Deduper(config=config)
+    body = _text(300, 5)
+    d.process(Item("a", body, published=T0))
+    late = d.process(Item("b", body, published=T0 + timedelta(days=31)))
+    assert (late.verdict, late.duplicate_of) == ("new", None)  # "a" is past the window
+    stores = d.stores
+    removed = d.sweep(T0 + timedelta(days=100))
+    assert removed > 0
+    assert not any(
+        (
+            stores.articles,
+            stores.hashes,
+            stores.bands,
+            stores.sketches,
+            stores.stories,
+            stores.terms,
+        )
+    )
+
+
+def test_features_heuristic() -> None:
+    text = "Tara Reid checked into Promises Treatment Center. Reid is 33. The actress left."
+    found = capitalised_entities(text)
+    assert found["tara reid"] == 1 and found["reid"] == 2
+    assert "the" not in found and "promise treatment center" in found
+    assert terms("The rehabs, the parties!")["rehab"] == 1
+    assert story_features("body", entities=["Lindsay Lohan"])["e:lindsay lohan"] == 1
+
+
+def test_stories_group_one_event_and_split_another_of_the_same_kind() -> None:
+    reid = [
+        "Tara Reid checked into Promises Treatment Center in Malibu, her rep told People.",
+        "Actress Tara Reid entered Promises Treatment Center, her spokesman Jack Ketsoyan said.",
+        "Reid went to Promises in Malibu on Tuesday, Ketsoyan told People magazine.",
+    ]
+    lohan = [
+        "Lindsay Lohan checked into the Betty Ford Center for a court-ordered rehab stay.",
+        "Lohan arrived at Betty Ford Center in Rancho Mirage to begin her 90-day stay.",
+        "Lindsay Lohan is at Betty Ford Center after her probation violation, her lawyer said.",
+    ]
+    filler = [
+        "Apple shares rose after the company reported record iPhone sales in China.",
+        "The storm brought heavy rain and flooding to coastal towns across Florida.",
+    ]
+    d = Deduper()
+    out = {}
+    for i, text in enumerate(filler + [x for pair in zip(reid, lohan, strict=True) for x in pair]):
+        out[text] = d.process(Item(f"a{i}", text), T0).story_id
+    assert len({out[t] for t in reid}) == 1
+    assert len({out[t] for t in lohan}) == 1
+    assert out[reid[0]] != out[lohan[0]]
+
+
+def test_story_window_keeps_old_stories_closed() -> None:
+    c = StoryClusterer({}, {}, {}, DedupConfig(story_window_hours=24))
+    f = story_features("Tara Reid checked into Promises Treatment Center in Malibu.")
+    first = c.assign(f, "a", 0, at=0.0)
+    assert first.opened
+    assert c.assign(f, "b", 0, at=3600.0).story_id == "a"
+    assert c.assign(f, "c", 3, at=3 * 86400.0).story_id == "c"
+
+
+def test_cluster_command(tmp_path: object) -> None:
+    rows = [
+        {"id": "1", "text": "Tara Reid checked into Promises Treatment Center in Malibu."},
+        {"id": "2", "text": "tara reid checked into promises treatment center in malibu"},
+        {
+            "id": "3",
+            "url": "http://e.example/x",
+            "title": "T",
+            "published": "2024-05-01T10:00:00Z",
+            "text": "Markets fell sharply in Asia as investors fled risky assets on Monday.",
+        },
+    ]
+    lines = "\n".join(json.dumps(r) for r in rows) + "\nnot json\n"
+    proc = subprocess.run(
+        [sys.executable, "-m", "services.cli", "cluster", "-"],
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [o.get("id") for o in out[:3]] == ["1", "2", "3"]
+    assert out[0]["verdict"] == "new" and out[0]["duplicate_of"] is None
+    assert (out[1]["verdict"], out[1]["duplicate_of"], out[1]["story_id"]) == (
+        "duplicate",
+        "1",
+        "1",
+    )
+    assert out[2]["story_id"] == "3"
+    assert set(out[0]) >= {"id", "verdict", "duplicate_of", "story_id"}
+    assert "error" in out[3]

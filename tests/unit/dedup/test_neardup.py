@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from services.dedup.config import DedupConfig
+from services.dedup.lsh import NearDupIndex, SketchRecord, index_bytes
+from services.dedup.neardup import BINS, compare, sketch
+from services.dedup.text import shingle_hashes, word_hashes
+
+rng = random.Random(3)
+VOCAB = [f"word{i}" for i in range(3000)]
+
+
+def _text(words: int, seed: int) -> str:
+    r = random.Random(seed)
+    return " ".join(r.choice(VOCAB) for _ in range(words))
+
+
+def test_word_hashes_fold_case_punctuation_and_compatibility_forms() -> None:
+    a = word_hashes("Hello, WORLD! The ｆｉｎｅ café.")  # full-width letters fold
+    b = word_hashes("hello world the fine CAFÉ")
+    assert a.size == 5 and np.array_equal(a, b)
+    assert word_hashes("").size == 0 and word_hashes(" ,;. ").size == 0
+    assert word_hashes("北京 x_y 😀ok").size == 4  # x_y splits; astral characters are word chars
+
+
+def test_shingle_hashes_are_deterministic_distinct_and_order_sensitive() -> None:
+    text = "one two three four five six seven"
+    h = shingle_hashes(text)
+    assert h.size == 3 and np.all(h[1:] > h[:-1])
+    assert np.array_equal(h, shingle_hashes(text.upper()))
+    assert not np.array_equal(h, shingle_hashes("two one three four five six seven"))
+    assert shingle_hashes("just three words").size == 1
+    # Fixed values: the index must survive restarts and other machines.
+    assert int(shingle_hashes("a b c d e")[0]) == int(shingle_hashes("A. B, c d E!")[0])
+
+
+def test_sketch_estimates_jaccard_and_containment() -> None:
+    base = _text(800, 1)
+    words = base.split()
+    half = " ".join(words[:400])
+    padded = base + " " + _text(1600, 2)  # the article inside three times its length
+    other = _text(800, 3)
+    s_base, s_half, s_pad, s_other = (sketch(t, 7) for t in (base, half, padded, other))
+    assert s_base and s_half and s_pad and s_other
+    assert len(s_base.signature) == BINS and len(s_base.band_keys) == 7
+    same = compare(s_base.signature, s_base.shingles, s_base.signature, s_base.shingles)
+    assert same.jaccard == 1.0 and same.containment == 1.0
+    part = compare(s_base.signature, s_base.shingles, s_half.signature, s_half.shingles)
+    assert 0.3 < part.jaccard < 0.7 and part.containment > 0.8
+    pad = compare(s_half.signature, s_half.shingles, s_pad.signature, s_pad.shingles)
+    assert pad.jaccard < 0.3 and pad.containment > 0.7
+    unrelated = compare(s_base.signature, s_base.shingles, s_other.signature, s_other.shingles)
+    assert unrelated.containment < 0.2
+    assert sketch("", 7) is None
+
+
+def test_index_finds_partial_and_padded_copies_not_unrelated_texts() -> None:
+    config = DedupConfig()
+    bands: dict[str, bytes] = {}
+    sketches: dict[str, bytes] = {}
+    index = NearDupIndex(bands, sketches, config)
+    originals = {f"doc{i}": _text(600, 100 + i) for i in range(40)}
+    for key, text in originals.items():
+        found = sketch(text, config.bands)
+        assert found is not None
+        assert index.find(found, 100) is None
+        index.add(found, key, 100)
+    found_right = 0
+    for i, (key, text) in enumerate(originals.items()):
+        words = text.split()
+        variant = " ".join(words[: len(words) // 2]) if i % 2 else text + " " + _text(600, 999 + i)
+        found = sketch(variant, config.bands)
+        assert found is not None
+        match = index.find(found, 101)
+        assert match is None or match.url_key == key  # never a wrong original
+        found_right += match is not None
+    # Single-row bands miss a pair of Jaccard J with probability (1 - J) ** 7: about 1%.
+    assert found_right >= 38
+    assert index.find(sketch(_text(600, 5000), config.bands), 101) is None  # type: ignore[arg-type]
+    # 7 band postings and one sketch per article, well under 256 bytes each.
+    assert index_bytes(bands, sketches) / len(originals) < 256
+
+
+def test_expired_sketches_are_ignored_and_swept() -> None:
+    config = DedupConfig(retention_days=30)
+    index = NearDupIndex({}, {}, config)
+    text = _text(300, 7)
+    found = sketch(text, config.bands)
+    assert found is not None
+    index.add(found, "old", 10)
+    assert index.find(found, 40) is not None
+    assert index.find(found, 41) is None  # older than the window: treated as absent
+    index.add(found, "old", 10)
+    assert index.sweep(100) == 1 + config.bands
+    assert not index.bands and not index.sketches
+
+
+def test_sketch_record_round_trip() -> None:
+    record = SketchRecord(20000, 123, bytes(range(BINS)), "0123456789abcdef0123456789abcdef")
+    assert SketchRecord.unpack(record.pack()) == record
+    assert len(record.pack()) == 4 + BINS + 17
+    other = SketchRecord(1, 2, bytes(BINS), "1_10ecb")
+    assert SketchRecord.unpack(other.pack()) == other

@@ -1,0 +1,94 @@
+"""`newswire enrich` and the enricher benchmark, run as the user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from services.common.settings import PROJECT_ROOT
+from tests.conftest import validate_record
+
+DATA = Path(__file__).parent / "data"
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_enrich_jsonl_file() -> None:
+    proc = run("-m", "services.cli", "enrich", str(DATA / "articles.jsonl"))
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["id"] for r in records] == ["en1", "fr1", "min1"]
+    for r in records:
+        validate_record("newswire.enriched", r)
+    en, fr, short = records
+    entities = {e["text"]: e["label"] for e in en["entities"]}
+    assert entities["Joseph Camilleri"] == "PERSON" and entities["Catania"] == "GPE"
+    assert en["quotes"] == [
+        {
+            "text": "We have never seen waves like these",
+            "speaker": "Joseph Camilleri",
+            "start": en["quotes"][0]["start"],
+            "end": en["quotes"][0]["end"],
+        }
+    ]
+    assert {p["name"]: p["country_code"] for p in en["places"]}["Catania"] == "IT"
+    assert en["keywords"] and en["language"] == "en"
+    assert fr["language"] == "fr" and "entities" in fr["enrichment_skipped"]
+    assert fr["keywords"] and fr["entities"] == []
+    assert short["language"] is None and short["word_count"] == 1
+
+
+def test_enrich_stdin_with_a_bad_line() -> None:
+    lines = [
+        json.dumps({"id": "s1", "title": "T", "text": "Talks resumed in Cairo on Monday."}),
+        "not json",
+    ]
+    proc = run("-m", "services.cli", "enrich", "--strict", "-", stdin="\n".join(lines) + "\n")
+    assert proc.returncode == 1
+    good, bad = (json.loads(line) for line in proc.stdout.splitlines())
+    assert good["id"] == "s1" and any(e["text"] == "Cairo" for e in good["entities"])
+    assert bad["source"] == "-:2" and "error" in bad
+
+
+def test_bench_ends_with_one_json_line(tmp_path: Path) -> None:
+    bodies = {
+        "d1": "Officials in Cairo said on Monday that talks with Hamas would go on. "
+        '"We are hopeful," Egyptian minister Sameh Shoukry told reporters.',
+        "d2": "The city council of Lyon voted a new budget for schools and libraries.",
+        "d3": "Der Stadtrat in Berlin hat den Haushalt für Schulen beschlossen.",
+    }
+    dataset = tmp_path / "dataset"
+    dataset.mkdir()
+    (dataset / "ground-truth.json").write_text(
+        json.dumps({k: {"articleBody": v, "url": f"http://x/{k}"} for k, v in bodies.items()})
+    )
+    out = tmp_path / "results" / "bench-enricher.json"
+    proc = run("-m", "services.enricher.bench", str(dataset), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    headline = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert headline["articles"] == 3 and headline["articles_per_s_per_core"] > 0
+    assert set(headline["enricher_ms_per_article"]) == {
+        "language",
+        "stats",
+        "entities",
+        "places",
+        "keywords",
+        "quotes",
+        "summary",
+    }
+    assert headline["load_seconds"]["place_index"] > 0
+    full = json.loads(out.read_text())
+    assert full["languages"] == {"en": 2, "de": 1}
+    assert full["enrichment_errors"] == {} and full["enrichment_skipped"]["entities"] == 1

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from services.common.models import Article, Enriched
+from services.common.settings import Settings
+from services.enricher.pipeline import enrich
+from services.enricher.quotes import Named, extract
+
+
+def speaker_of(quotes: Enriched, start: str) -> str | None:
+    matches = [q for q in quotes.quotes if q.text.startswith(start)]
+    assert len(matches) == 1, [q.text for q in quotes.quotes]
+    return matches[0].speaker
+
+
+def test_seed_quotes_are_attributed(enriched_seed: Enriched) -> None:
+    assert speaker_of(enriched_seed, "very serious") == "John Kirby"
+    assert speaker_of(enriched_seed, "We're pushing") == "Joe Biden"  # "he asserted"
+    # "Al-Nono stated": the canonical name, not the short form.
+    assert speaker_of(enriched_seed, "Our conversations with our Egyptian") == "Taher Al-Nono"
+    for q in enriched_seed.quotes:
+        assert enriched_seed.text[q.start : q.end] == q.text
+
+
+def people(text: str, *names: str) -> list[Named]:
+    out = []
+    for name in names:
+        start = text.index(name)
+        out.append(Named(start, start + len(name), name, "PERSON"))
+    return out
+
+
+def test_attribution_patterns_curly_and_straight() -> None:
+    text = (
+        "“The bridge is safe,” Maria Lopez said on Monday.\n"
+        '"We will appeal the ruling," said Tom Reed, the lawyer.\n'
+        "Ann Wu told reporters: “Nothing has been decided yet.”\n"
+        '"Prices will rise again next year," according to Ben Ode.\n'
+        '"Two words" is a title, not a quote, and "scare" quotes are skipped.\n'
+        '"It was a long night," a police spokesman said.'
+    )
+    named = people(text, "Maria Lopez", "Tom Reed", "Ann Wu", "Ben Ode")
+    found = {q.text: q.speaker for q in extract(text, named)}
+    assert found["The bridge is safe"] == "Maria Lopez"
+    assert found["We will appeal the ruling"] == "Tom Reed"
+    assert found["Nothing has been decided yet."] == "Ann Wu"
+    assert found["Prices will rise again next year"] == "Ben Ode"
+    assert found["Two words"] is None
+    assert "scare" not in found
+    assert found["It was a long night"] == "a police spokesman"
+
+
+def test_pronoun_goes_to_the_last_person_named() -> None:
+    text = (
+        "Mayor Ed Kahn met the union. Later, Sue Park spoke to the press, "
+        'and she said, "We are close to a deal."'
+    )
+    found = extract(text, people(text, "Ed Kahn", "Sue Park"))
+    assert [(q.text, q.speaker) for q in found] == [("We are close to a deal.", "Sue Park")]
+
+
+def test_a_quote_running_on_keeps_its_speaker() -> None:
+    text = '"We are ready," Lee Chan said. "The team has trained for months."'
+    found = extract(text, people(text, "Lee Chan"))
+    assert [q.speaker for q in found] == ["Lee Chan", "Lee Chan"]
+
+
+def test_speakers_are_canonical_entities() -> None:
+    text = (
+        "Finance minister Karin Holt presented the budget on Tuesday. "
+        '"This budget protects jobs," Holt said.'
+    )
+    out = enrich(Article(id="q", url="", text=text, paragraphs=[text]), Settings())
+    assert [(q.text, q.speaker) for q in out.quotes] == [
+        ("This budget protects jobs", "Karin Holt")
+    ]
