@@ -72,6 +72,13 @@ _ARIA_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("share_prompt", re.compile(r"share")),
     ("related_list", re.compile(r"recent posts|related")),
 )
+# One search that any of the rules above would match: most elements match none, and
+# for them one search replaces one per rule.
+# Joined bare (a|b|c, not (?:a|b)|(?:c)) and without a leading \b, the alternatives all
+# start with a literal and the regex engine skips ahead on their first characters: a
+# looser match than the rules', which is fine for a filter (the rules still decide).
+_ID_CLASS_ANY = re.compile("|".join(p.pattern.removeprefix(r"\b") for _, p in _ID_CLASS_RULES))
+_ARIA_ANY = re.compile("|".join(p.pattern.removeprefix(r"\b") for _, p in _ARIA_RULES))
 # Rules that may drop an element even when it holds the article (a hidden or
 # scroll-anchor wrapper never holds the visible article).
 _ALWAYS = frozenset({"hidden", "scroll_anchor"})
@@ -79,30 +86,33 @@ _ALWAYS = frozenset({"hidden", "scroll_anchor"})
 
 def element_reason(el: lxml_html.HtmlElement) -> str | None:
     """The rule that marks `el` as cruft, or None."""
-    tag = el.tag
-    attrib = el.attrib
-    if "hidden" in attrib or attrib.get("aria-hidden") == "true":
+    get = el.get
+    if get("hidden") is not None or get("aria-hidden") == "true":
         return "hidden"
-    style = attrib.get("style")
+    style = get("style")
     if style and "display:none" in style.replace(" ", "").lower():
         return "hidden"
-    if tag == "nav" or attrib.get("role") == "navigation":
+    tag = el.tag
+    if tag == "nav" or get("role") == "navigation":
         return "navigation"
     if tag == "a":
-        href = attrib.get("href", "")
+        href = get("href", "")
         if href.startswith("#") and "skip" in (el.text_content() or "").lower():
             return "skip_link"
-    aria = attrib.get("aria-label")
-    ident = f"{attrib.get('id', '')} {attrib.get('class', '')}".lower()
+    aria = get("aria-label")
     if aria:
         aria = aria.lower()
-        for reason, pattern in _ARIA_RULES:
-            if pattern.search(aria):
-                return reason
-    if ident.strip():
-        for reason, pattern in _ID_CLASS_RULES:
-            if pattern.search(ident):
-                return reason
+        if _ARIA_ANY.search(aria):
+            for reason, pattern in _ARIA_RULES:
+                if pattern.search(aria):
+                    return reason
+    ident, klass = get("id"), get("class")
+    if ident or klass:
+        text = f"{ident or ''} {klass or ''}".lower()
+        if _ID_CLASS_ANY.search(text):
+            for reason, pattern in _ID_CLASS_RULES:
+                if pattern.search(text):
+                    return reason
     if tag == "form" and el.find(".//input[@type='email']") is not None:
         return "newsletter_prompt"
     return None
@@ -122,33 +132,36 @@ class Removed:
 
 
 def strip_html(tree: lxml_html.HtmlElement, removed: Removed) -> lxml_html.HtmlElement:
-    """Drop cruft elements in place; never the <html>, <head> or <body> themselves.
+    """Drop cruft elements in place; never `tree` itself, its <html>, <head> or <body>.
 
-    An explicit stack instead of recursion: deeply nested pages must not blow the stack.
+    One iteration over the tree finds the candidates (no recursion: deeply nested pages
+    must not blow the stack); they are then decided in document order, each one before
+    its descendants and with its subtree as parsed, and a candidate inside a dropped
+    element is skipped.
     """
-    stack = [tree]
-    while stack:
-        parent = stack.pop()
-        for el in list(parent):
-            if not isinstance(el.tag, str):
-                continue
-            reason = element_reason(el) if el.tag not in ("html", "head", "body") else None
-            # Hover cards nest (trigger wrapper > link > card): only the innermost is
-            # dropped, never the link, so the linked name the card belongs to stays.
-            if reason == "hover_card" and (
-                el.tag == "a"
-                or any(element_reason(d) == "hover_card" for d in el.iterdescendants())
-            ):
-                reason = None
-            # Keep a matched element that holds the article itself (a share-labelled wrapper).
-            if reason is not None and (
-                reason in _ALWAYS or (el.find(".//article") is None and el.find(".//h1") is None)
-            ):
-                text = el.text_content().strip()
-                removed.add(reason, max(1, text.count("\n") + 1) if text else 1)
-                el.drop_tree()
-            else:
-                stack.append(el)
+    candidates = [
+        (el, reason)
+        for el in tree.iterdescendants()
+        if isinstance(el.tag, str)
+        and el.tag not in ("html", "head", "body")
+        and (reason := element_reason(el)) is not None
+    ]
+    dropped: set[lxml_html.HtmlElement] = set()
+    for el, reason in candidates:
+        if dropped and any(a in dropped for a in el.iterancestors()):
+            continue
+        # Hover cards nest (trigger wrapper > link > card): only the innermost is
+        # dropped, never the link, so the linked name the card belongs to stays.
+        if reason == "hover_card" and (
+            el.tag == "a" or any(element_reason(d) == "hover_card" for d in el.iterdescendants())
+        ):
+            continue
+        # Keep a matched element that holds the article itself (a share-labelled wrapper).
+        if reason in _ALWAYS or (el.find(".//article") is None and el.find(".//h1") is None):
+            text = el.text_content().strip()
+            removed.add(reason, max(1, text.count("\n") + 1) if text else 1)
+            el.drop_tree()
+            dropped.add(el)
     return tree
 
 

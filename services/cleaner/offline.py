@@ -12,6 +12,7 @@ from typing import TextIO
 
 from services.cleaner.pipeline import article_from, extraction
 from services.cleaner.workers import shared_pool
+from services.common.charset import decode_body
 from services.common.errors import NewswireError
 from services.common.models import Entry, Page
 from services.common.settings import Settings
@@ -41,7 +42,8 @@ def _read(path: Path) -> str:
     data = path.read_bytes()
     if path.name.endswith(".gz"):
         data = gzip.decompress(data)
-    return data.decode("utf-8", errors="replace")
+    # Files carry no Content-Type header: BOM, <meta charset> or <?xml encoding?>, else UTF-8.
+    return decode_body(data, None)[0]
 
 
 def expand(paths: Iterable[str]) -> list[str]:

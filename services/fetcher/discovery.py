@@ -15,9 +15,9 @@ from html.parser import HTMLParser
 from typing import Literal
 from urllib.parse import urldefrag, urljoin, urlsplit
 
+from services.common.charset import decode_body
 from services.common.errors import FetchError, HttpStatusError, NewswireError, TooLargeError
 from services.fetcher import sitemaps
-from services.fetcher.charset import decode_body
 from services.fetcher.feeds import parse_feed
 from services.fetcher.http import HttpClient, Response
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from urllib.parse import urljoin
 
 from services.common import metrics
+from services.common.charset import decode_body
 from services.common.errors import (
     HttpStatusError,
     NewswireError,
@@ -26,7 +27,6 @@ from services.fetcher.caching import (
     retry_after_seconds,
     validators_trusted,
 )
-from services.fetcher.charset import decode_body
 from services.fetcher.feeds import ParsedFeed, parse_feed
 from services.fetcher.http import HttpClient, Response
 from services.fetcher.politeness import HostGate

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from services.common.charset import decode_body
 from services.common.errors import BlockedAddressError, FeedParseError
-from services.fetcher.charset import decode_body
 from services.fetcher.feeds import parse_feed
 from services.fetcher.guard import check_host_literal, is_blocked
 from tests.conftest import SEEDS

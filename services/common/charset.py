@@ -1,4 +1,8 @@
-"""Turn a page body into text: charset from the header, else a BOM, else <meta>, else UTF-8."""
+"""Turn a page body into text: a BOM, else the header's charset, else the document's own
+declaration (<meta charset>, or an XHTML page's <?xml encoding?>), else UTF-8.
+
+Shared by the fetcher (pages off the wire) and `newswire extract` (pages from files).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w\-:.]+)""", re.IGNORECASE)
+XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([\w\-:.]+)""", re.IGNORECASE)
 
 
 def _known(name: str | None) -> str | None:
@@ -31,9 +36,8 @@ def sniff_charset(body: bytes, header_charset: str | None) -> str:
     found = _known(header_charset)
     if found:
         return found
-    match = META_CHARSET.search(body[:4096])
-    if match:
-        found = _known(match.group(1).decode("ascii", "ignore"))
+    for declared in (XML_ENCODING.match(body[:1024]), META_CHARSET.search(body[:4096])):
+        found = _known(declared.group(1).decode("ascii", "ignore")) if declared else None
         if found:
             return found
     return "utf-8"

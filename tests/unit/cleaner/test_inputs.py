@@ -1,0 +1,84 @@
+"""The page shapes the cleaner must take: XHTML, AMP, and HTML in any charset."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from services.cleaner.extract import extract
+from services.common.charset import decode_body
+
+PARAS = "".join(
+    f"<p>Paragraph {i} of the council story tells readers about the harbour budget vote "
+    f"and what the mayor said afterwards in the chamber.</p>"
+    for i in range(6)
+)
+XHTML = f"""<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"
+  "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en">
+<head><title>Council votes on harbour budget</title></head>
+<body><div id="nav"><a href="/">Home</a> <a href="/news">News</a></div>
+<article><h1>Council votes on harbour budget</h1>{PARAS}</article></body></html>"""
+AMP = f"""<!doctype html><html ⚡ lang="en"><head><meta charset="utf-8">
+<title>Council votes on harbour budget</title>
+<link rel="canonical" href="https://example.com/story">
+<script async src="https://cdn.ampproject.org/v0.js"></script>
+<style amp-boilerplate>body{{visibility:hidden}}</style></head>
+<body><amp-sidebar id="sidebar" layout="nodisplay"><ul><li><a href="/">Home</a></li>
+<li><a href="/news">News</a></li></ul></amp-sidebar>
+<article><h1>Council votes on harbour budget</h1>
+<amp-img src="photo.jpg" width="600" height="400" layout="responsive"></amp-img>{PARAS}
+<amp-ad width="300" height="250" type="doubleclick" data-slot="/1/2"></amp-ad>
+<amp-social-share type="twitter"></amp-social-share></article></body></html>"""
+
+
+def test_xhtml_with_an_xml_declaration() -> None:
+    result = extract(XHTML, "application/xhtml+xml", max_chars=1_000_000)
+    assert result.title == "Council votes on harbour budget"
+    assert len(result.paragraphs) == 6 and result.paragraphs[0].startswith("Paragraph 0")
+    assert "Home" not in result.text
+
+
+def test_amp_page_keeps_the_article_and_drops_the_sidebar() -> None:
+    result = extract(AMP, "text/html", max_chars=1_000_000)
+    assert len(result.paragraphs) == 6
+    assert result.canonical_url == "https://example.com/story"
+    assert "Home" not in result.text and "News" not in result.paragraphs
+
+
+def test_declared_charsets_decode_the_body() -> None:
+    text = "Le maire a déclaré « très sérieux » après le vote sur le budget du port."
+    page = f'<html><head><meta charset="windows-1252"></head><body><p>{text}</p></body></html>'
+    assert decode_body(page.encode("cp1252"), None)[0] == page
+    xml = f'<?xml version="1.0" encoding="iso-8859-1"?><html><body><p>{text}</p></body></html>'
+    assert decode_body(xml.encode("latin-1"), None) == (xml, "iso8859-1")
+    japanese = "港の予算案について市長は「非常に深刻だ」と述べた。"
+    sjis = '<html><head><meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS">'
+    sjis += f"</head><body><p>{japanese}</p></body></html>"
+    assert japanese in decode_body(sjis.encode("shift_jis"), None)[0]
+    # A header's charset wins over the page's own declaration, a BOM over both.
+    assert decode_body(page.encode("utf-8"), "utf-8")[0] == page
+    assert decode_body(b"\xef\xbb\xbf" + page.encode("utf-8"), "latin-1")[0] == page
+
+
+def test_newswire_extract_reads_a_windows_1252_file(tmp_path: Path) -> None:
+    sentence = "Le maire a déclaré que le budget du port était « très sérieux » pour la ville."
+    body = "".join(f"<p>{sentence} Paragraphe {i}.</p>" for i in range(6))
+    html = (
+        '<html><head><meta charset="windows-1252"><title>Budget du port</title></head>'
+        f"<body><article><h1>Budget du port</h1>{body}</article></body></html>"
+    )
+    page = tmp_path / "page.html"
+    page.write_bytes(html.encode("cp1252"))
+    out = subprocess.run(
+        [sys.executable, "-m", "services.cli", "extract", str(page)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    record = json.loads(out.stdout.splitlines()[0])
+    assert "déclaré" in record["text"] and "\ufffd" not in record["text"]
