@@ -15,8 +15,7 @@ import multiprocessing
 import signal
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeoutError
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
@@ -88,21 +87,7 @@ class ExtractionPool:
 
     def run_sync(self, fn: Callable[[], T], *, timeout: float) -> T:
         """The blocking twin of `run`, for command-line use: same limit, same pool handling."""
-        for attempt in (1, 2):
-            executor = self._current()
-            try:
-                future: Future[T] = executor.submit(fn)
-                return future.result(timeout)
-            except FutureTimeoutError as exc:
-                self._replace(executor)
-                raise ExtractionTimeoutError(
-                    f"extraction took longer than {timeout:g} s", reason="timeout"
-                ) from exc
-            except BrokenProcessPool as exc:
-                if self._retry(executor, attempt):
-                    continue
-                raise WorkerCrashedError(f"extraction process died: {exc}") from exc
-        raise AssertionError("unreachable")
+        return asyncio.run(self.run(fn, timeout=timeout))
 
     def _retry(self, executor: ProcessPoolExecutor, attempt: int) -> bool:
         """After a broken pool: retry once when another call's timeout killed it, not this page."""

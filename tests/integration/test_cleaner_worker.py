@@ -6,12 +6,8 @@ import asyncio
 import signal
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-
-from services.common.kafka import ensure_topics, producer
+from services.common.kafka import producer
 from services.common.models import Entry, Page, encode
 from services.common.settings import Settings
 from services.devtools.stack import Stack
@@ -61,18 +57,6 @@ def article_ids(settings: Settings, run: str) -> list[str]:
     for r in mine:
         validate_record("newswire.articles", r["value"])
     return [r["key"] for r in mine]
-
-
-@pytest.fixture
-def stack(kafka_settings: Settings, tmp_path: Path) -> Iterator[Stack]:
-    assert kafka_settings.kafka_bootstrap
-    asyncio.run(ensure_topics(kafka_settings))
-    # Only the cleaner is started: no seed server is needed.
-    st = Stack(kafka_settings.kafka_bootstrap, seeds_url="http://127.0.0.1:9", run_dir=tmp_path)
-    try:
-        yield st
-    finally:
-        st.stop()
 
 
 def test_sigkill_mid_stream_loses_nothing(stack: Stack, kafka_settings: Settings) -> None:

@@ -14,12 +14,10 @@ import signal
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from services.common.kafka import ensure_topics, producer
+from services.common.kafka import producer
 from services.common.models import Enriched, encode
 from services.common.settings import Settings
 from services.devtools.stack import Stack
@@ -167,17 +165,6 @@ def shape(
             )
         )
     return sorted(out)
-
-
-@pytest.fixture
-def stack(kafka_settings: Settings, tmp_path: Path) -> Iterator[Stack]:
-    assert kafka_settings.kafka_bootstrap
-    asyncio.run(ensure_topics(kafka_settings))
-    st = Stack(kafka_settings.kafka_bootstrap, seeds_url="http://127.0.0.1:9", run_dir=tmp_path)
-    try:
-        yield st
-    finally:
-        st.stop()
 
 
 def start_worker(stack: Stack, name: str) -> None:
