@@ -204,6 +204,10 @@ class Enriched(Article):
     places: list[Place] = Field(default_factory=list)
     keywords: list[Keyword] = Field(default_factory=list)
     quotes: list[Quote] = Field(default_factory=list)
+    # Unit-length sentence embedding of headline and lead (cosine = dot product), and the
+    # model that made it: only vectors of the same model are comparable.
+    embedding: list[float] | None = None
+    embedding_model: str | None = None
     # Enricher name -> why it left its fields empty.
     enrichment_errors: dict[str, str] = Field(default_factory=dict)
     # Enricher name -> why it did not apply (e.g. no NER model for the language): not a failure.

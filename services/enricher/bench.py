@@ -29,7 +29,7 @@ from typing import Any
 
 from services.common.models import Article
 from services.common.settings import Settings, load_settings
-from services.enricher import ner, places, registry
+from services.enricher import embedding, ner, places, registry
 from services.enricher.pipeline import enrich
 
 TARGET_PER_CORE = 5.0
@@ -63,6 +63,9 @@ def bench(articles: list[Article], settings: Settings) -> dict[str, Any]:
     warm_up_s = time.perf_counter() - started
     index_s = (
         places.index(settings.place_min_population).load_seconds if "places" in names else None
+    )
+    embed_s = (
+        embedding.load_seconds().get(settings.embedding_model) if "embedding" in names else None
     )
 
     timings: dict[str, float] = {}
@@ -107,6 +110,7 @@ def bench(articles: list[Article], settings: Settings) -> dict[str, Any]:
             "warm_up_total": round(warm_up_s, 3),
             "ner_pipelines": {k: round(v, 3) for k, v in ner.load_seconds().items()},
             "place_index": round(index_s, 3) if index_s is not None else None,
+            "embedding_model": round(embed_s, 3) if embed_s is not None else None,
         },
         "languages": dict(languages.most_common()),
         "entities_per_article": round(entities / n, 2) if n else 0.0,
@@ -123,12 +127,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("dataset", type=Path, help="folder with ground-truth.json")
     p.add_argument("--out", type=Path, help="write the full result here (JSON)")
     p.add_argument("--limit", type=int, default=None, help="only the first N articles")
+    p.add_argument(
+        "--enrichers",
+        help="comma-separated enrichers instead of NEWSWIRE_ENRICHERS (e.g. without embedding)",
+    )
     args = p.parse_args(argv)
     articles = load_articles(args.dataset, args.limit)
     if not articles:
         sys.stderr.write(f"no articles in {args.dataset}\n")
         return 1
-    result = {"dataset": str(args.dataset), **bench(articles, load_settings())}
+    settings = load_settings()
+    if args.enrichers is not None:
+        settings = settings.model_copy(update={"enrichers": args.enrichers})
+    result = {"dataset": str(args.dataset), **bench(articles, settings)}
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2) + "\n")

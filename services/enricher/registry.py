@@ -4,10 +4,6 @@ Which run, and in what order, is the `enrichers` setting (NEWSWIRE_ENRICHERS).
 An enricher that fails leaves its fields at their defaults and records why in
 `enrichment_errors`; one that does not apply (no entity model for the article's
 language) says so in `enrichment_skipped`. The article itself always goes on.
-
-Not here yet: the optional article embedding of issue #5 (an ONNX MiniLM measured
-at ~250 ms/article, more than all of these together), which would be one more
-enricher behind a setting, off by default.
 """
 
 from __future__ import annotations
@@ -19,7 +15,7 @@ from typing import Any
 
 from services.common.models import Article
 from services.common.settings import Settings
-from services.enricher import keywords, places, quotes, stats, summary
+from services.enricher import embedding, keywords, places, quotes, stats, summary
 from services.enricher.context import ArticleContext, Skipped
 
 log = logging.getLogger(__name__)
@@ -77,6 +73,18 @@ def enrich_summary(ctx: ArticleContext) -> dict[str, Any]:
     return {"summary": summary.summarize(ctx.body, ctx.settings.summary_sentences)}
 
 
+def enrich_embedding(ctx: ArticleContext) -> dict[str, Any]:
+    s = ctx.settings
+    text = embedding.article_text(ctx.article.title, ctx.body, s.embedding_max_chars)
+    if not text:
+        raise Skipped("no headline or body to embed")
+    model = embedding.embedder(s.embedding_model, s.embedding_model_dir, s.embedding_max_tokens)
+    return {
+        "embedding": embedding.to_list(model.embed(text)),
+        "embedding_model": s.embedding_model,
+    }
+
+
 ENRICHERS: dict[str, Enricher] = {
     "language": enrich_language,
     "stats": enrich_stats,
@@ -85,6 +93,7 @@ ENRICHERS: dict[str, Enricher] = {
     "keywords": enrich_keywords,
     "quotes": enrich_quotes,
     "summary": enrich_summary,
+    "embedding": enrich_embedding,
 }
 
 

@@ -87,8 +87,10 @@ def test_bench_ends_with_one_json_line(tmp_path: Path) -> None:
         "keywords",
         "quotes",
         "summary",
+        "embedding",
     }
     assert headline["load_seconds"]["place_index"] > 0
+    assert headline["load_seconds"]["embedding_model"] > 0
     full = json.loads(out.read_text())
     assert full["languages"] == {"en": 2, "de": 1}
     assert full["enrichment_errors"] == {} and full["enrichment_skipped"]["entities"] == 1

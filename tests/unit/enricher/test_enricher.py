@@ -103,6 +103,7 @@ def test_enrichers_are_chosen_and_ordered_by_settings(
     out = enrich(article, settings)
     assert out.language == "en" and out.word_count > 0
     assert out.entities == [] and out.summary == [] and out.keywords == []
+    assert out.embedding is None and out.embedding_model is None
 
 
 def test_unknown_enricher_name_is_a_configuration_error() -> None:
