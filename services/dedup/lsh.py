@@ -28,13 +28,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.dedup.config import DedupConfig
-from services.dedup.neardup import BINS, CHANCE, Similarity, Sketch, similarity
+from services.dedup.neardup import BINS, Similarity, Sketch, b64_names, similarity
 
 _POSTING = struct.Struct(">8sH")
 _HEAD = struct.Struct(">HH")
 _HEX_KEY_LEN = 32
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
-_POSTING_DTYPE = np.dtype([("ref", ">u8"), ("day", ">u2")])
+# Refs read as little-endian integers: only compared for equality and written back as
+# the same 8 bytes, so no byte swapping is needed.
+_POSTING_DTYPE = np.dtype([("ref", "<u8"), ("day", ">u2")])
+_FIXED = _HEAD.size + BINS  # a sketch record's fixed part: day, shingles, signature
+# A ref followed by a zero byte: 9 bytes encode to 12 base64 characters, so the sketch
+# keys of all candidates come out of one encoding call (see `b64_names`).
+_PADDED_REF = np.dtype([("ref", "<u8"), ("pad", np.uint8)])
+_ONES = np.ones(BINS, dtype=np.uint8)
+# Estimated Jaccard by the number of agreeing bins (as `neardup.similarity`).
+_JACCARD = tuple(similarity(m, 1, 1).jaccard for m in range(BINS + 1))
 
 
 def b64key(raw: bytes) -> str:
@@ -112,77 +121,107 @@ class NearDupIndex:
         self.sketches = sketches
         self.config = config
 
-    def _sketch(self, ref: bytes, cutoff: int) -> SketchRecord | None:
-        key = b64key(ref)
-        raw = self.sketches.get(key)
-        if raw is None:
-            return None
-        record = SketchRecord.unpack(raw)
-        if record.day < cutoff:
-            del self.sketches[key]
-            return None
-        return record
+    def _names(self, sketch: Sketch) -> tuple[str, ...]:
+        if len(sketch.band_names) == len(sketch.band_keys):
+            return sketch.band_names
+        return tuple(band_key(key) for key in sketch.band_keys)
 
     def find(self, sketch: Sketch, day: int, exclude: str | None = None) -> Match | None:
         """The best verified earlier near-duplicate: highest containment, then Jaccard,
-        then the earliest filed (all deterministic)."""
-        cutoff = day - self.config.retention_days
-        raw = b"".join(self.bands.get(band_key(key), b"") for key in sketch.band_keys)
+        then the earliest filed (all deterministic).
+
+        The hot path of dedup, so it is a few vector operations and one loop over the
+        candidates that share enough bins: one store read per band and per candidate,
+        no per-posting or per-record objects, and only the chosen URL key is decoded."""
+        get_postings = self.bands.get
+        raw = b"".join([get_postings(name, b"") for name in self._names(sketch)])
         if not raw:
             return None
-        # Distinct refs in the order met (band order, then posting order), vectorised:
-        # copies of one text share most postings.
+        # Distinct refs in the order met (band order, then posting order): copies of one
+        # text share most postings.
         postings = np.frombuffer(raw, dtype=_POSTING_DTYPE)["ref"]
-        _, first = np.unique(postings, return_index=True)
-        refs = postings[np.sort(first)][: self.config.max_candidates].tolist()
-        records = [r for r in (self._sketch(ref.to_bytes(8, "big"), cutoff) for ref in refs) if r]
-        records = [r for r in records if r.url_key != exclude]
-        if not records:
+        refs = list(dict.fromkeys(postings.tolist()))[: self.config.max_candidates]
+        padded = np.zeros(len(refs), dtype=_PADDED_REF)
+        padded["ref"] = refs
+        keys = b64_names(padded.tobytes(), _PADDED_REF.itemsize, 8)
+        get_sketch = self.sketches.get
+        fetched = [get_sketch(key) for key in keys]
+        if None in fetched:  # swept, or expired and deleted by an earlier lookup
+            keys = tuple(key for key, rec in zip(keys, fetched, strict=True) if rec is not None)
+        found = [rec for rec in fetched if rec is not None]
+        if not found:
             return None
-        # All candidates verified in one vector operation.
-        matching = np.count_nonzero(
-            np.frombuffer(b"".join(r.signature for r in records), dtype=np.uint8).reshape(
-                len(records), BINS
-            )
-            == np.frombuffer(sketch.signature, dtype=np.uint8),
-            axis=1,
-        )
-        sizes = np.array([r.shingles for r in records], dtype=np.float64)
-        share = matching / BINS
-        jaccard = np.clip((share - CHANCE) / (1.0 - CHANCE), 0.0, 1.0)
-        smaller = np.maximum(1.0, np.minimum(sizes, sketch.shingles))
-        containment = np.minimum(
-            1.0, jaccard * (sizes + sketch.shingles) / (1.0 + jaccard) / smaller
-        )
-        passing = np.flatnonzero(
-            (matching >= self.config.min_matching_bins)
-            & (containment >= self.config.containment_threshold)
-        )
-        if passing.size == 0:
+        heads = [_HEAD.unpack_from(rec) for rec in found]
+        cutoff = day - self.config.retention_days
+        if min(heads)[0] < cutoff:
+            # Past the retention window: treated as absent, and deleted when met.
+            for key, (filed, _) in zip(keys, heads, strict=True):
+                if filed < cutoff:
+                    del self.sketches[key]
+            kept = [i for i, (filed, _) in enumerate(heads) if filed >= cutoff]
+            found = [found[i] for i in kept]
+            heads = [heads[i] for i in kept]
+            if not found:
+                return None
+        # Agreeing bins of every candidate in one vector operation.
+        signatures = np.frombuffer(
+            b"".join([rec[_HEAD.size : _FIXED] for rec in found]), dtype=np.uint8
+        ).reshape(len(found), BINS)
+        agree = (signatures == np.frombuffer(sketch.signature, dtype=np.uint8)).view(np.uint8)
+        matching = (agree @ _ONES).tolist()
+        # Verification: containment (then Jaccard) from the agreeing bins and the sizes,
+        # as `similarity` computes them; only candidates with enough agreeing bins count.
+        n = sketch.shingles
+        least = self.config.min_matching_bins
+        threshold = self.config.containment_threshold
+        own = None if exclude is None else _pack_key(exclude)
+        best = -1
+        best_containment = best_jaccard = -1.0
+        for i, agreeing in enumerate(matching):
+            if agreeing < least:
+                continue
+            jaccard = _JACCARD[agreeing]
+            size = heads[i][1]
+            smaller = size if size < n else n
+            containment = jaccard * (size + n) / (1.0 + jaccard) / (smaller if smaller > 1 else 1)
+            if containment > 1.0:
+                containment = 1.0
+            if containment < threshold or containment < best_containment:
+                continue
+            if containment == best_containment and jaccard <= best_jaccard:
+                continue
+            if own is not None and found[i][_FIXED:] == own:
+                continue  # the article itself, filed by an earlier version
+            best, best_containment, best_jaccard = i, containment, jaccard
+        if best < 0:
             return None
-        # Highest containment, then Jaccard, then the first found (lexsort: last key first).
-        best = int(passing[np.lexsort((passing, -jaccard[passing], -containment[passing]))[0]])
-        sim = similarity(int(matching[best]), sketch.shingles, records[best].shingles)
-        return Match(records[best].url_key, sim)
+        sim = similarity(matching[best], n, heads[best][1])
+        return Match(_unpack_key(found[best][_FIXED:]), sim)
 
     def add(self, sketch: Sketch, url_key: str, day: int, *, stands_for: str | None = None) -> None:
         """File `sketch` for the article at `url_key`; `stands_for` is the URL key a match
         should report instead (the original, when this article is itself a duplicate)."""
         ref = sketch_ref(url_key)
-        record = SketchRecord(day, sketch.shingles, sketch.signature, stands_for or url_key)
-        self.sketches[b64key(ref)] = record.pack()
+        # SketchRecord(day, shingles, signature, key).pack(), without the object.
+        packed = _HEAD.pack(day, sketch.shingles) + sketch.signature
+        self.sketches[b64key(ref)] = packed + _pack_key(stands_for or url_key)
         # Expired postings are left to `sweep` and to the cap: reading their days here
         # would cost more than the whole lookup.
-        for key in sketch.band_keys:
-            name = band_key(key)
-            raw = self.bands.get(name, b"")
-            entry = _POSTING.pack(ref, day)
+        entry = _POSTING.pack(ref, day)
+        size = _POSTING.size
+        cap = self.config.band_postings * size
+        bands = self.bands
+        for name in self._names(sketch):
+            raw = bands.get(name)
+            if raw is None:
+                bands[name] = entry
+                continue
             if ref in raw:
-                size = _POSTING.size
                 raw = b"".join(
                     raw[i : i + size] for i in range(0, len(raw), size) if raw[i : i + 8] != ref
                 )
-            self.bands[name] = (raw + entry)[-self.config.band_postings * _POSTING.size :]
+            raw += entry
+            bands[name] = raw[-cap:] if len(raw) > cap else raw
 
     def sweep(self, day: int) -> int:
         """Delete everything older than the retention window before `day`; how many entries."""

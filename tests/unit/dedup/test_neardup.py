@@ -5,8 +5,8 @@ import random
 import numpy as np
 
 from services.dedup.config import DedupConfig
-from services.dedup.lsh import NearDupIndex, SketchRecord, index_bytes
-from services.dedup.neardup import BINS, compare, sketch
+from services.dedup.lsh import NearDupIndex, SketchRecord, b64key, band_key, index_bytes
+from services.dedup.neardup import BINS, b64_names, compare, sketch
 from services.dedup.text import shingle_hashes, word_hashes
 
 rng = random.Random(3)
@@ -35,6 +35,28 @@ def test_shingle_hashes_are_deterministic_distinct_and_order_sensitive() -> None
     assert shingle_hashes("just three words").size == 1
     # Fixed values: the index must survive restarts and other machines.
     assert int(shingle_hashes("a b c d e")[0]) == int(shingle_hashes("A. B, c d E!")[0])
+    assert int(shingle_hashes("a b c d e")[0]) == 0x4A92B8064BF06BA7
+    s = sketch("one two three four five six seven eight nine ten", 7)
+    assert s is not None and s.shingles == 6 and s.signature[:4].hex() == "75604b36"
+    assert s.band_names[:2] == ("ozHpnFq8u9c", "DM2ZR1N1ehg")
+    assert s.band_names == tuple(band_key(k) for k in s.band_keys)
+
+
+def test_word_hashes_outside_the_bmp_and_lone_surrogates_take_the_general_path() -> None:
+    # The same words hash the same whichever path reads the text (UTF-16 or UTF-32).
+    plain = word_hashes("café naïve ok")
+    assert np.array_equal(word_hashes("café 😀 naïve ok")[[0, 2, 3]], plain)
+    assert word_hashes("café 😀 naïve ok")[1] == word_hashes("x 😀")[1]
+    # A lone surrogate is replaced, so it separates words as punctuation would.
+    assert np.array_equal(word_hashes("café\ud800naïve ok"), plain)
+
+
+def test_b64_names_encode_many_keys_as_b64key_does_one() -> None:
+    keys = [bytes(rng.randrange(256) for _ in range(8)) for _ in range(50)]
+    keys += [bytes(8), b"\xff" * 8]
+    padded = b"".join(k + b"\x00" for k in keys)
+    assert b64_names(padded) == tuple(b64key(k) for k in keys)
+    assert b64_names(b"") == ()
 
 
 def test_sketch_estimates_jaccard_and_containment() -> None:
@@ -96,6 +118,38 @@ def test_expired_sketches_are_ignored_and_swept() -> None:
     index.add(found, "old", 10)
     assert index.sweep(100) == 1 + config.bands
     assert not index.bands and not index.sketches
+
+
+def test_find_skips_the_article_itself_and_prefers_the_closest_then_earliest() -> None:
+    config = DedupConfig()
+    index = NearDupIndex({}, {}, config)
+    text = _text(400, 11)
+    found = sketch(text, config.bands)
+    half = sketch(" ".join(text.split()[:200]), config.bands)
+    assert found is not None and half is not None
+    index.add(half, "half", 10)  # filed first, but only half of the text
+    index.add(found, "first", 10)
+    index.add(found, "second", 10)
+    match = index.find(found, 10)
+    assert match is not None and match.url_key == "first"  # closest, then the earliest
+    assert match.similarity.jaccard == 1.0
+    other = index.find(found, 10, exclude="first")
+    assert other is not None and other.url_key == "second"
+    # A sketch without band names (built by hand) is looked up by its band keys.
+    bare = type(found)(found.signature, found.shingles, found.band_keys)
+    assert index.find(bare, 10) == match
+
+
+def test_find_deletes_expired_candidates_it_meets() -> None:
+    config = DedupConfig(retention_days=5)
+    index = NearDupIndex({}, {}, config)
+    found = sketch(_text(300, 12), config.bands)
+    assert found is not None
+    index.add(found, "old", 1)
+    index.add(found, "new", 8)
+    match = index.find(found, 10)
+    assert match is not None and match.url_key == "new"
+    assert len(index.sketches) == 1
 
 
 def test_sketch_record_round_trip() -> None:

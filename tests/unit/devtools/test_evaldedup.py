@@ -68,5 +68,20 @@ def test_bench_dedup_on_a_tiny_dataset(tmp_path: Path, capsys: pytest.CaptureFix
     last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert last["articles"] == 30 and last["neardup_articles_per_s"] > 0
     assert 0 < last["index_bytes_per_article"] < 256
+    assert 0 < last["index_bytes_per_distinct_article"] < 256
+    # The headline is CPU time, said so, with the wall-clock figure next to it.
+    assert last["throughput_basis"] == "cpu"
+    assert last["neardup_articles_per_s"] == last["neardup_articles_per_cpu_s"]
+    assert last["neardup_articles_per_wall_s"] > 0
+    assert last["target_articles_per_s"] == 5000 and last["target_index_bytes_per_article"] == 256
+    assert last["targets_met"] == (last["speed_target_met"] and last["index_target_met"])
+    report = json.loads(out.read_text())
+    assert report["neardup_path"]["distinct_articles"] == 3
+    assert set(report["targets"]) == {
+        "neardup_articles_per_cpu_s",
+        "index_bytes_per_article",
+        "index_bytes_per_distinct_article",
+    }
+    assert report["targets_met"] == all(t["met"] for t in report["targets"].values())
     texts = benchdedup.perturbed(["a b c d e f"], 3)
     assert texts[0] == "a b c d e f" and texts[1] != texts[2]
