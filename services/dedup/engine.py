@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.common.models import Verdict
-from services.dedup.canonical import article_id as canonical_article_id
+from services.common.urls import article_id as canonical_article_id
 from services.dedup.cluster import StoryClusterer, story_features
 from services.dedup.config import DedupConfig
 from services.dedup.fingerprint import content_hash
@@ -41,7 +41,7 @@ SECONDS_PER_DAY = 86400
 class DedupStores:
     """Dedup's state, one mapping per lookup key kind (see each module for value formats).
 
-    articles   key = URL key (dedup.canonical.article_id, or the article id)   JSON record
+    articles   key = URL key (common.urls.article_id, or the article id)   JSON record
     hashes     key = content hash (64 hex)                   "<URL key> <day>"
     bands      key = LSH band key (11 chars)                 packed postings (lsh.py)
     sketches   key = sketch ref (11 chars)                   packed sketch (lsh.py)
