@@ -100,6 +100,20 @@ class Page(Message):
     entry: Entry
     trace: Trace = Field(default_factory=Trace)
 
+    @classmethod
+    def direct(cls, article_id: str, entry: Entry, body: str, content_type: str) -> Page:
+        """A page read straight from the entry's link (200, no redirect): tools and tests."""
+        return cls(
+            article_id=article_id,
+            url=entry.link,
+            final_url=entry.link,
+            status=200,
+            content_type=content_type,
+            body=body,
+            body_bytes=len(body.encode()),
+            entry=entry,
+        )
+
 
 class Article(Message):
     """newswire.articles: clean article text and metadata, keyed by article id."""

@@ -136,17 +136,7 @@ def _newswire_call(pages: list[tuple[str, str]], workers: int) -> Callable[[int]
     for source, html in pages:
         url = Path(source).resolve().as_uri()
         entry = Entry(entry_id=source, feed_url="file:", link=url)
-        page = Page(
-            article_id=article_id(url),
-            url=url,
-            final_url=url,
-            status=200,
-            content_type="text/html",
-            body=html,
-            body_bytes=len(html),
-            entry=entry,
-        )
-        records.append(encode(page))
+        records.append(encode(Page.direct(article_id(url), entry, html, "text/html")))
     pages.clear()  # the agent holds record bytes only, not a second copy of each page
     loop = asyncio.new_event_loop()
 

@@ -34,16 +34,7 @@ def capture(monkeypatch: pytest.MonkeyPatch, sa: Any) -> list[Output]:
 def seed_page() -> Page:
     body = SEED_TXT.read_text()
     entry = Entry(entry_id="e1", feed_url="http://f.example/feed", link="http://f.example/a")
-    return Page(
-        article_id="a1",
-        url=entry.link,
-        final_url=entry.link,
-        status=200,
-        content_type="text/plain",
-        body=body,
-        body_bytes=len(body),
-        entry=entry,
-    )
+    return Page.direct("a1", entry, body, "text/plain")
 
 
 async def test_cleaner_agent_dead_letters_poison_and_carries_on(
@@ -96,16 +87,7 @@ def host_page(i: int, template: str) -> Page:
     )
     link = f"http://news.example/{i}"
     entry = Entry(entry_id=f"e{i}", feed_url="http://news.example/feed", link=link)
-    return Page(
-        article_id=f"a{i}",
-        url=link,
-        final_url=link,
-        status=200,
-        content_type="text/html",
-        body=body,
-        body_bytes=len(body),
-        entry=entry,
-    )
+    return Page.direct(f"a{i}", entry, body, "text/html")
 
 
 async def test_cleaner_agent_learns_a_sites_template_line_in_its_table(

@@ -25,18 +25,7 @@ def make_pages(run: str) -> list[Page]:
         url = f"http://wire-{run}.example/story/{i}"
         body = text.replace("Israel", f"Israel ({i})")  # distinct texts
         entry = Entry(entry_id=f"{run}-{i}", feed_url=f"http://wire-{run}.example/feed", link=url)
-        pages.append(
-            Page(
-                article_id=f"{run}-{i:03d}",
-                url=url,
-                final_url=url,
-                status=200,
-                content_type="text/html",
-                body=body,
-                body_bytes=len(body),
-                entry=entry,
-            )
-        )
+        pages.append(Page.direct(f"{run}-{i:03d}", entry, body, "text/html"))
     return pages
 
 
