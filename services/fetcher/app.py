@@ -22,9 +22,10 @@ from services.common.models import FeedPoll, decode, encode, utcnow
 from services.common.settings import Settings
 from services.common.topics import ENTRIES, FEED_POLLS, FEEDS
 from services.fetcher.http import HttpClient
-from services.fetcher.pipeline import STAGE, fetch_page, load_state, poll_feed, register_feed
+from services.fetcher.pipeline import STAGE, fetch_page, poll_feed, register_feed
 from services.fetcher.politeness import HostGate
 from services.fetcher.robots import RobotsCache
+from services.fetcher.schedule import ScheduledTable
 
 # A poll command not answered in this long is sent again (its worker may have died).
 POLL_RESEND_S = 300.0
@@ -33,9 +34,15 @@ POLL_RESEND_S = 300.0
 def build(settings: Settings) -> StageApp:
     sa = StageApp(STAGE, settings)
     app = sa.app
-    feed_state = app.Table(
+    table = app.Table(
         "feed-state", key_type=str, value_type=str, partitions=settings.topic_partitions
     )
+    feed_state = ScheduledTable(table)
+
+    async def rebuild_schedule() -> None:
+        feed_state.rebuild()
+
+    table.on_recover(rebuild_schedule)
     client = HttpClient(settings)
     sa.on_shutdown(client.close)
     in_flight: dict[str, float] = {}
@@ -53,21 +60,17 @@ def build(settings: Settings) -> StageApp:
         actives = app.assignor.assigned_actives()
         now, mono = utcnow(), time.monotonic()
         tracked = failing = 0
-        for url in list(feed_state.keys()):
-            state = load_state(feed_state, url)
-            if state is None or TP(FEEDS.name, state.partition) not in actives:
+        for url, slot in list(feed_state.slots.items()):
+            if TP(FEEDS.name, slot.partition) not in actives:
                 continue
             tracked += 1
-            failing += state.failing
-            if (
-                state.next_poll_at > now
-                or mono - in_flight.get(url, -POLL_RESEND_S) < POLL_RESEND_S
-            ):
+            failing += slot.failing
+            if slot.next_poll_at > now or mono - in_flight.get(url, -POLL_RESEND_S) < POLL_RESEND_S:
                 continue
             in_flight[url] = mono
-            command = FeedPoll(url=url, partition=state.partition)
+            command = FeedPoll(url=url, partition=slot.partition)
             await sa.topic(FEED_POLLS.name).send(
-                key=url.encode(), value=encode(command), partition=state.partition
+                key=url.encode(), value=encode(command), partition=slot.partition
             )
         metrics.FEEDS_TRACKED.set(tracked)
         metrics.FEEDS_FAILING.set(failing)
