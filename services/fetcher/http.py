@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Literal
@@ -102,12 +103,19 @@ class HttpClient:
         kind: Kind,
         etag: str | None = None,
         last_modified: str | None = None,
+        before_redirect: Callable[[str], Awaitable[object]] | None = None,
     ) -> Response:
-        """GET with redirects followed by hand; 304 is returned, other 4xx/5xx raise."""
+        """GET with redirects followed by hand; 304 is returned, other 4xx/5xx raise.
+
+        `before_redirect` is awaited with each redirect target before it is requested
+        (the page fetcher asks robots.txt there); it refuses a hop by raising.
+        """
         headers = _request_headers(kind, etag, last_modified)
         redirects: list[str] = []
         current = url
         for _ in range(self.settings.fetch_max_redirects + 1):
+            if redirects and before_redirect is not None:
+                await before_redirect(current)
             self._check(current)
             started = time.perf_counter()
             try:

@@ -214,14 +214,19 @@ async def fetch_page(
     robots: RobotsCache | None = None,
     partitions: int | None = None,
 ) -> list[Output]:
-    """Fetch an entry's page, after robots.txt agrees, in the host's turn."""
+    """Fetch an entry's page, after robots.txt agrees, in the host's turn.
+
+    robots.txt is asked again for every redirect target: a link shortener or a moved
+    article must not lead the fetcher into a path (or a host) that disallows it.
+    """
     entry = decode(Entry, raw)
     crawl_delay = await robots.check(entry.link) if robots is not None else None
+    hop_check = robots.check if robots is not None else None
     if gate is None:
-        resp = await client.get(entry.link, kind="page")
+        resp = await client.get(entry.link, kind="page", before_redirect=hop_check)
     else:
         async with gate.turn(host_of(entry.link), crawl_delay):
-            resp = await client.get(entry.link, kind="page")
+            resp = await client.get(entry.link, kind="page", before_redirect=hop_check)
     page = build_page(entry, resp)
     partition = partition_for(host_of(entry.link), partitions) if partitions else None
     return [Output(PAGES.name, page.article_id.encode(), encode(page), partition)]

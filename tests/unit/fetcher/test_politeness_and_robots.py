@@ -35,6 +35,8 @@ async def site() -> AsyncIterator[tuple[str, dict[str, int]]]:
 
     async def page(request: web.Request) -> web.Response:
         hits[request.path] = hits.get(request.path, 0) + 1
+        if request.path.startswith("/moved/"):
+            raise web.HTTPFound(request.path.replace("/moved/", "/private/", 1))
         html = '<html><head><link href="/canon/1" rel="canonical"></head><body><p>x</p></body>'
         return web.Response(text=html, content_type="text/html")
 
@@ -70,8 +72,13 @@ async def test_robots_rules_are_honoured_and_cached(site: tuple[str, dict[str, i
         entry = Entry(entry_id="e", feed_url="f", link=f"{base}/private/x")
         with pytest.raises(RobotsDisallowedError):
             await fetch_page(encode(entry), client=client, robots=robots)
+        # A link that redirects into a disallowed path is refused at the hop.
+        moved = Entry(entry_id="m", feed_url="f", link=f"{base}/moved/y")
+        with pytest.raises(RobotsDisallowedError):
+            await fetch_page(encode(moved), client=client, robots=robots)
+        assert hits["/moved/y"] == 1
         assert hits["robots"] == 1  # fetched once, then cached
-        assert "/private/x" not in hits  # never requested
+        assert "/private/x" not in hits and "/private/y" not in hits  # never requested
         other = RobotsCache(client, "OtherBot/1.0", ttl_s=3600)
         with pytest.raises(RobotsDisallowedError):
             await other.check(f"{base}/news/1")
