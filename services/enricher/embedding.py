@@ -16,9 +16,6 @@ Each (model, folder, token limit) loads once per process, on first use.
 from __future__ import annotations
 
 import hashlib
-import logging
-import threading
-import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -26,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-log = logging.getLogger(__name__)
+from services.enricher.loaded import Loaded
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2-onnx-int8"
 DIMENSION = 384  # of the default model; another model's comes from its output
@@ -139,33 +136,26 @@ class Embedder:
         return vector / np.float32(norm) if norm > 0 else vector
 
 
-_loaded: dict[tuple[str, Path | None, int], Embedder] = {}
-_load_seconds: dict[str, float] = {}
-_lock = threading.Lock()
+def _load(key: tuple[str, Path | None, int]) -> Embedder:
+    name, folder, max_tokens = key
+    try:
+        return Embedder(*model_files(name, folder), max_tokens)
+    except EmbeddingModelError:
+        raise
+    except Exception as exc:  # a corrupt file or a runtime that refuses it
+        raise EmbeddingModelError(f"cannot load embedding model {name}: {exc}") from exc
+
+
+_embedders: Loaded[tuple[str, Path | None, int], Embedder] = Loaded("embedding model", _load)
 
 
 def embedder(name: str, folder: Path | None, max_tokens: int) -> Embedder:
     """The model `name` (from `folder`, if set), loaded on first use and kept."""
-    key = (name, folder, max_tokens)
-    found = _loaded.get(key)
-    if found is not None:
-        return found
-    with _lock:
-        if key not in _loaded:
-            started = time.perf_counter()
-            try:
-                _loaded[key] = Embedder(*model_files(name, folder), max_tokens)
-            except EmbeddingModelError:
-                raise
-            except Exception as exc:  # a corrupt file or a runtime that refuses it
-                raise EmbeddingModelError(f"cannot load embedding model {name}: {exc}") from exc
-            _load_seconds[name] = time.perf_counter() - started
-            log.info("loaded embedding model %s in %.2fs", name, _load_seconds[name])
-    return _loaded[key]
+    return _embedders.get((name, folder, max_tokens))
 
 
 def load_seconds() -> dict[str, float]:
-    return dict(_load_seconds)
+    return {key[0]: seconds for key, seconds in _embedders.seconds.items()}
 
 
 def article_text(title: str | None, body: str, max_chars: int) -> str:

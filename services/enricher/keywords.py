@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from services.common.models import Keyword
+from services.enricher.loaded import Loaded
 
 # YAKE's stopword lists use "cz" where ISO 639-1 says "cs"; others fall back to "noLang".
 YAKE_LANGUAGE = {"cs": "cz"}
 # A keyword longer than this many characters is a phrase YAKE glued together, not a term.
 MAX_CHARS = 60
 
-_extractors: dict[tuple[str, int, int], Any] = {}
-_lock = threading.Lock()
+
+def _load(key: tuple[str, int, int]) -> Any:
+    import yake
+
+    language, max_words, top = key
+    return yake.KeywordExtractor(lan=language, n=max_words, top=top)
+
+
+# Reading the stopword list costs more than a short article: one extractor per setting.
+_extractors: Loaded[tuple[str, int, int], Any] = Loaded("YAKE extractor", _load)
 
 
 def _extractor(language: str, max_words: int, top: int) -> Any:
-    key = (language, max_words, top)
-    ext = _extractors.get(key)
-    if ext is None:
-        import yake
-
-        with _lock:
-            # Reading the stopword list costs more than a short article; keep each extractor.
-            ext = _extractors.setdefault(
-                key, yake.KeywordExtractor(lan=language, n=max_words, top=top)
-            )
-    return ext
+    return _extractors.get((language, max_words, top))
 
 
 def extract(

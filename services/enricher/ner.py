@@ -7,24 +7,16 @@ Each pipeline is loaded once per process and kept (a worker enriches many articl
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from services.enricher import gazetteer
-
-log = logging.getLogger(__name__)
+from services.enricher.loaded import Loaded
 
 # What the enricher reports; dates, numbers and the like are not names.
 KEPT_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP"})
 # Components the entity recogniser does not depend on.
 UNUSED_COMPONENTS = ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter"]
-
-_pipelines: dict[str, Any] = {}
-_load_seconds: dict[str, float] = {}
-_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -43,29 +35,27 @@ def _ruler_patterns() -> list[dict[str, Any]]:
     return patterns
 
 
+def _load(model: str) -> Any:
+    import spacy
+
+    nlp = spacy.load(model, exclude=UNUSED_COMPONENTS)
+    # After the model, without overwriting: the rules only fill its gaps
+    # (a country or group it did not tag at all), never relabel what it found.
+    ruler: Any = nlp.add_pipe("entity_ruler", after="ner", config={"overwrite_ents": False})
+    ruler.add_patterns(_ruler_patterns())
+    return nlp
+
+
+_pipelines: Loaded[str, Any] = Loaded("NER pipeline", _load)
+
+
 def pipeline(model: str) -> Any:
     """The spaCy pipeline `model` (an installed package), loaded on first use."""
-    nlp = _pipelines.get(model)
-    if nlp is not None:
-        return nlp
-    with _lock:
-        if model not in _pipelines:
-            import spacy
-
-            started = time.perf_counter()
-            nlp = spacy.load(model, exclude=UNUSED_COMPONENTS)
-            # After the model, without overwriting: the rules only fill its gaps
-            # (a country or group it did not tag at all), never relabel what it found.
-            ruler: Any = nlp.add_pipe("entity_ruler", after="ner", config={"overwrite_ents": False})
-            ruler.add_patterns(_ruler_patterns())
-            _load_seconds[model] = time.perf_counter() - started
-            log.info("loaded NER pipeline %s in %.2fs", model, _load_seconds[model])
-            _pipelines[model] = nlp
-    return _pipelines[model]
+    return _pipelines.get(model)
 
 
 def load_seconds() -> dict[str, float]:
-    return dict(_load_seconds)
+    return dict(_pipelines.seconds)
 
 
 def recognise(text: str, model: str) -> list[RawMention]:

@@ -7,8 +7,6 @@ abbreviations). The index is built on first use and kept for the process.
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 import unicodedata
 from collections.abc import Iterable
@@ -16,8 +14,7 @@ from dataclasses import dataclass
 
 from services.common.models import Entity, Place
 from services.enricher import gazetteer
-
-log = logging.getLogger(__name__)
+from services.enricher.loaded import Loaded
 
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
 # A city in a country the article names beats a bigger namesake elsewhere, unless the
@@ -41,10 +38,6 @@ class Index:
     cities: dict[str, list[City]]  # folded name -> cities, most populous first
     regions: dict[str, str]  # folded US state name -> "US"
     load_seconds: float
-
-
-_index: dict[int, Index] = {}
-_lock = threading.Lock()
 
 
 def fold(name: str) -> str:
@@ -78,20 +71,12 @@ def build_index(min_population: int) -> Index:
     return Index(cities, regions, time.perf_counter() - started)
 
 
+_indexes: Loaded[int, Index] = Loaded("place index for population >=", build_index)
+
+
 def index(min_population: int) -> Index:
     """The process's index, built on first use (about a second)."""
-    idx = _index.get(min_population)
-    if idx is None:
-        with _lock:
-            if min_population not in _index:
-                _index[min_population] = build_index(min_population)
-                log.info(
-                    "place index: %d names in %.2fs",
-                    len(_index[min_population].cities),
-                    _index[min_population].load_seconds,
-                )
-            idx = _index[min_population]
-    return idx
+    return _indexes.get(min_population)
 
 
 def _strip_the(name: str) -> str:
