@@ -79,11 +79,6 @@ def article_from(page: Page, ext: Extracted) -> Article:
     )
 
 
-def page_to_article(page: Page, settings: Settings) -> Article:
-    """In this process and without a time limit: for tests and tools that time extraction."""
-    return article_from(page, extraction(page, settings)())
-
-
 def learn_site(article: Article, sites: MutableMapping[str, str], cfg: LearnSettings) -> Article:
     """Drop the lines this article's host repeats on most pages; remember this page's lines."""
     host = host_of(article.url)
