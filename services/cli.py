@@ -136,7 +136,7 @@ def _cmd_enrich(args: argparse.Namespace) -> int:
 def _cmd_cluster(args: argparse.Namespace) -> int:
     from services.dedup.offline import run
 
-    bad = run(args.path)
+    bad = run(args.path, load_settings())
     return 1 if bad and args.strict else 0
 
 

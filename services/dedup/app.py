@@ -26,8 +26,9 @@ from services.common import metrics
 from services.common.faustapp import StageApp
 from services.common.settings import Settings
 from services.common.topics import DEDUP_SEQUENCE, ENRICHED
+from services.dedup.config import config_from
 from services.dedup.engine import Deduper, DedupStores
-from services.dedup.pipeline import STAGE, config_from, decide_story, route
+from services.dedup.pipeline import STAGE, decide_story, route
 
 # Stores whose values are packed bytes (lsh.py); the others hold JSON or text.
 BYTES_STORES = ("bands", "sketches")

@@ -1,12 +1,15 @@
 """Dedup's tunables in one place, with the defaults the evaluation was run with.
 
-Until they move into `services.common.settings` (as NEWSWIRE_DEDUP_*), the agent
-builds one of these; every pure function takes what it needs from it.
+The ones an operator tunes are settings (NEWSWIRE_DEDUP_*, `config_from`); the agent
+and `newswire cluster` build this from them, and every pure function takes what it
+needs from it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from services.common.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -40,3 +43,12 @@ class DedupConfig:
     story_centroid_features: int = 60
     story_lookup_features: int = 20
     story_postings: int = 24
+
+
+def config_from(settings: Settings) -> DedupConfig:
+    return DedupConfig(
+        retention_days=settings.dedup_retention_days,
+        containment_threshold=settings.dedup_containment_threshold,
+        story_threshold=settings.dedup_story_threshold,
+        story_window_hours=settings.dedup_story_window_hours,
+    )

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import IO, Any
 
-from services.dedup.config import DedupConfig
+from services.common.settings import Settings
+from services.dedup.config import DedupConfig, config_from
 from services.dedup.engine import Deduper, Item
 
 
@@ -53,9 +54,9 @@ def parse_item(line: str) -> Item:
     )
 
 
-def cluster_lines(lines: Iterable[str], deduper: Deduper | None = None) -> Iterator[dict[str, Any]]:
+def cluster_lines(lines: Iterable[str], config: DedupConfig) -> Iterator[dict[str, Any]]:
     """One output object per non-blank input line, in input order; a bad line gets an error."""
-    engine = deduper or Deduper(config=DedupConfig())
+    engine = Deduper(config=config)
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -75,14 +76,14 @@ def cluster_lines(lines: Iterable[str], deduper: Deduper | None = None) -> Itera
         }
 
 
-def run(path: str, out: IO[str] | None = None) -> int:
-    """Cluster the articles of `path` ("-": stdin); the number of bad lines."""
+def run(path: str, settings: Settings, out: IO[str] | None = None) -> int:
+    """Cluster the articles of `path` ("-": stdin) with the agent's settings; bad lines."""
     out = out or sys.stdout
     bad = 0
     source: IO[str]
     source = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
     try:
-        for row in cluster_lines(source):
+        for row in cluster_lines(source, config_from(settings)):
             bad += "error" in row
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     finally:

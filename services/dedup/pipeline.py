@@ -7,22 +7,11 @@ from datetime import datetime
 
 from services.common import metrics
 from services.common.models import Enriched, Story, decode, encode, utcnow
-from services.common.settings import Settings
 from services.common.stage import Output
 from services.common.topics import DEDUP_SEQUENCE, STORIES
-from services.dedup.config import DedupConfig
 from services.dedup.engine import Deduper, Item, Result
 
 STAGE = "dedup"
-
-
-def config_from(settings: Settings) -> DedupConfig:
-    return DedupConfig(
-        retention_days=settings.dedup_retention_days,
-        containment_threshold=settings.dedup_containment_threshold,
-        story_threshold=settings.dedup_story_threshold,
-        story_window_hours=settings.dedup_story_window_hours,
-    )
 
 
 def route(raw: bytes | None) -> list[Output]:

@@ -5,9 +5,10 @@ from datetime import UTC, datetime
 from services.common.models import Enriched, Story, Trace, decode, encode
 from services.common.settings import Settings
 from services.common.topics import DEDUP_SEQUENCE, STORIES
+from services.dedup.config import config_from
 from services.dedup.engine import Deduper
 from services.dedup.fingerprint import content_hash
-from services.dedup.pipeline import config_from, decide_story, route
+from services.dedup.pipeline import decide_story, route
 from tests.conftest import validate_record
 
 FETCHED = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
