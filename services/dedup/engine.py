@@ -26,15 +26,18 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from services.common.language import detect
 from services.common.models import Verdict
 from services.common.urls import article_id as canonical_article_id
 from services.dedup.cluster import StoryClusterer, story_features
 from services.dedup.config import DedupConfig
 from services.dedup.fingerprint import content_hash
+from services.dedup.idf import background_idf
 from services.dedup.lsh import NearDupIndex
 from services.dedup.neardup import sketch
 
 SECONDS_PER_DAY = 86400
+LANGUAGE_SAMPLE_CHARS = 1000
 
 
 @dataclass
@@ -70,6 +73,7 @@ class Item:
     title: str | None = None
     published: datetime | None = None
     entities: Sequence[str] | None = None  # from the enricher; None: use the heuristic
+    language: str | None = None  # ISO 639-1, from the enricher; None: detected here
 
 
 @dataclass(frozen=True)
@@ -161,12 +165,21 @@ class Deduper:
                         similarity=(match.similarity.jaccard, match.similarity.containment),
                     )
         features = story_features(item.text, item.title, item.entities)
-        assignment = self.clusterer.assign(features, item.id, day, at)
+        assignment = self.clusterer.assign(
+            features, item.id, day, at, background_idf(self._language(item))
+        )
         if found is not None and usable:
             self.index.add(found, url_key, day)
         return self._remember(
             item, url_key, digest, day, "new", None, "none", story_id=assignment.story_id
         )
+
+    @staticmethod
+    def _language(item: Item) -> str | None:
+        if item.language:
+            return item.language
+        # The opening is enough to tell the language, and costs a fraction of the body.
+        return detect(item.text[:LANGUAGE_SAMPLE_CHARS])[0]
 
     def _hash_original(self, digest: str, day: int) -> dict[str, Any] | None:
         raw = self.stores.hashes.get(digest)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 
 _WORD = re.compile(r"[^\W\d_](?:[\w'’-]*[^\W_])?")
 # A run of capitalised words (initials and "of"/"de"-style particles inside allowed).
@@ -17,6 +18,7 @@ _CAPITALISED = re.compile(
     r"\b[A-Z][\w'’.-]*[\w](?:\s+(?:(?:of|de|del|la|van|von|bin|al)\s+)?[A-Z][\w'’.-]*[\w])*"
 )
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“”]\s+|\n\s*)$")
+_LOOK_BACK = 32
 
 _STOPWORD_TEXT = """
     a about above after again against ago all also although am among an and another any
@@ -54,6 +56,8 @@ def _stem(word: str) -> str:
     return word
 
 
+# Cached: a news stream's vocabulary repeats, and this runs for every word of every article.
+@lru_cache(maxsize=1 << 16)
 def normalise_term(word: str) -> str:
     word = word.casefold().replace("’", "'")
     if word.endswith("'s"):
@@ -82,7 +86,12 @@ def capitalised_entities(text: str) -> Counter[str]:
     for match in _CAPITALISED.finditer(text):
         phrase = match.group().strip(".")
         words = phrase.split()
-        at_start = bool(_SENTENCE_START.search(text, 0, match.start()))
+        # Only the few characters before the phrase matter (searching the whole prefix
+        # made this quadratic in the text's length).
+        start = match.start()
+        at_start = start == 0 or bool(
+            _SENTENCE_START.search(text, max(0, start - _LOOK_BACK), start)
+        )
         while words and words[0].casefold() in _NOT_ENTITIES:
             words = words[1:]
             at_start = False

@@ -48,6 +48,7 @@ def parse_item(line: str) -> Item:
         canonical_url=text_field("canonical_url"),
         title=text_field("title"),
         published=_published(record.get("published")),
+        language=text_field("language"),
         entities=[e for e in entities if isinstance(e, str)]
         if isinstance(entities, list)
         else None,

@@ -30,6 +30,7 @@ def item_of(article: Enriched) -> Item:
         published=article.published,
         # No names (another language, or NER off): the engine's capitalised-phrase guess.
         entities=[e.text for e in article.entities] or None,
+        language=article.language,
     )
 
 

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from services.common import language
 from services.common.models import Article, Entity
 from services.common.settings import Settings
-from services.enricher import entities, gazetteer, language, ner
+from services.enricher import entities, gazetteer, ner
 
 T = TypeVar("T")
 

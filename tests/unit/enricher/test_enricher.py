@@ -4,11 +4,11 @@ import json
 
 import pytest
 
+from services.common.language import detect
 from services.common.models import Article, Enriched
 from services.common.settings import Settings
 from services.enricher import registry
 from services.enricher.context import ArticleContext, head_length
-from services.enricher.language import detect
 from services.enricher.pipeline import enrich
 from services.enricher.stats import reading_time_seconds, word_count
 from services.enricher.summary import sentences, summarize

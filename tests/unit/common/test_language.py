@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.enricher.language import detect
+from services.common.language import detect
 
 SHORT = {
     "en": "The council approved the new budget for schools on Tuesday evening.",
