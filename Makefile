@@ -12,7 +12,7 @@ HELM_VERSION = v3.19.0
 RUNTEST = PATH="$(abspath $(TOOLS)):$$PATH" $(PYTEST)
 
 .PHONY: help venv jars tools prometheus run test-deploy test test-unit test-agents test-integration test-e2e lint schemas clean \
-	check-feeds bench-fetcher eval-extract bench-cleaner bench-enricher eval-dedup bench-dedup
+	check-feeds bench-fetcher eval-extract bench-cleaner bench-enricher eval-dedup bench-dedup bench-dedup-agent
 
 help:
 	@echo "make run    - broker + seed server + the four services, showing stories (Ctrl-C stops)"
@@ -118,6 +118,13 @@ bench-dedup: venv
 	@mkdir -p $(RESULTS)
 	$(BIN)/python -m services.devtools.benchdedup \
 		$(or $(DATASET),$(DATASETS)/article-extraction-benchmark) --out $(RESULTS)/bench-dedup.json
+
+# Dedup through its workers on a local broker (all hops, changelogs), against the engine
+# in one process on the same articles. WORKERS=2 for two worker processes.
+bench-dedup-agent: venv jars
+	@mkdir -p $(RESULTS)
+	$(BIN)/python -m services.devtools.benchdedupagent $(or $(DATASET_DIR),$(DATASETS)) \
+		--workers $(or $(WORKERS),1) --out $(RESULTS)/bench-dedup-agent.json
 
 schemas: venv
 	$(BIN)/newswire schemas --write

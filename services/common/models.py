@@ -249,6 +249,58 @@ class Story(Message):
     article: Enriched
 
 
+class DedupPrep(BaseModel):
+    """What dedup computed of an article before it entered the sequence (dedup/engine.py)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    url_key: str
+    digest: str
+    chars: int = Field(ge=0)
+    day: int | None = None
+    at: float | None = None
+    shingles: int = Field(0, ge=0)
+    signature: str = ""  # base64 of the MinHash signature; "" without a sketch
+    bands: list[str] = Field(default_factory=list)
+    features: dict[str, int] | None = None
+    language: str | None = None
+
+
+class DedupSequenced(Message):
+    """newswire.dedup-sequence (internal): an article in dedup's one ordered sequence;
+    its offset there is its sequence number."""
+
+    prep: DedupPrep
+    article: Enriched
+
+
+DedupKind = Literal["url", "hash", "band"]
+
+
+class DedupQuestion(Message):
+    """newswire.dedup-lookups (internal): one keyed lookup of the article at `seq`."""
+
+    seq: int = Field(ge=0)
+    kind: DedupKind
+    key: str
+    day: int
+
+
+class DedupAnswer(Message):
+    """newswire.dedup-answers (internal): a lookup's answer, or (kind "head") the article
+    itself with how many answers it waits for."""
+
+    seq: int = Field(ge=0)
+    kind: Literal["head", "url", "hash", "band"]
+    key: str | None = None
+    # url, hash, band: the earlier articles found, by sequence number.
+    found: list[int] = Field(default_factory=list)
+    # head: the number of distinct lookups asked, and the article.
+    expect: int | None = Field(None, ge=0)
+    record: DedupSequenced | None = None
+
+
 class DeadLetter(Message):
     """newswire.dlq: a record a stage could not handle, with the reason and the original bytes."""
 
@@ -271,6 +323,9 @@ TOPIC_MODELS: dict[str, type[Message]] = {
     "articles.schema.json": Article,
     "enriched.schema.json": Enriched,
     "stories.schema.json": Story,
+    "dedup-sequence.schema.json": DedupSequenced,
+    "dedup-lookups.schema.json": DedupQuestion,
+    "dedup-answers.schema.json": DedupAnswer,
     "dlq.schema.json": DeadLetter,
 }
 

@@ -46,13 +46,29 @@ ENTRIES = TopicSpec("newswire.entries", "article host", "entries.schema.json")
 PAGES = TopicSpec("newswire.pages", "article id", "pages.schema.json", retention_ms=3 * DAY_MS)
 ARTICLES = TopicSpec("newswire.articles", "article id", "articles.schema.json")
 ENRICHED = TopicSpec("newswire.enriched", "article id", "enriched.schema.json")
-# One partition on purpose: a verdict and a story id depend on every earlier decision
-# (a duplicate takes its original's story, a story's centroid moves with each article),
-# so dedup decides in one ordered sequence. See services/dedup/app.py.
+# Dedup's hops (services/dedup/app.py). The sequence has one partition on purpose: its
+# offsets number the articles, and "earlier" means earlier in it. The lookups are
+# keyed, and partitioned, by what they look up (URL key, content hash, band key); the
+# answers come back to the one partition where decisions are made in sequence order.
 DEDUP_SEQUENCE = TopicSpec(
     "newswire.dedup-sequence",
     "article id",
-    "enriched.schema.json",
+    "dedup-sequence.schema.json",
+    retention_ms=1 * DAY_MS,
+    internal=True,
+    partitions=1,
+)
+DEDUP_LOOKUPS = TopicSpec(
+    "newswire.dedup-lookups",
+    "lookup key (URL key, content hash or band key)",
+    "dedup-lookups.schema.json",
+    retention_ms=1 * DAY_MS,
+    internal=True,
+)
+DEDUP_ANSWERS = TopicSpec(
+    "newswire.dedup-answers",
+    "sequence number",
+    "dedup-answers.schema.json",
     retention_ms=1 * DAY_MS,
     internal=True,
     partitions=1,
@@ -70,6 +86,8 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     ARTICLES,
     ENRICHED,
     DEDUP_SEQUENCE,
+    DEDUP_LOOKUPS,
+    DEDUP_ANSWERS,
     STORIES,
     DLQ,
 )

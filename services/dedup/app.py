@@ -1,19 +1,24 @@
-"""Dedup's Faust app: newswire.enriched -> newswire.dedup-sequence -> newswire.stories.
+"""Dedup's Faust app: keyed lookups in partitioned tables, decisions in one sequence.
 
-Why one sequence (one partition) rather than a hop per lookup key: a verdict and a
-story id depend on every earlier decision. A duplicate takes the story of its
-original, which may itself still be in flight through another partition; a story's
-centroid moves with each article it takes. Split across partitions, the same input
-would get different stories depending on timing. In one ordered sequence the
-engine's decisions are a function of the input order alone, so one worker and two
-agree, and a worker that takes over after a crash carries on from the changelogs.
-Measured here, one worker on the local broker: ~350 articles/s when most are
-duplicates, but only ~40/s when most are new, about the world's average news rate
-(ARCHITECTURE.md: 30-50/s, peaks 10x): a new article updates ~220 document-frequency
-counters (the `terms` store), and each table write is a changelog record. Fewer,
-batched writes of those counters are the next step. The engine's state is
-split by lookup key (articles by URL id, hashes, LSH bands, story keys), one table
-each, so the lookups can move into partitioned hops later without a new engine.
+    newswire.enriched --route (N partitions: keys and features computed here)-->
+    newswire.dedup-sequence (1 partition: its offsets number the articles) --ask-->
+    newswire.dedup-lookups (N partitions, keyed by URL key / content hash / band key;
+        tables dedup-urls, dedup-hashes, dedup-bands) --answer-->
+    newswire.dedup-answers (1 partition) --gather, decide--> newswire.stories
+
+Why the decisions stay in one sequence: a verdict and a story id depend on every
+earlier decision (a duplicate takes the story of its original, a story's centroid
+moves with each article it takes), so the same input must be decided in the same
+order wherever it runs. The sequence fixes that order once; each keyed lookup then
+answers "what came before this article" from the entries' sequence numbers, which
+is the same whichever worker holds the key and however often a question is
+redelivered. The lookups' state (URL keys, hashes, band postings: most of dedup's
+index) is partitioned across workers; the decider keeps each article's outcome and
+sketch and the story clusters.
+
+At-least-once without loss: the decider acknowledges an article's records only once
+its verdict is on newswire.stories; after a crash they are read and gathered again,
+and an article decided before gets its stored decision again.
 """
 
 from __future__ import annotations
@@ -23,12 +28,23 @@ from functools import partial
 from typing import Any
 
 from services.common import metrics
-from services.common.faustapp import StageApp
+from services.common.errors import DecodeError
+from services.common.faustapp import OrderedAcks, StageApp
+from services.common.models import DedupAnswer, decode, encode
 from services.common.settings import Settings
-from services.common.topics import DEDUP_SEQUENCE, ENRICHED
+from services.common.stage import Source
+from services.common.topics import (
+    DEDUP_ANSWERS,
+    DEDUP_LOOKUPS,
+    DEDUP_SEQUENCE,
+    ENRICHED,
+    partition_for,
+)
 from services.dedup.config import config_from
-from services.dedup.engine import Deduper, DedupStores
-from services.dedup.pipeline import STAGE, decide_story, route
+from services.dedup.engine import DECIDER_STORES, LOOKUP_STORES, Decider, DedupStores
+from services.dedup.gather import Gatherer, Ready
+from services.dedup.lookups import Lookups
+from services.dedup.pipeline import STAGE, answer, arrival, ask, route, verdict
 
 # Stores whose values are packed bytes (lsh.py); the others hold JSON or text.
 BYTES_STORES = ("bands", "sketches")
@@ -36,21 +52,29 @@ BYTES_STORES = ("bands", "sketches")
 
 def build(settings: Settings) -> StageApp:
     sa = StageApp(STAGE, settings)
+    config = config_from(settings)
+    lookup_partitions = DEDUP_LOOKUPS.partitions or settings.topic_partitions
 
-    def table(name: str) -> Any:
-        # Changelogged tables on the sequence's one partition, persisted in RocksDB so a
-        # restart replays only the changelog's tail.
+    def table(name: str, partitions: int) -> Any:
+        # Changelogged, persisted in RocksDB so a restart replays only the changelog's
+        # tail; each co-partitioned with the topic whose agent reads and writes it.
         return sa.app.Table(
             f"dedup-{name}",
             key_type=str,
             value_type=bytes if name in BYTES_STORES else str,
-            partitions=DEDUP_SEQUENCE.partitions,
+            partitions=partitions,
             store=settings.dedup_store,
         )
 
-    stores = DedupStores(**{name: table(name) for name in DedupStores.__dataclass_fields__})
-    deduper = Deduper(stores, config_from(settings))
+    stores = DedupStores(
+        **{name: table(name, lookup_partitions) for name in LOOKUP_STORES},
+        **{name: table(name, DEDUP_ANSWERS.partitions or 1) for name in DECIDER_STORES},
+    )
+    lookups = Lookups(stores.urls, stores.hashes, stores.bands, config)
+    decider = Decider(stores, config)
+    gatherer: Gatherer[Any] = Gatherer(lambda: decider.progress()[0])
     swept_hour: list[int] = []
+    swept_day: dict[int, int] = {}
 
     def sweep_hourly(now: datetime) -> None:
         """Forget what left the retention window, once per hour of article time.
@@ -62,25 +86,95 @@ def build(settings: Settings) -> StageApp:
         if swept_hour and hour <= swept_hour[0]:
             return
         swept_hour[:] = [hour]
-        metrics.DEDUP_EVICTIONS.inc(deduper.sweep(now))
-        for name in DedupStores.__dataclass_fields__:
+        metrics.DEDUP_EVICTIONS.inc(decider.sweep(hour // 24))
+        for name in DECIDER_STORES:
             metrics.DEDUP_INDEX_ENTRIES.labels(name).set(len(getattr(stores, name)))
         metrics.DEDUP_OPEN_STORIES.set(len(stores.stories))
 
-    decide = partial(decide_story, deduper=deduper, before=sweep_hourly)
+    def sweep_daily(day: int, partition: int) -> None:
+        """The lookups' sweep, per partition: only keys of the partition being read, whose
+        changelog partition the deletions go to."""
+        if swept_day.get(partition, -1) >= day:
+            return
+        swept_day[partition] = day
+        owns = partial(_owned, partitions=lookup_partitions, partition=partition)
+        metrics.DEDUP_EVICTIONS.inc(lookups.sweep(day, owns))
+        for name in LOOKUP_STORES:
+            metrics.DEDUP_INDEX_ENTRIES.labels(name).set(len(getattr(stores, name)))
 
+    async def _forget(*_: Any, **__: Any) -> None:
+        # Revoked: the records gathered so far will be read again by the new owner.
+        gatherer.clear()
+
+    sa.app.on_partitions_revoked.connect(_forget)
+
+    # Every hop acknowledges its records in order once their outputs are on the broker,
+    # without waiting a round trip per record (OrderedAcks): an article makes ~20
+    # records on its way through, most of them small.
     @sa.app.agent(sa.topic(ENRICHED.name), name="route-articles")
     async def route_articles(stream: Any) -> Any:
-        async for event in stream.events():
-            # Counted out when decided: the hop through the sequence is internal.
-            await sa.send(await sa.handle(event, route), counted=False)
+        manual = stream.noack()
+        acks = OrderedAcks(manual)
+        async for event in manual.events():
+            outputs = await sa.handle(event, partial(route, config=config))
+            # Counted out when decided: the hops are internal.
+            await acks.add([event], await sa.send_soon(outputs))
             yield event.message.offset
 
-    @sa.app.agent(sa.topic(DEDUP_SEQUENCE.name), name="decide-stories")
+    @sa.app.agent(sa.topic(DEDUP_SEQUENCE.name), name="ask-lookups")
+    async def ask_lookups(stream: Any) -> Any:
+        manual = stream.noack()
+        acks = OrderedAcks(manual)
+        async for event in manual.events():
+            seq = event.message.offset
+            outputs = await sa.handle(event, partial(ask, seq=seq), counted=False)
+            await acks.add([event], await sa.send_soon(outputs))
+            yield seq
+
+    @sa.app.agent(sa.topic(DEDUP_LOOKUPS.name), name="answer-lookups")
+    async def answer_lookups(stream: Any) -> Any:
+        manual = stream.noack()
+        acks = OrderedAcks(manual)
+        async for event in manual.events():
+            before = partial(sweep_daily, partition=event.message.partition)
+            outputs = await sa.handle(
+                event, partial(answer, lookups=lookups, before=before), counted=False
+            )
+            await acks.add([event], await sa.send_soon(outputs))
+            yield event.message.offset
+
+    async def finish(acks: OrderedAcks, ready: Ready[Any]) -> None:
+        def decide(_: bytes | None) -> Any:
+            if not ready.decided:
+                sweep_hourly(arrival(ready.record.article))
+            return verdict(ready, decider)
+
+        source = Source(DEDUP_ANSWERS.name, 0, None, str(ready.seq).encode())
+        outputs = await sa.stage.handle(source, encode(ready.record), decide, counted=False)
+        await acks.add(ready.tokens, await sa.send_soon(outputs))
+        sa.stage.count_out(outputs)
+
+    @sa.app.agent(sa.topic(DEDUP_ANSWERS.name), name="decide-stories")
     async def decide_stories(stream: Any) -> Any:
-        async for event in stream.events():
-            outputs = await sa.handle(event, decide, counted=False)
-            await sa.send(outputs)
+        # A record is acknowledged when its article is decided, not when it is read.
+        manual = stream.noack()
+        acks = OrderedAcks(manual)
+        async for event in manual.events():
+            try:
+                got = decode(DedupAnswer, event.value)
+            except DecodeError:
+                outputs = await sa.handle(event, partial(decode, DedupAnswer), counted=False)
+                await acks.add([event], await sa.send_soon(outputs))
+                continue
+            ready, done = gatherer.offer(got, event)
+            if done:
+                await acks.add(done, [])
+            for article in ready:
+                await finish(acks, article)
             yield event.message.offset
 
     return sa
+
+
+def _owned(key: str, *, partitions: int, partition: int) -> bool:
+    return partition_for(key, partitions) == partition

@@ -1,27 +1,35 @@
-"""The dedup engine: one verdict, story id and version per article, in arrival order.
+"""The dedup engine: one verdict, story id and version per article, in sequence order.
 
-`Deduper.process` is pure apart from the stores it is given: every piece of state
-lives in a `MutableMapping` keyed by one kind of lookup key, so that the Faust agent
-can back each by a table partitioned by that key (`DedupStores` lists them). The
-same input in the same order gives the same output, and a replay of an article
-already decided (same id, same text) gets its first decision again.
+Three steps, so that the agent can run each where its state lives:
 
-Order of the checks, cheapest and most certain first:
+1. `prepare` (pure, any worker): URL key, content hash, MinHash sketch and band keys,
+   story features and language of one article.
+2. Keyed lookups (`lookups.Lookups`, partitioned by key): for the article at sequence
+   number `seq`, the earlier article with its URL key, the first earlier article with
+   its text, and the earlier articles sharing a band key.
+3. `Decider.decide` (in sequence order): from those answers and its own state (each
+   decided article's outcome and sketch by sequence number, the story clusters), the
+   verdict. Checks, cheapest and most certain first:
 
-1. URL key (canonical-URL article id, or the article's id when it has no URL): the
-   same URL with the same text is a replay or a duplicate; with other text, an
-   `update` (version + 1, size change).
-2. Exact content hash (normalised words): `duplicate` of the first article with it.
-3. Near-duplicate (MinHash/LSH, containment-verified): `duplicate` of the original.
-4. Otherwise `new`, and story clustering picks (or opens) its story.
+   * URL key: the same URL with the same text is a replay (same id: the same decision
+     again) or a duplicate; with other text an `update` (version + 1, size change).
+   * Exact content hash (normalised words): `duplicate` of the first article with it.
+   * Near-duplicate (MinHash/LSH, containment-verified): `duplicate` of the original.
+   * Otherwise `new`, and story clustering picks (or opens) its story.
 
-Duplicates take their original's story; updates keep their story.
+   Duplicates take their original's story; updates keep their story.
+
+`Deduper` runs the three in one process over plain mappings (`newswire cluster`, the
+evaluation, the tests): the same code as the agent, in the same order. The same input
+in the same order gives the same output wherever the steps run.
 """
 
 from __future__ import annotations
 
+import base64
 import json
-from collections.abc import MutableMapping, Sequence
+from collections import Counter
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,33 +41,45 @@ from services.dedup.cluster import StoryClusterer, story_features
 from services.dedup.config import DedupConfig
 from services.dedup.fingerprint import content_hash
 from services.dedup.idf import background_idf
-from services.dedup.lsh import NearDupIndex
-from services.dedup.neardup import sketch
+from services.dedup.lookups import Answer, Lookups, Question
+from services.dedup.lsh import NearDupIndex, SketchIndex, band_names, url_ref
+from services.dedup.neardup import Sketch, sketch
 
 SECONDS_PER_DAY = 86400
 LANGUAGE_SAMPLE_CHARS = 1000
+PROGRESS_KEY = "last"
 
 
 @dataclass
 class DedupStores:
     """Dedup's state, one mapping per lookup key kind (see each module for value formats).
 
-    articles   key = URL key (common.urls.article_id, or the article id)   JSON record
-    hashes     key = content hash (64 hex)                   "<URL key> <day>"
+    Looked up by key (lookups.py), partitioned by it in the agent:
+    urls       key = URL key (common.urls.article_id, or the article id)
+    hashes     key = content hash (64 hex)
     bands      key = LSH band key (11 chars)                 packed postings (lsh.py)
-    sketches   key = sketch ref (11 chars)                   packed sketch (lsh.py)
-    story_keys key = story feature ("t:term", "e:entity")    story ids (cluster.py)
+    Held by the decider, in sequence order:
+    outcomes   key = sequence number                         JSON decision record
+    sketches   key = sequence number                         packed sketch (lsh.py)
+    story_keys key = story feature ("e:entity", "t:term")    story ids (cluster.py)
     stories    key = story id                                JSON centroid (cluster.py)
     terms      key = story feature, or "#docs"               document counts (cluster.py)
+    progress   key = "last"                                  "<last decided seq> <day>"
     """
 
-    articles: MutableMapping[str, str] = field(default_factory=dict)
+    urls: MutableMapping[str, str] = field(default_factory=dict)
     hashes: MutableMapping[str, str] = field(default_factory=dict)
     bands: MutableMapping[str, bytes] = field(default_factory=dict)
+    outcomes: MutableMapping[str, str] = field(default_factory=dict)
     sketches: MutableMapping[str, bytes] = field(default_factory=dict)
     story_keys: MutableMapping[str, str] = field(default_factory=dict)
     stories: MutableMapping[str, str] = field(default_factory=dict)
     terms: MutableMapping[str, str] = field(default_factory=dict)
+    progress: MutableMapping[str, str] = field(default_factory=dict)
+
+
+LOOKUP_STORES = ("urls", "hashes", "bands")
+DECIDER_STORES = ("outcomes", "sketches", "story_keys", "stories", "terms", "progress")
 
 
 @dataclass(frozen=True)
@@ -74,6 +94,59 @@ class Item:
     published: datetime | None = None
     entities: Sequence[str] | None = None  # from the enricher; None: use the heuristic
     language: str | None = None  # ISO 639-1, from the enricher; None: detected here
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An article's keys and features, computed before it enters the sequence."""
+
+    id: str
+    url_key: str
+    digest: str
+    chars: int
+    day: int | None  # None: undated and no arrival time (offline only: the decider's clock)
+    at: float | None  # Unix time, for the story window
+    sketch: Sketch | None  # None: too little text for near-duplicates
+    features: Mapping[str, int] | None = None  # story features; None: computed when needed
+    language: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "url_key": self.url_key,
+            "digest": self.digest,
+            "chars": self.chars,
+            "day": self.day,
+            "at": self.at,
+            "shingles": self.sketch.shingles if self.sketch else 0,
+            "signature": base64.b64encode(self.sketch.signature).decode() if self.sketch else "",
+            "bands": list(band_names(self.sketch)) if self.sketch else [],
+            "features": dict(self.features) if self.features is not None else None,
+            "language": self.language,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Prepared:
+        found = None
+        if data["bands"]:
+            found = Sketch(
+                signature=base64.b64decode(data["signature"]),
+                shingles=int(data["shingles"]),
+                band_keys=(0,) * len(data["bands"]),  # only the names travel
+                band_names=tuple(data["bands"]),
+            )
+        features = data.get("features")
+        return cls(
+            id=data["id"],
+            url_key=data["url_key"],
+            digest=data["digest"],
+            chars=int(data["chars"]),
+            day=data["day"],
+            at=data["at"],
+            sketch=found,
+            features=Counter(features) if features is not None else None,
+            language=data.get("language"),
+        )
 
 
 @dataclass(frozen=True)
@@ -94,216 +167,292 @@ class Result:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Answers:
+    """The keyed lookups' answers for one article, gathered."""
+
+    url: int | None = None  # the latest earlier article with the URL key
+    hash: int | None = None  # the first earlier article with the same text
+    candidates: tuple[int, ...] = ()  # earlier articles sharing band keys, in band order
+
+    @classmethod
+    def gather(cls, prep: Prepared, answers: Sequence[Answer]) -> Answers:
+        """Combine answers that arrived in any order; band candidates in band order."""
+        by_key = {(a.kind, a.key): a.found for a in answers}
+        url = by_key.get(("url", prep.url_key), ())
+        same = by_key.get(("hash", prep.digest), ())
+        names = band_names(prep.sketch) if prep.sketch else ()
+        return cls(
+            url=url[0] if url else None,
+            hash=same[0] if same else None,
+            candidates=tuple(s for name in names for s in by_key.get(("band", name), ())),
+        )
+
+
 def _day(at: float) -> int:
     return int(at // SECONDS_PER_DAY)
 
 
-class Deduper:
-    def __init__(self, stores: DedupStores | None = None, config: DedupConfig | None = None):
-        self.stores = stores or DedupStores()
-        self.config = config or DedupConfig()
-        self.index = NearDupIndex(self.stores.bands, self.stores.sketches, self.config)
-        self.clusterer = StoryClusterer(
-            self.stores.stories, self.stores.story_keys, self.stores.terms, self.config
-        )
-        # Undated articles without an arrival time are put on the latest day seen, so
-        # they neither expire the state nor get expired by it.
-        self._clock = 0
+def url_key_of(item: Item) -> str:
+    return canonical_article_id(item.url, item.canonical_url) if item.url else item.id
 
-    def url_key(self, item: Item) -> str:
-        return canonical_article_id(item.url, item.canonical_url) if item.url else item.id
 
-    def _time(self, item: Item, now: datetime | None) -> tuple[float | None, int]:
-        when = item.published or now
-        if when is None:
-            return None, self._clock
+def language_of(item: Item) -> str | None:
+    if item.language:
+        return item.language
+    # The opening is enough to tell the language, and costs a fraction of the body.
+    return detect(item.text[:LANGUAGE_SAMPLE_CHARS])[0]
+
+
+def prepare(
+    item: Item,
+    config: DedupConfig,
+    now: datetime | None = None,
+    *,
+    default_day: int | None = None,
+    with_features: bool = True,
+) -> Prepared:
+    """Everything about one article that needs no state. `now` is its arrival time, used
+    when it has no published date; without either its day is `default_day`."""
+    when = item.published or now
+    at: float | None = None
+    day = default_day
+    if when is not None:
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         at = when.timestamp()
-        self._clock = max(self._clock, _day(at))
-        return at, _day(at)
+        day = _day(at)
+    found = sketch(item.text, config.bands, config.shingle_words)
+    if found is not None and found.shingles < config.min_shingles:
+        found = None
+    return Prepared(
+        id=item.id,
+        url_key=url_key_of(item),
+        digest=content_hash(item.text),
+        chars=len(item.text),
+        day=day,
+        at=at,
+        sketch=found,
+        features=story_features(item.text, item.title, item.entities) if with_features else None,
+        language=language_of(item) if with_features else item.language,
+    )
 
-    def _record(self, url_key: str, day: int) -> dict[str, Any] | None:
-        raw = self.stores.articles.get(url_key)
-        if raw is None:
+
+def questions(prep: Prepared, seq: int) -> list[Question]:
+    """The keyed lookups an article asks, one per distinct key."""
+    day = prep.day if prep.day is not None else 0
+    asked = [Question(seq, "url", prep.url_key, day), Question(seq, "hash", prep.digest, day)]
+    if prep.sketch is not None:
+        names = dict.fromkeys(band_names(prep.sketch))
+        asked.extend(Question(seq, "band", name, day) for name in names)
+    return asked
+
+
+class Decider:
+    """Decides articles in sequence order from the lookups' answers and its own state."""
+
+    def __init__(self, stores: DedupStores, config: DedupConfig) -> None:
+        self.stores = stores
+        self.config = config
+        self.sketches = SketchIndex(stores.sketches, config)
+        self.clusterer = StoryClusterer(stores.stories, stores.story_keys, stores.terms, config)
+
+    def progress(self) -> tuple[int, int]:
+        """(last decided sequence number or -1, latest day seen or 0)."""
+        raw = self.stores.progress.get(PROGRESS_KEY)
+        if not raw:
+            return -1, 0
+        seq, day = raw.split()
+        return int(seq), int(day)
+
+    def outcome(self, seq: int) -> dict[str, Any] | None:
+        """The stored decision of article `seq` (None: never decided, or expired)."""
+        raw = self.stores.outcomes.get(str(seq))
+        return json.loads(raw) if raw else None
+
+    def decided(self, seq: int) -> Result | None:
+        """The decision already made for article `seq` (a redelivery), if any."""
+        record = self.outcome(seq)
+        if record is None:
             return None
-        record: dict[str, Any] = json.loads(raw)
+        return Result(**record.get("own", record["result"]))
+
+    def _earlier(self, seq: int | None, day: int) -> dict[str, Any] | None:
+        if seq is None:
+            return None
+        record = self.outcome(seq)
+        if record is None:
+            return None
         if record["day"] < day - self.config.retention_days:
-            del self.stores.articles[url_key]
+            del self.stores.outcomes[str(seq)]
             return None
         return record
 
-    def process(self, item: Item, now: datetime | None = None) -> Result:
-        """Decide one article; `now` is its arrival time, used when it has no published date."""
-        at, day = self._time(item, now)
-        digest = content_hash(item.text)
-        url_key = self.url_key(item)
-        known = self._record(url_key, day)
-        if known is not None:
-            return self._known_url(item, url_key, known, digest, day)
-
-        original = self._hash_original(digest, day)
-        if original is not None and original["id"] != item.id:
-            return self._remember(item, url_key, digest, day, "duplicate", original, "hash")
-
-        found = sketch(item.text, self.config.bands, self.config.shingle_words)
-        usable = found is not None and found.shingles >= self.config.min_shingles
-        if found is not None and usable:
-            match = self.index.find(found, day, exclude=url_key)
-            if match is not None:
-                near = self._record(match.url_key, day)
-                if near is not None:
-                    self.index.add(found, url_key, day, stands_for=match.url_key)
-                    return self._remember(
-                        item,
-                        url_key,
-                        digest,
-                        day,
-                        "duplicate",
-                        near,
-                        "near",
-                        similarity=(match.similarity.jaccard, match.similarity.containment),
-                    )
-        features = story_features(item.text, item.title, item.entities)
-        assignment = self.clusterer.assign(
-            features, item.id, day, at, background_idf(self._language(item))
-        )
-        if found is not None and usable:
-            self.index.add(found, url_key, day)
-        return self._remember(
-            item, url_key, digest, day, "new", None, "none", story_id=assignment.story_id
-        )
-
-    @staticmethod
-    def _language(item: Item) -> str | None:
-        if item.language:
-            return item.language
-        # The opening is enough to tell the language, and costs a fraction of the body.
-        return detect(item.text[:LANGUAGE_SAMPLE_CHARS])[0]
-
-    def _hash_original(self, digest: str, day: int) -> dict[str, Any] | None:
-        raw = self.stores.hashes.get(digest)
-        if raw is None:
-            return None
-        url_key, seen = raw.split()
-        if int(seen) < day - self.config.retention_days:
-            del self.stores.hashes[digest]
-            return None
-        return self._record(url_key, day)
-
-    def _known_url(
-        self, item: Item, url_key: str, known: dict[str, Any], digest: str, day: int
+    def decide(
+        self, seq: int, prep: Prepared, answers: Answers, item: Item | None = None
     ) -> Result:
-        if known["hash"] == digest:
-            if known["id"] == item.id:  # a replay: the same decision again
-                return Result(**known["result"])
-            return self._result(item, url_key, digest, "duplicate", known["id"], known, "url")
+        """The decision for article `seq`; `item` supplies story features `prep` lacks."""
+        _, clock = self.progress()
+        day = prep.day if prep.day is not None else clock
+        self.stores.progress[PROGRESS_KEY] = f"{seq} {max(day, clock)}"
+        known = self._earlier(answers.url, day)
+        if known is not None:
+            return self._known_url(seq, prep, known, day)
+        original = self._earlier(answers.hash, day)
+        if original is not None and original["id"] != prep.id:
+            return self._remember(seq, prep, day, "duplicate", original, "hash")
+        if prep.sketch is not None:
+            match = self.sketches.find(
+                prep.sketch, answers.candidates, day, exclude=url_ref(prep.url_key)
+            )
+            near = self._earlier(match.seq, day) if match is not None else None
+            if match is not None and near is not None:
+                sim = (match.similarity.jaccard, match.similarity.containment)
+                return self._remember(seq, prep, day, "duplicate", near, "near", similarity=sim)
+        features, language = prep.features, prep.language
+        if features is None:
+            if item is None:
+                raise ValueError("story features needed: pass the item or prepare them")
+            features = story_features(item.text, item.title, item.entities)
+            language = language_of(item)
+        assignment = self.clusterer.assign(
+            features, prep.id, day, prep.at, background_idf(language)
+        )
+        return self._remember(seq, prep, day, "new", None, "none", story=assignment.story_id)
+
+    def _known_url(self, seq: int, prep: Prepared, known: dict[str, Any], day: int) -> Result:
+        if known["hash"] == prep.digest:
+            if known["id"] == prep.id:  # a replay: the same decision again
+                result = Result(**known["result"])
+            else:
+                result = self._result(prep, "duplicate", known, "url")
+            # This article stands for the one it repeats, for later lookups of either;
+            # "own" is its own decision, for a redelivery of its sequence number.
+            record = dict(known, day=day, own=result.to_json())
+            self._store(seq, prep, day, record, known["orig"])
+            return result
         # Same URL, other text: a new version of the article.
         version = int(known["version"]) + 1
         result = Result(
-            id=item.id,
+            id=prep.id,
             verdict="update",
             duplicate_of=known["id"],  # the previous version (its own id when re-sent)
             story_id=known["story"],
             version=version,
-            size_change=len(item.text) - int(known["chars"]),
+            size_change=prep.chars - int(known["chars"]),
             similarity=None,
             containment=None,
             match="url",
-            content_hash=digest,
-            url_key=url_key,
+            content_hash=prep.digest,
+            url_key=prep.url_key,
         )
-        self._store(url_key, item, digest, day, result)
-        found = sketch(item.text, self.config.bands, self.config.shingle_words)
-        if found is not None and found.shingles >= self.config.min_shingles:
-            self.index.add(found, url_key, day)
+        self._store(seq, prep, day, self._record(prep, result, day, seq), seq)
         return result
 
     def _result(
         self,
-        item: Item,
-        url_key: str,
-        digest: str,
+        prep: Prepared,
         verdict: Verdict,
-        duplicate_of: str | None,
         original: dict[str, Any],
         match: str,
         similarity: tuple[float, float] | None = None,
     ) -> Result:
         return Result(
-            id=item.id,
+            id=prep.id,
             verdict=verdict,
-            duplicate_of=duplicate_of,
+            duplicate_of=original["id"],
             story_id=original["story"],
             version=1,
             size_change=0,
             similarity=None if similarity is None else round(similarity[0], 4),
             containment=None if similarity is None else round(similarity[1], 4),
             match=match,
-            content_hash=digest,
-            url_key=url_key,
+            content_hash=prep.digest,
+            url_key=prep.url_key,
         )
 
     def _remember(
         self,
-        item: Item,
-        url_key: str,
-        digest: str,
+        seq: int,
+        prep: Prepared,
         day: int,
         verdict: Verdict,
         original: dict[str, Any] | None,
         match: str,
         *,
         similarity: tuple[float, float] | None = None,
-        story_id: str | None = None,
+        story: str | None = None,
     ) -> Result:
         if original is not None:
-            result = self._result(
-                item, url_key, digest, verdict, original["id"], original, match, similarity
-            )
+            result = self._result(prep, verdict, original, match, similarity)
+            stands_for = int(original["orig"])
         else:
             result = Result(
-                id=item.id,
+                id=prep.id,
                 verdict=verdict,
                 duplicate_of=None,
-                story_id=story_id or item.id,
+                story_id=story or prep.id,
                 version=1,
                 size_change=0,
                 similarity=None,
                 containment=None,
                 match=match,
-                content_hash=digest,
-                url_key=url_key,
+                content_hash=prep.digest,
+                url_key=prep.url_key,
             )
-        self._store(url_key, item, digest, day, result)
-        if digest not in self.stores.hashes:
-            self.stores.hashes[digest] = f"{url_key} {day}"
+            stands_for = seq
+        self._store(seq, prep, day, self._record(prep, result, day, stands_for), stands_for)
         return result
 
-    def _store(self, url_key: str, item: Item, digest: str, day: int, result: Result) -> None:
-        record = {
-            "id": item.id,
-            "hash": digest,
+    @staticmethod
+    def _record(prep: Prepared, result: Result, day: int, orig: int) -> dict[str, Any]:
+        return {
+            "id": prep.id,
+            "hash": prep.digest,
             "version": result.version,
-            "chars": len(item.text),
+            "chars": prep.chars,
             "story": result.story_id,
             "day": day,
-            "of": result.duplicate_of,
+            "orig": orig,  # the article this one stands for: itself, or its original
             "result": result.to_json(),
         }
-        self.stores.articles[url_key] = json.dumps(record, separators=(",", ":"))
+
+    def _store(
+        self, seq: int, prep: Prepared, day: int, record: dict[str, Any], stands_for: int
+    ) -> None:
+        self.stores.outcomes[str(seq)] = json.dumps(record, separators=(",", ":"))
+        if prep.sketch is not None:
+            self.sketches.add(prep.sketch, seq, day, url_ref(prep.url_key), stands_for)
+
+    def sweep(self, day: int) -> int:
+        """Evict the decider's entries older than the retention window before `day`."""
+        cutoff = day - self.config.retention_days
+        expired = [k for k, raw in self.stores.outcomes.items() if json.loads(raw)["day"] < cutoff]
+        for key in expired:
+            del self.stores.outcomes[key]
+        return len(expired) + self.sketches.sweep(day) + self.clusterer.sweep(day)
+
+
+class Deduper:
+    """Prepare, look up and decide in one process, over plain mappings."""
+
+    def __init__(self, stores: DedupStores | None = None, config: DedupConfig | None = None):
+        self.stores = stores or DedupStores()
+        self.config = config or DedupConfig()
+        self.lookups = Lookups(self.stores.urls, self.stores.hashes, self.stores.bands, self.config)
+        self.decider = Decider(self.stores, self.config)
+        # For tests and the benchmark: both halves of the near-duplicate index.
+        self.index = NearDupIndex(self.stores.bands, self.stores.sketches, self.config)
+
+    def process(self, item: Item, now: datetime | None = None) -> Result:
+        """Decide one article; `now` is its arrival time, used when it has no published date."""
+        last, clock = self.decider.progress()
+        prep = prepare(item, self.config, now, default_day=clock, with_features=False)
+        seq = last + 1
+        answers = [self.lookups.answer(q) for q in questions(prep, seq)]
+        return self.decider.decide(seq, prep, Answers.gather(prep, answers), item)
 
     def sweep(self, now: datetime) -> int:
         """Evict every entry older than the retention window before `now`; how many."""
         day = _day(now.timestamp())
-        cutoff = day - self.config.retention_days
-        removed = 0
-        for key, raw in list(self.stores.articles.items()):
-            if json.loads(raw)["day"] < cutoff:
-                del self.stores.articles[key]
-                removed += 1
-        for key, raw in list(self.stores.hashes.items()):
-            if int(raw.split()[1]) < cutoff:
-                del self.stores.hashes[key]
-                removed += 1
-        return removed + self.index.sweep(day) + self.clusterer.sweep(day)
+        return self.lookups.sweep(day) + self.decider.sweep(day)

@@ -1,4 +1,13 @@
-"""Dedup's two steps as functions: put an article in the decision sequence, then decide."""
+"""Dedup's hops as functions from one record to the records it produces.
+
+    newswire.enriched --route--> newswire.dedup-sequence (1 partition; offset = seq)
+      --ask--> newswire.dedup-lookups (keyed by URL key, content hash, band key)
+               + the head on newswire.dedup-answers
+      --answer--> newswire.dedup-answers (1 partition)
+      --gather + verdict--> newswire.stories
+
+No Faust here: app.py wires these to agents and tables.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +15,26 @@ from collections.abc import Callable
 from datetime import datetime
 
 from services.common import metrics
-from services.common.models import Enriched, Story, decode, encode, utcnow
+from services.common.errors import SchemaError
+from services.common.models import (
+    DedupAnswer,
+    DedupPrep,
+    DedupQuestion,
+    DedupSequenced,
+    Enriched,
+    Story,
+    decode,
+    encode,
+    utcnow,
+)
 from services.common.stage import Output
-from services.common.topics import DEDUP_SEQUENCE, STORIES
-from services.dedup.engine import Deduper, Item, Result
+from services.common.topics import DEDUP_ANSWERS, DEDUP_LOOKUPS, DEDUP_SEQUENCE, STORIES
+from services.dedup.config import DedupConfig
+from services.dedup.engine import Answers, Decider, Item, Prepared, Result, prepare, questions
+from services.dedup.gather import Ready
+from services.dedup.lookups import Lookups, Question
 
 STAGE = "dedup"
-
-
-def route(raw: bytes | None) -> list[Output]:
-    """Check the record, then queue it in the one ordered sequence dedup decides in."""
-    article = decode(Enriched, raw)
-    return [Output(DEDUP_SEQUENCE.name, article.id.encode(), raw, partition=0)]
 
 
 def item_of(article: Enriched) -> Item:
@@ -42,23 +59,65 @@ def arrival(article: Enriched) -> datetime:
     return article.trace.fetched_at or utcnow()
 
 
-def decide_story(
-    raw: bytes | None, deduper: Deduper, before: Callable[[datetime], None] | None = None
-) -> list[Output]:
-    """The verdict and story of the next article in the sequence.
-
-    `before` is called with the article's time first (the agent sweeps expired state).
-    """
+def route(raw: bytes | None, config: DedupConfig) -> list[Output]:
+    """Check the record and compute its keys and features (in parallel, per partition of
+    newswire.enriched), then queue it in the one ordered sequence."""
     article = decode(Enriched, raw)
-    at = arrival(article)
+    prep = prepare(item_of(article), config, now=arrival(article))
+    record = DedupSequenced(prep=DedupPrep(**prep.to_json()), article=article)
+    return [Output(DEDUP_SEQUENCE.name, article.id.encode(), encode(record), partition=0)]
+
+
+def ask(raw: bytes | None, seq: int) -> list[Output]:
+    """The article at sequence number `seq`: one lookup per key, and its head."""
+    record = decode(DedupSequenced, raw)
+    prep = Prepared.from_json(record.prep.model_dump())
+    asked = questions(prep, seq)
+    outputs = [
+        Output(
+            DEDUP_LOOKUPS.name,
+            q.key.encode(),
+            encode(DedupQuestion(seq=q.seq, kind=q.kind, key=q.key, day=q.day)),
+        )
+        for q in asked
+    ]
+    head = DedupAnswer(seq=seq, kind="head", expect=len(asked), record=record)
+    outputs.append(Output(DEDUP_ANSWERS.name, str(seq).encode(), encode(head), partition=0))
+    return outputs
+
+
+def answer(
+    raw: bytes | None, lookups: Lookups, before: Callable[[int], None] | None = None
+) -> list[Output]:
+    """One keyed lookup's answer; `before` is called with the question's day first (the
+    agent sweeps expired entries)."""
+    q = decode(DedupQuestion, raw)
     if before is not None:
-        before(at)
-    result = deduper.process(item_of(article), now=at)
+        before(q.day)
+    got = lookups.answer(Question(q.seq, q.kind, q.key, q.day))
+    reply = DedupAnswer(seq=got.seq, kind=got.kind, key=got.key, found=list(got.found))
+    return [Output(DEDUP_ANSWERS.name, str(q.seq).encode(), encode(reply), partition=0)]
+
+
+def verdict(ready: Ready[object], decider: Decider) -> list[Output]:
+    """The story record of a gathered article: decided now, or again for a redelivery."""
+    article = ready.record.article
+    result: Result | None
+    if ready.decided:
+        result = decider.decided(ready.seq)
+        if result is None:  # decided so long ago that its outcome expired: nothing to redo
+            return []
+    else:
+        prep = Prepared.from_json(ready.record.prep.model_dump())
+        if prep.id != article.id:
+            raise SchemaError(f"sequence record {ready.seq}: prep for {prep.id}, not {article.id}")
+        answers = Answers.gather(prep, ready.answers)
+        result = decider.decide(ready.seq, prep, answers, item_of(article))
+        metrics.DEDUP_VERDICTS.labels(result.verdict).inc()
+        if result.match == "near" and result.containment is not None:
+            metrics.DEDUP_SIMILARITY.observe(result.containment)
     now = utcnow()
     story = story_record(article, result, now)
-    metrics.DEDUP_VERDICTS.labels(result.verdict).inc()
-    if result.match == "near" and result.containment is not None:
-        metrics.DEDUP_SIMILARITY.observe(result.containment)
     _observe_latency(article.trace.fetched_at, now)
     return [Output(STORIES.name, story.story_id.encode(), encode(story))]
 

@@ -44,7 +44,7 @@ from typing import Any
 from services.dedup.config import DedupConfig
 from services.dedup.engine import Deduper, Item
 from services.dedup.fingerprint import normalised_words
-from services.dedup.lsh import NearDupIndex, index_bytes
+from services.dedup.lsh import NearDupIndex, index_bytes, url_ref
 from services.dedup.neardup import sketch
 from services.dedup.text import SHINGLE_WORDS, shingle_hashes
 
@@ -139,10 +139,10 @@ def bench(texts: Sequence[str], passes: int = 3, distinct: int | None = None) ->
             found = sketch(t, config.bands, config.shingle_words)
             if found is None:
                 continue
-            key = f"a{i}"
-            match = index.find(found, 0)
+            ref = url_ref(f"a{i}")
+            match = index.find(found, i, 0, exclude=ref)
             matched += match is not None
-            index.add(found, key, 0, stands_for=match.url_key if match else None)
+            index.add(found, i, 0, ref, match.seq if match else i)
         state.update(bands=bands, sketches=sketches, matched=matched)
 
     load_before = _load()

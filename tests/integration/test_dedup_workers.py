@@ -14,12 +14,16 @@ import signal
 import time
 import urllib.request
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
 from services.common.kafka import producer
-from services.common.models import Enriched, encode
+from services.common.models import Enriched, Trace, encode
 from services.common.settings import Settings
+from services.dedup.config import config_from
+from services.dedup.engine import Deduper
+from services.dedup.pipeline import arrival, item_of
 from services.devtools.stack import Stack
 from services.devtools.tail import read_topic
 from tests.conftest import validate_record
@@ -241,3 +245,109 @@ def test_verdicts_agree_across_one_worker_two_workers_and_a_restart(
     assert two == one
     restarted = run_scenario(stack, kafka_settings, workers=1, kill_after=6)
     assert restarted == one
+
+
+def mixed(run: str, n: int, seed: int = 7) -> list[Enriched]:
+    """`n` arrivals: new articles, exact and near copies under other ids and URLs, updates
+    (same id and URL, text added) and repeats (same id, same text), in a seeded order."""
+    rng = random.Random(seed)
+    fetched = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    out: list[Enriched] = []
+    for i in range(n):
+        kind = rng.random() if out else 0.0
+        if kind < 0.45:
+            text = story_text(f"{run}-{i}", i % 6)
+            article = enriched(run, f"{run}-n{i}", text)
+        else:
+            prior = rng.choice(out)
+            if kind < 0.65:  # exact copy
+                article = enriched(run, f"{run}-e{i}", prior.text)
+            elif kind < 0.85:  # near copy: a few words changed
+                words = prior.text.split()
+                words[5:8] = ["quite", "other", f"words{i}"]
+                article = enriched(run, f"{run}-m{i}", " ".join(words))
+            elif kind < 0.95:  # a new version at the same URL
+                article = prior.model_copy(update={"text": f"{prior.text} Update {i} added."})
+            else:  # the same article again
+                article = prior
+        out.append(article.model_copy(update={"trace": Trace(fetched_at=fetched)}))
+    return out
+
+
+def decider_worker(stack: Stack) -> str:
+    """The worker whose log last reported holding newswire.dedup-answers."""
+    holder = ""
+    for name, proc in stack.procs.items():
+        # The workers share one log file; each line names its process.
+        mine = f"[{proc.popen.pid}] [INFO] assigned:"
+        lines = [ln for ln in proc.log.read_text().splitlines() if mine in ln]
+        if lines and "newswire.dedup-answers [0]" in lines[-1]:
+            holder = name
+    assert holder, "no worker holds the decider's partition"
+    return holder
+
+
+def test_two_workers_killed_mid_stream_decide_as_the_engine_does(
+    stack: Stack, kafka_settings: Settings
+) -> None:
+    """The oracle is the engine run in one process (`newswire cluster`'s code) over the
+    same arrivals: two workers, one SIGKILLed while articles are in flight and restarted,
+    must reach exactly its decisions, with each redelivery repeating its decision."""
+    run = uuid.uuid4().hex[:8]
+    articles = mixed(run, 400)
+    for i in range(2):
+        start_worker(stack, f"dedup-{i}")
+    wait_ready(stack)
+
+    async def send_all() -> None:
+        prod = producer(kafka_settings)
+        await prod.start()
+        try:
+            futures = [
+                await prod.send(
+                    "newswire.enriched", key=a.id.encode(), value=encode(a), partition=0
+                )
+                for a in articles
+            ]
+            await asyncio.gather(*futures)
+        finally:
+            await prod.stop()
+
+    asyncio.run(send_all())
+    items = [(a.id, a.text) for a in articles]
+    deadline = time.monotonic() + 120
+    while len(stories(kafka_settings, run)) < 20 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    victim = decider_worker(stack)
+    decided_before = len(stories(kafka_settings, run))
+    stack.stop_service(victim, sig=signal.SIGKILL)
+    assert decided_before < len(articles), "all decided before the kill: nothing was in flight"
+    start_worker(stack, victim)
+    wanted = {a.id for a in articles}
+    deadline = time.monotonic() + 240
+    found: list[dict[str, object]] = []
+    while time.monotonic() < deadline:
+        found = stories(kafka_settings, run)
+        if {str(v["article_id"]) for v in found} >= wanted and len(found) >= len(articles):
+            break
+        time.sleep(1)
+    time.sleep(3)  # redeliveries, if any, arrive before comparing
+    found = stories(kafka_settings, run)
+    for name in list(stack.procs):
+        stack.stop_service(name)
+
+    deduper = Deduper(config=config_from(kafka_settings))
+    expected = []
+    for article in articles:
+        result = deduper.process(item_of(article), now=arrival(article))
+        expected.append(
+            {
+                "article_id": result.id,
+                "verdict": result.verdict,
+                "duplicate_of": result.duplicate_of,
+                "story_id": result.story_id,
+            }
+        )
+    want = shape(run, items, expected)
+    assert {v for _, v, _, _ in want} == {"new", "duplicate", "update"}
+    assert shape(run, items, found) == want

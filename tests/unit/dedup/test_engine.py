@@ -76,7 +76,7 @@ def test_same_input_same_output_and_state_in_plain_stores() -> None:
         stores = DedupStores()
         d = Deduper(stores)
         runs.append([d.process(it, T0) for it in items])
-        assert all(isinstance(v, str) for v in stores.articles.values())
+        assert all(isinstance(v, str) for v in stores.outcomes.values())
         assert all(isinstance(v, bytes) for v in stores.bands.values())
     assert runs[0] == runs[1]
     # A second engine over the same stores (a restarted worker) knows what the first saw.
@@ -97,7 +97,8 @@ def test_retention_evicts_on_access_and_by_sweep() -> None:
     assert removed > 0
     assert not any(
         (
-            stores.articles,
+            stores.outcomes,
+            stores.urls,
             stores.hashes,
             stores.bands,
             stores.sketches,

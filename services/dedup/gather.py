@@ -1,0 +1,92 @@
+"""Collect each article's lookup answers and release articles in sequence order.
+
+The decider's input is one partition holding, interleaved, each article's head (the
+article and how many answers it waits for) and the answers of the keyed lookups,
+which come from whichever workers hold those keys. Heads arrive in sequence order
+(one producer writes them); answers arrive in any order, before or after their head.
+An article is ready when its head and all its answers are in and every earlier
+article is decided.
+
+Nothing here is durable: the records are acknowledged (and their offsets committed)
+only once the article they belong to is decided and its verdict produced, so after a
+crash or a rebalance they are read again and gathered anew. `tokens` are what the
+caller acknowledges them by (Faust events).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from services.common.models import DedupAnswer, DedupSequenced
+from services.dedup.lookups import Answer
+
+T = TypeVar("T")
+
+
+@dataclass
+class Ready(Generic[T]):
+    seq: int
+    record: DedupSequenced
+    answers: list[Answer]
+    tokens: list[T]
+    # Already decided before (a redelivery after a restart): produce its verdict again.
+    decided: bool = False
+
+
+@dataclass
+class _Pending(Generic[T]):
+    record: DedupSequenced | None = None
+    expect: int = 0
+    answers: dict[tuple[str, str], Answer] = field(default_factory=dict)
+    tokens: list[T] = field(default_factory=list)
+
+    def complete(self) -> bool:
+        return self.record is not None and len(self.answers) >= self.expect
+
+
+class Gatherer(Generic[T]):
+    def __init__(self, last_decided: Callable[[], int]) -> None:
+        self._last_decided = last_decided
+        self._pending: dict[int, _Pending[T]] = {}
+        self._heads: list[int] = []  # heap of sequence numbers whose head is in
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def clear(self) -> None:
+        """Forget everything (the partition was revoked: its records will be read again)."""
+        self._pending.clear()
+        self._heads.clear()
+
+    def offer(self, answer: DedupAnswer, token: T) -> tuple[list[Ready[T]], list[T]]:
+        """Take one record; the articles now ready, in sequence order, and the tokens of
+        records that need nothing more (answers for articles decided before)."""
+        seq = answer.seq
+        if seq <= self._last_decided() and seq not in self._pending:
+            if answer.kind == "head" and answer.record is not None:
+                return [Ready(seq, answer.record, [], [token], decided=True)], []
+            return [], [token]
+        entry = self._pending.setdefault(seq, _Pending())
+        entry.tokens.append(token)
+        done: list[T] = []
+        if answer.kind == "head":
+            if entry.record is None and answer.record is not None:
+                entry.record, entry.expect = answer.record, answer.expect or 0
+                heapq.heappush(self._heads, seq)
+                # Answers still waiting without a head from before this one belong to
+                # articles decided before the restart (their heads were committed).
+                for old in [s for s, e in self._pending.items() if s < seq and e.record is None]:
+                    done.extend(self._pending.pop(old).tokens)
+        else:
+            key = answer.key or ""
+            entry.answers[(answer.kind, key)] = Answer(seq, answer.kind, key, tuple(answer.found))
+        ready: list[Ready[T]] = []
+        while self._heads and self._pending[self._heads[0]].complete():
+            first = heapq.heappop(self._heads)
+            got = self._pending.pop(first)
+            assert got.record is not None
+            ready.append(Ready(first, got.record, list(got.answers.values()), got.tokens))
+        return ready, done

@@ -1,0 +1,117 @@
+"""Dedup's keyed lookups: URL key, content hash and LSH band key, each its own store.
+
+Every article in the decision sequence asks one question per key it has (its URL key,
+its content hash, each of its band keys), and the answer is about the articles that
+came *before it in the sequence*: the one holding the same URL key, the first with the
+same text, those filed under the same band key. Each question is answered and the
+asker filed in one step, by whoever holds that key's partition; since a key's
+questions arrive in sequence order, and the stored entries carry their sequence
+numbers, an answer depends on the sequence alone, not on which worker answers or how
+often a question is redelivered.
+
+* urls:   key = URL key     value = "<seq>:<day>,..." the latest few, in sequence order
+* hashes: key = content hash  value = "<seq>:<day>" of the first article with that text
+* bands:  key = band key    packed postings (lsh.BandIndex)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Literal
+
+from services.dedup.config import DedupConfig
+from services.dedup.lsh import BandIndex
+
+Kind = Literal["url", "hash", "band"]
+KINDS: tuple[Kind, ...] = ("url", "hash", "band")
+# URL versions remembered per URL key: enough to answer a redelivered question after
+# a few later versions of the same URL were filed.
+URL_VERSIONS = 4
+
+
+@dataclass(frozen=True)
+class Question:
+    seq: int
+    kind: Kind
+    key: str
+    day: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    seq: int
+    kind: Kind
+    key: str
+    found: tuple[int, ...]  # earlier sequence numbers (url, hash: at most one)
+
+
+def _entries(raw: str | None) -> list[tuple[int, int]]:
+    if not raw:
+        return []
+    return [(int(s), int(d)) for s, _, d in (e.partition(":") for e in raw.split(","))]
+
+
+def _text(entries: list[tuple[int, int]]) -> str:
+    return ",".join(f"{s}:{d}" for s, d in entries)
+
+
+class Lookups:
+    def __init__(
+        self,
+        urls: MutableMapping[str, str],
+        hashes: MutableMapping[str, str],
+        bands: MutableMapping[str, bytes],
+        config: DedupConfig,
+    ) -> None:
+        self.urls = urls
+        self.hashes = hashes
+        self.bands = BandIndex(bands, config)
+        self.config = config
+
+    def answer(self, q: Question) -> Answer:
+        if q.kind == "url":
+            found = self._url(q)
+        elif q.kind == "hash":
+            found = self._hash(q)
+        else:
+            found = tuple(self.bands.lookup(q.key, q.seq, q.day))
+        return Answer(q.seq, q.kind, q.key, found)
+
+    def _url(self, q: Question) -> tuple[int, ...]:
+        """The latest earlier article with this URL key."""
+        cutoff = q.day - self.config.retention_days
+        entries = [(s, d) for s, d in _entries(self.urls.get(q.key)) if d >= cutoff]
+        earlier = [s for s, _ in entries if s < q.seq]
+        if q.seq not in (s for s, _ in entries):
+            entries = sorted([*entries, (q.seq, q.day)])[-URL_VERSIONS:]
+            self.urls[q.key] = _text(entries)
+        return (earlier[-1],) if earlier else ()
+
+    def _hash(self, q: Question) -> tuple[int, ...]:
+        """The first earlier article with this text."""
+        entries = _entries(self.hashes.get(q.key))
+        if entries and entries[0][1] >= q.day - self.config.retention_days:
+            first = entries[0][0]
+            return (first,) if first < q.seq else ()
+        self.hashes[q.key] = _text([(q.seq, q.day)])
+        return ()
+
+    def sweep(self, day: int, owns: Callable[[str], bool] | None = None) -> int:
+        """Forget entries older than the retention window (of keys `owns` accepts)."""
+        cutoff = day - self.config.retention_days
+        removed = 0
+        for store in (self.urls, self.hashes):
+            for key, raw in list(store.items()):
+                if owns is not None and not owns(key):
+                    continue
+                entries = _entries(raw)
+                kept = [(s, d) for s, d in entries if d >= cutoff]
+                if len(kept) == len(entries):
+                    continue
+                removed += len(entries) - len(kept)
+                if kept:
+                    store[key] = _text(kept)
+                else:
+                    del store[key]
+        return removed + self.bands.sweep(day, owns)
