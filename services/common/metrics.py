@@ -154,7 +154,7 @@ DEDUP_SIMILARITY = Histogram(
 )
 DEDUP_INDEX_ENTRIES = Gauge(
     "dedup_index_entries",
-    "Entries in dedup's lookup stores after the last sweep, by store.",
+    "Entries in dedup's stores on this worker's partitions after the last (daily) sweep.",
     ["store"],
     namespace=NAMESPACE,
     registry=REGISTRY,

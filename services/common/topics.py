@@ -50,11 +50,12 @@ ENRICHED = TopicSpec("newswire.enriched", "article id", "enriched.schema.json")
 # offsets number the articles, and "earlier" means earlier in it. The lookups are
 # keyed, and partitioned, by what they look up (URL key, content hash, band key); the
 # answers come back to the one partition where decisions are made in sequence order.
+# Kept as long as newswire.enriched: a decider down for days loses nothing.
 DEDUP_SEQUENCE = TopicSpec(
     "newswire.dedup-sequence",
     "article id",
     "dedup-sequence.schema.json",
-    retention_ms=1 * DAY_MS,
+    retention_ms=7 * DAY_MS,
     internal=True,
     partitions=1,
 )
@@ -62,14 +63,14 @@ DEDUP_LOOKUPS = TopicSpec(
     "newswire.dedup-lookups",
     "lookup key (URL key, content hash or band key)",
     "dedup-lookups.schema.json",
-    retention_ms=1 * DAY_MS,
+    retention_ms=7 * DAY_MS,
     internal=True,
 )
 DEDUP_ANSWERS = TopicSpec(
     "newswire.dedup-answers",
     "sequence number",
     "dedup-answers.schema.json",
-    retention_ms=1 * DAY_MS,
+    retention_ms=7 * DAY_MS,
     internal=True,
     partitions=1,
 )

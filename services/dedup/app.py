@@ -73,20 +73,20 @@ def build(settings: Settings) -> StageApp:
     lookups = Lookups(stores.urls, stores.hashes, stores.bands, config)
     decider = Decider(stores, config)
     gatherer: Gatherer[Any] = Gatherer(lambda: decider.progress()[0])
-    swept_hour: list[int] = []
-    swept_day: dict[int, int] = {}
+    swept_day: dict[int, int] = {}  # lookup partition (or -1, the decider) -> day swept
 
-    def sweep_hourly(now: datetime) -> None:
-        """Forget what left the retention window, once per hour of article time.
+    def sweep_decider(now: datetime) -> None:
+        """Forget what left the retention window, once per day of article time.
 
         Reads already ignore expired entries, so when the sweep runs never changes a
-        verdict; it keeps the tables (and the changelogs, by tombstones) bounded.
+        verdict; it keeps the tables (and the changelogs, by tombstones) bounded. Daily:
+        retention is counted in days, and a sweep reads every outcome.
         """
-        hour = int(now.timestamp() // 3600)
-        if swept_hour and hour <= swept_hour[0]:
+        day = int(now.timestamp() // 86400)
+        if swept_day.get(-1, -1) >= day:
             return
-        swept_hour[:] = [hour]
-        metrics.DEDUP_EVICTIONS.inc(decider.sweep(hour // 24))
+        swept_day[-1] = day
+        metrics.DEDUP_EVICTIONS.inc(decider.sweep(day))
         for name in DECIDER_STORES:
             metrics.DEDUP_INDEX_ENTRIES.labels(name).set(len(getattr(stores, name)))
         metrics.DEDUP_OPEN_STORIES.set(len(stores.stories))
@@ -146,7 +146,7 @@ def build(settings: Settings) -> StageApp:
     async def finish(acks: OrderedAcks, ready: Ready[Any]) -> None:
         def decide(_: bytes | None) -> Any:
             if not ready.decided:
-                sweep_hourly(arrival(ready.record.article))
+                sweep_decider(arrival(ready.record.article))
             return verdict(ready, decider)
 
         source = Source(DEDUP_ANSWERS.name, 0, None, str(ready.seq).encode())

@@ -85,6 +85,21 @@ def articles(datasets: Path, run: str) -> list[Enriched]:
     ]
 
 
+def warm_up(run: str, n: int = 20) -> list[Enriched]:
+    rng = random.Random(SEED)
+    texts = [" ".join(f"warm{rng.randrange(10**6)}" for _ in range(60)) for _ in range(n)]
+    return [
+        Enriched(
+            id=f"warm{run}-{i}",
+            url=f"http://warm.example/{run}/{i}",
+            text=t,
+            paragraphs=[t],
+            trace=Trace(fetched_at=FETCHED),
+        )
+        for i, t in enumerate(texts)
+    ]
+
+
 async def produce(settings: Settings, batch: list[Enriched]) -> None:
     prod = producer(settings)
     await prod.start()
@@ -115,6 +130,28 @@ async def collect(settings: Settings, prefix: str, n: int, timeout: float) -> di
     finally:
         await cons.stop()
     return seen
+
+
+async def sequence_order(settings: Settings, prefix: str, n: int) -> list[str]:
+    """Article ids in the order the workers' sequence holds them (its one partition)."""
+    cons = consumer(
+        settings, "newswire.dedup-sequence", group_id=None, auto_offset_reset="earliest"
+    )
+    await cons.start()
+    order: list[str] = []
+    try:
+        while len(order) < n:
+            batches = await cons.getmany(timeout_ms=2000, max_records=5000)
+            if not batches:
+                break
+            for records in batches.values():
+                for rec in records:
+                    key = (rec.key or b"").decode()
+                    if key.startswith(prefix):
+                        order.append(key)
+    finally:
+        await cons.stop()
+    return order
 
 
 def engine_run(items: list[Enriched], settings: Settings) -> tuple[float, dict[str, str]]:
@@ -148,18 +185,25 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.workers):
             stack.start_service("dedup", {"NEWSWIRE_DATA_DIR": str(run_dir / f"w{i}")})
             stack.procs[f"dedup-{i}"] = stack.procs.pop("dedup")
-        # Warm-up: group joined, tables recovered, models loaded.
-        warm = articles(args.datasets, f"warm{run}")[:20]
+        # Warm-up: group joined, tables recovered, models loaded; texts of their own.
+        warm = warm_up(run)
         asyncio.run(produce(settings, warm))
         asyncio.run(collect(settings, f"warm{run}-", len(warm), args.timeout))
         started = time.monotonic()
         asyncio.run(produce(settings, batch))
         verdicts = asyncio.run(collect(settings, f"{run}-", len(batch), args.timeout))
         seconds = time.monotonic() - started
+        # Warm-up articles included: they are in the workers' state too.
+        order = asyncio.run(sequence_order(settings, "", len(batch) + len(warm)))
     finally:
         stack.stop()
         if broker is not None:
             broker.stop()
+    # The same articles in the order the workers decided them: every verdict must agree.
+    by_id = {a.id: a for a in [*warm, *batch]}
+    _, in_order = engine_run([by_id[i] for i in dict.fromkeys(order) if i in by_id], settings)
+    in_order = {i: v for i, v in in_order.items() if i.startswith(f"{run}-")}
+    disagree = sorted(i for i, v in in_order.items() if verdicts.get(i) != v)
     agent_rate = len(verdicts) / seconds if seconds else 0.0
     engine_rate = len(batch) / engine_cpu if engine_cpu else 0.0
     report = {
@@ -171,7 +215,10 @@ def main(argv: list[str] | None = None) -> int:
         "engine_articles_per_cpu_s": round(engine_rate, 1),
         "ratio": round(agent_rate / engine_rate, 4) if engine_rate else None,
         "verdicts": dict(Counter(verdicts.values())),
-        "engine_verdicts": dict(Counter(engine_verdicts.values())),
+        "engine_verdicts_file_order": dict(Counter(engine_verdicts.values())),
+        "verdicts_agree_with_engine_in_sequence_order": not disagree
+        and len(in_order) == len(batch),
+        "disagreements": disagree[:20],
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "python": sys.version.split()[0],
     }
@@ -183,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
     print(json.dumps(report))
-    return 0 if len(verdicts) == len(batch) else 1
+    return 0 if len(verdicts) == len(batch) and not disagree else 1
 
 
 if __name__ == "__main__":

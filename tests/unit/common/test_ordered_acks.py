@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from services.common.faustapp import OrderedAcks
+
+
+class Stream:
+    def __init__(self) -> None:
+        self.acked: list[Any] = []
+
+    async def ack(self, event: Any) -> bool:
+        self.acked.append(event)
+        return True
+
+
+def test_events_are_acknowledged_in_order_once_their_outputs_are_done() -> None:
+    async def run() -> list[Any]:
+        loop = asyncio.get_running_loop()
+        stream = Stream()
+        acks = OrderedAcks(stream, idle_s=0.01)
+        first, second = loop.create_future(), loop.create_future()
+        await acks.add(["a"], [first])
+        await acks.add(["b1", "b2"], [second])
+        await acks.add(["c"], [])  # no outputs, but after b
+        second.set_result(None)  # b's outputs are on the broker first ...
+        await acks.drain()
+        assert stream.acked == []  # ... yet nothing goes before a
+        first.set_result(None)
+        await asyncio.sleep(0.05)  # no more events: the idle drain acknowledges the rest
+        return stream.acked
+
+    assert asyncio.run(run()) == ["a", "b1", "b2", "c"]
+
+
+def test_past_the_limit_adding_waits_for_the_oldest() -> None:
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        stream = Stream()
+        acks = OrderedAcks(stream, limit=1, idle_s=10)
+        slow = loop.create_future()
+        await acks.add(["a"], [slow])
+        adding = asyncio.ensure_future(acks.add(["b"], []))
+        await asyncio.sleep(0.01)
+        assert not adding.done()  # two pending, limit one: waits for a
+        slow.set_result(None)
+        await adding
+        assert stream.acked == ["a", "b"]
+
+    asyncio.run(run())
+
+
+def test_a_failed_send_stops_the_acknowledgements_there() -> None:
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        stream = Stream()
+        acks = OrderedAcks(stream, idle_s=10)
+        failed = loop.create_future()
+        failed.set_exception(RuntimeError("broker said no"))
+        await acks.add(["a"], [])
+        with pytest.raises(RuntimeError):
+            await acks.add(["b"], [failed])
+        assert stream.acked == ["a"]
+
+    asyncio.run(run())
