@@ -263,7 +263,8 @@ class DedupPrep(BaseModel):
     shingles: int = Field(0, ge=0)
     signature: str = ""  # base64 of the MinHash signature; "" without a sketch
     bands: list[str] = Field(default_factory=list)
-    features: dict[str, int] | None = None
+    story_keys: list[str] = Field(default_factory=list)
+    features: dict[str, int] = Field(default_factory=dict)
     language: str | None = None
 
 
@@ -275,27 +276,36 @@ class DedupSequenced(Message):
     article: Enriched
 
 
-DedupKind = Literal["url", "hash", "band"]
+DedupKind = Literal["url", "hash", "band", "story"]
+
+
+class DedupLookup(BaseModel):
+    """One keyed lookup: what kind of key, the key, and (in an answer) what was found."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    kind: DedupKind
+    key: str
+    # In an answer: the earlier articles found, by sequence number.
+    found: list[int] = Field(default_factory=list)
 
 
 class DedupQuestion(Message):
-    """newswire.dedup-lookups (internal): one keyed lookup of the article at `seq`."""
+    """newswire.dedup-lookups (internal): the lookups of the article at `seq` whose keys
+    fall in this record's partition (all of them keyed, and partitioned, by key)."""
 
     seq: int = Field(ge=0)
-    kind: DedupKind
-    key: str
     day: int
+    lookups: list[DedupLookup]
 
 
 class DedupAnswer(Message):
-    """newswire.dedup-answers (internal): a lookup's answer, or (kind "head") the article
-    itself with how many answers it waits for."""
+    """newswire.dedup-answers (internal): lookups answered for the article at `seq`, or
+    (kind "head") the article itself with how many lookups it waits for."""
 
     seq: int = Field(ge=0)
-    kind: Literal["head", "url", "hash", "band"]
-    key: str | None = None
-    # url, hash, band: the earlier articles found, by sequence number.
-    found: list[int] = Field(default_factory=list)
+    kind: Literal["head", "answers"]
+    lookups: list[DedupLookup] = Field(default_factory=list)
     # head: the number of distinct lookups asked, and the article.
     expect: int | None = Field(None, ge=0)
     record: DedupSequenced | None = None

@@ -47,7 +47,7 @@ from services.dedup.lookups import Lookups
 from services.dedup.pipeline import STAGE, answer, arrival, ask, route, verdict
 
 # Stores whose values are packed bytes (lsh.py); the others hold JSON or text.
-BYTES_STORES = ("bands", "sketches")
+BYTES_STORES = ("bands", "story_keys", "sketches")
 
 
 def build(settings: Settings) -> StageApp:
@@ -70,7 +70,7 @@ def build(settings: Settings) -> StageApp:
         **{name: table(name, lookup_partitions) for name in LOOKUP_STORES},
         **{name: table(name, DEDUP_ANSWERS.partitions or 1) for name in DECIDER_STORES},
     )
-    lookups = Lookups(stores.urls, stores.hashes, stores.bands, config)
+    lookups = Lookups(stores.urls, stores.hashes, stores.bands, stores.story_keys, config)
     decider = Decider(stores, config)
     gatherer: Gatherer[Any] = Gatherer(lambda: decider.progress()[0])
     swept_day: dict[int, int] = {}  # lookup partition (or -1, the decider) -> day swept
@@ -127,7 +127,9 @@ def build(settings: Settings) -> StageApp:
         acks = OrderedAcks(manual)
         async for event in manual.events():
             seq = event.message.offset
-            outputs = await sa.handle(event, partial(ask, seq=seq), counted=False)
+            outputs = await sa.handle(
+                event, partial(ask, seq=seq, partitions=lookup_partitions), counted=False
+            )
             await acks.add([event], await sa.send_soon(outputs))
             yield seq
 

@@ -6,12 +6,13 @@ different celebrities share the vocabulary of rehab, not the names), document
 frequencies are updated as articles arrive, and the article is compared with the
 centroids of the stories found through its strongest features, within a time window.
 
-State, in three key-value stores (values are text):
+State, in two key-value stores (values are text):
 
 * terms:      key = feature ("e:<entity>", or "t:<term>" for languages without a
               background IDF, idf.py), value = "<document count> <day>"; the key
               "#docs" counts all clustered articles
-* story_keys: key = feature, value = "<story id>:<day>,..." most recent last, capped
+* (story keys: which earlier articles share a strong feature, answered by the keyed
+  lookups, lookups.py; `lookup_keys` picks an article's keys.)
 * stories:    key = story id, value = JSON {"c": centroid {feature: weight}, "n": size,
               "day": day of the last article, "at": its Unix time or null}
 """
@@ -65,16 +66,34 @@ def _top(weights: Mapping[str, float], n: int) -> list[tuple[str, float]]:
     return sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
 
 
+def lookup_keys(
+    features: Mapping[str, int], term_idf: Callable[[str], float] | None, config: DedupConfig
+) -> list[str]:
+    """The features an article files itself under, and looks earlier stories up by.
+
+    Chosen before the article reaches the decider (the lookups are partitioned by
+    these keys), so by what needs no state: term frequency times the language's
+    background IDF, for an entity that of its rarest word (a name is at least as rare
+    as its rarest word), times `entity_weight`. Without a list, frequency alone.
+    """
+    scores: dict[str, float] = {}
+    for key, count in features.items():
+        words = key[2:].split()
+        idf = max((term_idf(w) for w in words), default=0.0) if term_idf is not None else 1.0
+        if key.startswith("e:"):
+            idf *= config.entity_weight
+        scores[key] = (1.0 + math.log(count)) * idf
+    return [k for k, _ in _top(scores, config.story_lookup_features)]
+
+
 class StoryClusterer:
     def __init__(
         self,
         stories: MutableMapping[str, str],
-        story_keys: MutableMapping[str, str],
         terms_store: MutableMapping[str, str],
         config: DedupConfig,
     ) -> None:
         self.stories = stories
-        self.story_keys = story_keys
         self.terms = terms_store
         self.config = config
         self._parsed: dict[str, tuple[str, dict[str, object]]] = {}
@@ -115,17 +134,6 @@ class StoryClusterer:
         norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         return {k: w / norm for k, w in weights.items()}
 
-    def _candidates(self, lookup: list[str], day: int) -> list[str]:
-        cutoff = day - self.config.retention_days
-        found: list[str] = []
-        for key in lookup:
-            raw = self.story_keys.get(key)
-            for entry in raw.split(",") if raw else []:
-                story_id, _, seen = entry.rpartition(":")
-                if int(seen) >= cutoff and story_id not in found:
-                    found.append(story_id)
-        return sorted(found)
-
     def _parse(self, story_id: str, raw: str) -> dict[str, object]:
         """The decoded story, from a cache of stories whose stored text has not changed.
 
@@ -163,13 +171,14 @@ class StoryClusterer:
         day: int,
         at: float | None = None,
         term_idf: Callable[[str], float] | None = None,
+        candidates: Iterable[str] = (),
     ) -> Assignment:
-        """Put an article into a story: the best open one above the threshold, or its own."""
+        """Put an article into a story: the best open one of `candidates` (the stories of
+        earlier articles sharing its lookup keys) above the threshold, or its own."""
         vector = self.vector(features, day, term_idf)
-        lookup = [k for k, _ in _top(vector, self.config.story_lookup_features)]
         best: tuple[float, str] | None = None
         chosen: dict[str, object] | None = None
-        for story_id in self._candidates(lookup, day):
+        for story_id in dict.fromkeys(candidates):
             story = self._open(story_id, day, at)
             if story is None:
                 continue
@@ -190,41 +199,16 @@ class StoryClusterer:
         kept = _top(centroid, self.config.story_centroid_features)
         record = {"c": {k: round(w, 4) for k, w in kept}, "n": size, "day": day, "at": at}
         self.stories[story_id] = json.dumps(record, separators=(",", ":"), sort_keys=True)
-        self._file(story_id, lookup, day)
         return Assignment(story_id, similarity, opened)
 
-    def _file(self, story_id: str, keys: list[str], day: int) -> None:
-        cutoff = day - self.config.retention_days
-        for key in keys:
-            raw = self.story_keys.get(key)
-            entries = [
-                e
-                for e in (raw.split(",") if raw else [])
-                if int(e.rpartition(":")[2]) >= cutoff and e.rpartition(":")[0] != story_id
-            ]
-            entries.append(f"{story_id}:{day}")
-            value = ",".join(entries[-self.config.story_postings :])
-            # Most keys of an article that joins a story already point to it today:
-            # skipping the unchanged ones saves their changelog records.
-            if value != raw:
-                self.story_keys[key] = value
-
     def sweep(self, day: int) -> int:
-        """Delete stories, story keys and term counts older than the retention window."""
+        """Delete stories and term counts older than the retention window."""
         cutoff = day - self.config.retention_days
         removed = 0
         for story_id, raw in list(self.stories.items()):
             if json.loads(raw)["day"] < cutoff:
                 del self.stories[story_id]
                 removed += 1
-        for key, raw in list(self.story_keys.items()):
-            entries = raw.split(",")
-            kept = [e for e in entries if int(e.rpartition(":")[2]) >= cutoff]
-            removed += len(entries) - len(kept)
-            if not kept:
-                del self.story_keys[key]
-            elif len(kept) != len(entries):
-                self.story_keys[key] = ",".join(kept)
         for key, raw in list(self.terms.items()):
             if int(raw.split()[1]) < cutoff:
                 del self.terms[key]

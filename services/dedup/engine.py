@@ -6,7 +6,7 @@ Three steps, so that the agent can run each where its state lives:
    story features and language of one article.
 2. Keyed lookups (`lookups.Lookups`, partitioned by key): for the article at sequence
    number `seq`, the earlier article with its URL key, the first earlier article with
-   its text, and the earlier articles sharing a band key.
+   its text, the earlier articles sharing a band key, and those sharing a story key.
 3. `Decider.decide` (in sequence order): from those answers and its own state (each
    decided article's outcome and sketch by sequence number, the story clusters), the
    verdict. Checks, cheapest and most certain first:
@@ -37,7 +37,7 @@ from typing import Any
 from services.common.language import detect
 from services.common.models import Verdict
 from services.common.urls import article_id as canonical_article_id
-from services.dedup.cluster import StoryClusterer, story_features
+from services.dedup.cluster import StoryClusterer, lookup_keys, story_features
 from services.dedup.config import DedupConfig
 from services.dedup.fingerprint import content_hash
 from services.dedup.idf import background_idf
@@ -58,10 +58,10 @@ class DedupStores:
     urls       key = URL key (common.urls.article_id, or the article id)
     hashes     key = content hash (64 hex)
     bands      key = LSH band key (11 chars)                 packed postings (lsh.py)
+    story_keys key = story feature ("e:entity", "t:term")    packed postings (lsh.py)
     Held by the decider, in sequence order:
-    outcomes   key = sequence number                         JSON decision record
+    outcomes   key = sequence number                         "<day>\t<story>\t<JSON>"
     sketches   key = sequence number                         packed sketch (lsh.py)
-    story_keys key = story feature ("e:entity", "t:term")    story ids (cluster.py)
     stories    key = story id                                JSON centroid (cluster.py)
     terms      key = story feature, or "#docs"               document counts (cluster.py)
     progress   key = "last"                                  "<last decided seq> <day>"
@@ -70,16 +70,16 @@ class DedupStores:
     urls: MutableMapping[str, str] = field(default_factory=dict)
     hashes: MutableMapping[str, str] = field(default_factory=dict)
     bands: MutableMapping[str, bytes] = field(default_factory=dict)
+    story_keys: MutableMapping[str, bytes] = field(default_factory=dict)
     outcomes: MutableMapping[str, str] = field(default_factory=dict)
     sketches: MutableMapping[str, bytes] = field(default_factory=dict)
-    story_keys: MutableMapping[str, str] = field(default_factory=dict)
     stories: MutableMapping[str, str] = field(default_factory=dict)
     terms: MutableMapping[str, str] = field(default_factory=dict)
     progress: MutableMapping[str, str] = field(default_factory=dict)
 
 
-LOOKUP_STORES = ("urls", "hashes", "bands")
-DECIDER_STORES = ("outcomes", "sketches", "story_keys", "stories", "terms", "progress")
+LOOKUP_STORES = ("urls", "hashes", "bands", "story_keys")
+DECIDER_STORES = ("outcomes", "sketches", "stories", "terms", "progress")
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,8 @@ class Prepared:
     day: int | None  # None: undated and no arrival time (offline only: the decider's clock)
     at: float | None  # Unix time, for the story window
     sketch: Sketch | None  # None: too little text for near-duplicates
-    features: Mapping[str, int] | None = None  # story features; None: computed when needed
+    features: Mapping[str, int] = field(default_factory=dict)  # story features
+    story_keys: tuple[str, ...] = ()  # the strongest features, looked up (cluster.py)
     language: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -121,7 +122,8 @@ class Prepared:
             "shingles": self.sketch.shingles if self.sketch else 0,
             "signature": base64.b64encode(self.sketch.signature).decode() if self.sketch else "",
             "bands": list(band_names(self.sketch)) if self.sketch else [],
-            "features": dict(self.features) if self.features is not None else None,
+            "story_keys": list(self.story_keys),
+            "features": dict(self.features),
             "language": self.language,
         }
 
@@ -135,7 +137,6 @@ class Prepared:
                 band_keys=(0,) * len(data["bands"]),  # only the names travel
                 band_names=tuple(data["bands"]),
             )
-        features = data.get("features")
         return cls(
             id=data["id"],
             url_key=data["url_key"],
@@ -144,7 +145,8 @@ class Prepared:
             day=data["day"],
             at=data["at"],
             sketch=found,
-            features=Counter(features) if features is not None else None,
+            features=Counter(data.get("features") or {}),
+            story_keys=tuple(data.get("story_keys") or ()),
             language=data.get("language"),
         )
 
@@ -174,6 +176,7 @@ class Answers:
     url: int | None = None  # the latest earlier article with the URL key
     hash: int | None = None  # the first earlier article with the same text
     candidates: tuple[int, ...] = ()  # earlier articles sharing band keys, in band order
+    stories: tuple[int, ...] = ()  # earlier articles sharing story keys, in key order
 
     @classmethod
     def gather(cls, prep: Prepared, answers: Sequence[Answer]) -> Answers:
@@ -186,6 +189,7 @@ class Answers:
             url=url[0] if url else None,
             hash=same[0] if same else None,
             candidates=tuple(s for name in names for s in by_key.get(("band", name), ())),
+            stories=tuple(s for k in prep.story_keys for s in by_key.get(("story", k), ())),
         )
 
 
@@ -210,7 +214,6 @@ def prepare(
     now: datetime | None = None,
     *,
     default_day: int | None = None,
-    with_features: bool = True,
 ) -> Prepared:
     """Everything about one article that needs no state. `now` is its arrival time, used
     when it has no published date; without either its day is `default_day`."""
@@ -225,6 +228,8 @@ def prepare(
     found = sketch(item.text, config.bands, config.shingle_words)
     if found is not None and found.shingles < config.min_shingles:
         found = None
+    features = story_features(item.text, item.title, item.entities)
+    language = language_of(item)
     return Prepared(
         id=item.id,
         url_key=url_key_of(item),
@@ -233,8 +238,9 @@ def prepare(
         day=day,
         at=at,
         sketch=found,
-        features=story_features(item.text, item.title, item.entities) if with_features else None,
-        language=language_of(item) if with_features else item.language,
+        features=features,
+        story_keys=tuple(lookup_keys(features, background_idf(language), config)),
+        language=language,
     )
 
 
@@ -245,6 +251,7 @@ def questions(prep: Prepared, seq: int) -> list[Question]:
     if prep.sketch is not None:
         names = dict.fromkeys(band_names(prep.sketch))
         asked.extend(Question(seq, "band", name, day) for name in names)
+    asked.extend(Question(seq, "story", key, day) for key in dict.fromkeys(prep.story_keys))
     return asked
 
 
@@ -255,7 +262,7 @@ class Decider:
         self.stores = stores
         self.config = config
         self.sketches = SketchIndex(stores.sketches, config)
-        self.clusterer = StoryClusterer(stores.stories, stores.story_keys, stores.terms, config)
+        self.clusterer = StoryClusterer(stores.stories, stores.terms, config)
 
     def progress(self) -> tuple[int, int]:
         """(last decided sequence number or -1, latest day seen or 0)."""
@@ -266,9 +273,23 @@ class Decider:
         return int(seq), int(day)
 
     def outcome(self, seq: int) -> dict[str, Any] | None:
-        """The stored decision of article `seq` (None: never decided, or expired)."""
+        """The stored decision of article `seq` (None: never decided, or swept)."""
         raw = self.stores.outcomes.get(str(seq))
-        return json.loads(raw) if raw else None
+        return json.loads(raw.split("\t", 2)[2]) if raw else None
+
+    def _stories_of(self, seqs: Sequence[int], day: int) -> list[str]:
+        """The stories of earlier articles, in order, without repeats; reads only the
+        outcomes' "<day>\t<story>" prefix (there can be hundreds per article)."""
+        cutoff = day - self.config.retention_days
+        found: dict[str, None] = {}
+        get = self.stores.outcomes.get
+        for seq in dict.fromkeys(seqs):
+            raw = get(str(seq))
+            if raw:
+                filed, story, _ = raw.split("\t", 2)
+                if int(filed) >= cutoff:
+                    found[story] = None
+        return list(found)
 
     def decided(self, seq: int) -> Result | None:
         """The decision already made for article `seq` (a redelivery), if any."""
@@ -288,10 +309,8 @@ class Decider:
             return None
         return record
 
-    def decide(
-        self, seq: int, prep: Prepared, answers: Answers, item: Item | None = None
-    ) -> Result:
-        """The decision for article `seq`; `item` supplies story features `prep` lacks."""
+    def decide(self, seq: int, prep: Prepared, answers: Answers) -> Result:
+        """The decision for article `seq`, from its own keys and the lookups' answers."""
         _, clock = self.progress()
         day = prep.day if prep.day is not None else clock
         self.stores.progress[PROGRESS_KEY] = f"{seq} {max(day, clock)}"
@@ -309,14 +328,13 @@ class Decider:
             if match is not None and near is not None:
                 sim = (match.similarity.jaccard, match.similarity.containment)
                 return self._remember(seq, prep, day, "duplicate", near, "near", similarity=sim)
-        features, language = prep.features, prep.language
-        if features is None:
-            if item is None:
-                raise ValueError("story features needed: pass the item or prepare them")
-            features = story_features(item.text, item.title, item.entities)
-            language = language_of(item)
         assignment = self.clusterer.assign(
-            features, prep.id, day, prep.at, background_idf(language)
+            prep.features,
+            prep.id,
+            day,
+            prep.at,
+            background_idf(prep.language),
+            self._stories_of(answers.stories, day),
         )
         return self._remember(seq, prep, day, "new", None, "none", story=assignment.story_id)
 
@@ -420,14 +438,16 @@ class Decider:
     def _store(
         self, seq: int, prep: Prepared, day: int, record: dict[str, Any], stands_for: int
     ) -> None:
-        self.stores.outcomes[str(seq)] = json.dumps(record, separators=(",", ":"))
+        text = json.dumps(record, separators=(",", ":"))
+        self.stores.outcomes[str(seq)] = f"{day}\t{record['story']}\t{text}"
         if prep.sketch is not None:
             self.sketches.add(prep.sketch, seq, day, url_ref(prep.url_key), stands_for)
 
     def sweep(self, day: int) -> int:
         """Evict the decider's entries older than the retention window before `day`."""
         cutoff = day - self.config.retention_days
-        expired = [k for k, raw in self.stores.outcomes.items() if json.loads(raw)["day"] < cutoff]
+        outcomes = self.stores.outcomes
+        expired = [k for k, raw in outcomes.items() if int(raw.split("\t", 1)[0]) < cutoff]
         for key in expired:
             del self.stores.outcomes[key]
         return len(expired) + self.sketches.sweep(day) + self.clusterer.sweep(day)
@@ -439,7 +459,13 @@ class Deduper:
     def __init__(self, stores: DedupStores | None = None, config: DedupConfig | None = None):
         self.stores = stores or DedupStores()
         self.config = config or DedupConfig()
-        self.lookups = Lookups(self.stores.urls, self.stores.hashes, self.stores.bands, self.config)
+        self.lookups = Lookups(
+            self.stores.urls,
+            self.stores.hashes,
+            self.stores.bands,
+            self.stores.story_keys,
+            self.config,
+        )
         self.decider = Decider(self.stores, self.config)
         # For tests and the benchmark: both halves of the near-duplicate index.
         self.index = NearDupIndex(self.stores.bands, self.stores.sketches, self.config)
@@ -447,10 +473,10 @@ class Deduper:
     def process(self, item: Item, now: datetime | None = None) -> Result:
         """Decide one article; `now` is its arrival time, used when it has no published date."""
         last, clock = self.decider.progress()
-        prep = prepare(item, self.config, now, default_day=clock, with_features=False)
+        prep = prepare(item, self.config, now, default_day=clock)
         seq = last + 1
         answers = [self.lookups.answer(q) for q in questions(prep, seq)]
-        return self.decider.decide(seq, prep, Answers.gather(prep, answers), item)
+        return self.decider.decide(seq, prep, Answers.gather(prep, answers))
 
     def sweep(self, now: datetime) -> int:
         """Evict every entry older than the retention window before `now`; how many."""

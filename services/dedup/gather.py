@@ -81,8 +81,10 @@ class Gatherer(Generic[T]):
                 for old in [s for s, e in self._pending.items() if s < seq and e.record is None]:
                     done.extend(self._pending.pop(old).tokens)
         else:
-            key = answer.key or ""
-            entry.answers[(answer.kind, key)] = Answer(seq, answer.kind, key, tuple(answer.found))
+            for one in answer.lookups:
+                entry.answers[(one.kind, one.key)] = Answer(
+                    seq, one.kind, one.key, tuple(one.found)
+                )
         ready: list[Ready[T]] = []
         while self._heads and self._pending[self._heads[0]].complete():
             first = heapq.heappop(self._heads)

@@ -1,17 +1,19 @@
-"""Dedup's keyed lookups: URL key, content hash and LSH band key, each its own store.
+"""Dedup's keyed lookups: URL key, content hash, LSH band key and story key, each its own
+store.
 
 Every article in the decision sequence asks one question per key it has (its URL key,
-its content hash, each of its band keys), and the answer is about the articles that
-came *before it in the sequence*: the one holding the same URL key, the first with the
-same text, those filed under the same band key. Each question is answered and the
-asker filed in one step, by whoever holds that key's partition; since a key's
-questions arrive in sequence order, and the stored entries carry their sequence
-numbers, an answer depends on the sequence alone, not on which worker answers or how
-often a question is redelivered.
+its content hash, each of its band keys and story keys), and the answer is about the
+articles that came *before it in the sequence*: the one holding the same URL key, the
+first with the same text, those filed under the same band key or story key. Each
+question is answered and the asker filed in one step, by whoever holds that key's
+partition; since a key's questions arrive in sequence order, and the stored entries
+carry their sequence numbers, an answer depends on the sequence alone, not on which
+worker answers or how often a question is redelivered.
 
 * urls:   key = URL key     value = "<seq>:<day>,..." the latest few, in sequence order
 * hashes: key = content hash  value = "<seq>:<day>" of the first article with that text
 * bands:  key = band key    packed postings (lsh.BandIndex)
+* story_keys: key = story feature (cluster.lookup_keys)  packed postings, as bands
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from typing import Literal
 from services.dedup.config import DedupConfig
 from services.dedup.lsh import BandIndex
 
-Kind = Literal["url", "hash", "band"]
-KINDS: tuple[Kind, ...] = ("url", "hash", "band")
+Kind = Literal["url", "hash", "band", "story"]
+KINDS: tuple[Kind, ...] = ("url", "hash", "band", "story")
 # URL versions remembered per URL key: enough to answer a redelivered question after
 # a few later versions of the same URL were filed.
 URL_VERSIONS = 4
@@ -62,11 +64,13 @@ class Lookups:
         urls: MutableMapping[str, str],
         hashes: MutableMapping[str, str],
         bands: MutableMapping[str, bytes],
+        story_keys: MutableMapping[str, bytes],
         config: DedupConfig,
     ) -> None:
         self.urls = urls
         self.hashes = hashes
         self.bands = BandIndex(bands, config)
+        self.story_keys = BandIndex(story_keys, config, cap=config.story_postings)
         self.config = config
 
     def answer(self, q: Question) -> Answer:
@@ -74,8 +78,10 @@ class Lookups:
             found = self._url(q)
         elif q.kind == "hash":
             found = self._hash(q)
-        else:
+        elif q.kind == "band":
             found = tuple(self.bands.lookup(q.key, q.seq, q.day))
+        else:
+            found = tuple(self.story_keys.lookup(q.key, q.seq, q.day))
         return Answer(q.seq, q.kind, q.key, found)
 
     def _url(self, q: Question) -> tuple[int, ...]:
@@ -114,4 +120,4 @@ class Lookups:
                     store[key] = _text(kept)
                 else:
                     del store[key]
-        return removed + self.bands.sweep(day, owns)
+        return removed + self.bands.sweep(day, owns) + self.story_keys.sweep(day, owns)

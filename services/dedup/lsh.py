@@ -99,11 +99,15 @@ class Match:
 
 
 class BandIndex:
-    """Band key -> the articles filed under it; lookups are keyed by band key."""
+    """Band key -> the articles filed under it; lookups are keyed by band key. (The
+    story keys, features -> articles, are postings of the same kind.)"""
 
-    def __init__(self, bands: MutableMapping[str, bytes], config: DedupConfig) -> None:
+    def __init__(
+        self, bands: MutableMapping[str, bytes], config: DedupConfig, cap: int | None = None
+    ) -> None:
         self.bands = bands
         self.config = config
+        self.cap = (cap or config.band_postings) * _POSTING.size
 
     def lookup(self, name: str, seq: int, day: int) -> list[int]:
         """The articles filed under `name` before `seq` (oldest first, unexpired); files `seq`.
@@ -125,8 +129,7 @@ class BandIndex:
         # Postings stay in sequence order.
         at = len(raw) - later * _POSTING.size
         raw = raw[:at] + _POSTING.pack(seq, day) + raw[at:]
-        cap = self.config.band_postings * _POSTING.size
-        self.bands[name] = raw[-cap:] if len(raw) > cap else raw
+        self.bands[name] = raw[-self.cap :] if len(raw) > self.cap else raw
         return found
 
     def sweep(self, day: int, owns: Callable[[str], bool] | None = None) -> int:

@@ -18,6 +18,7 @@ from services.common import metrics
 from services.common.errors import SchemaError
 from services.common.models import (
     DedupAnswer,
+    DedupLookup,
     DedupPrep,
     DedupQuestion,
     DedupSequenced,
@@ -28,7 +29,13 @@ from services.common.models import (
     utcnow,
 )
 from services.common.stage import Output
-from services.common.topics import DEDUP_ANSWERS, DEDUP_LOOKUPS, DEDUP_SEQUENCE, STORIES
+from services.common.topics import (
+    DEDUP_ANSWERS,
+    DEDUP_LOOKUPS,
+    DEDUP_SEQUENCE,
+    STORIES,
+    partition_for,
+)
 from services.dedup.config import DedupConfig
 from services.dedup.engine import Answers, Decider, Item, Prepared, Result, prepare, questions
 from services.dedup.gather import Ready
@@ -68,18 +75,26 @@ def route(raw: bytes | None, config: DedupConfig) -> list[Output]:
     return [Output(DEDUP_SEQUENCE.name, article.id.encode(), encode(record), partition=0)]
 
 
-def ask(raw: bytes | None, seq: int) -> list[Output]:
-    """The article at sequence number `seq`: one lookup per key, and its head."""
+def ask(raw: bytes | None, seq: int, partitions: int) -> list[Output]:
+    """The article at sequence number `seq`: its lookups, one record per partition of
+    newswire.dedup-lookups holding some of its keys, and its head."""
     record = decode(DedupSequenced, raw)
     prep = Prepared.from_json(record.prep.model_dump())
     asked = questions(prep, seq)
+    by_partition: dict[int, list[DedupLookup]] = {}
+    for q in asked:
+        by_partition.setdefault(partition_for(q.key, partitions), []).append(
+            DedupLookup(kind=q.kind, key=q.key)
+        )
+    day = asked[0].day
     outputs = [
         Output(
             DEDUP_LOOKUPS.name,
-            q.key.encode(),
-            encode(DedupQuestion(seq=q.seq, kind=q.kind, key=q.key, day=q.day)),
+            str(seq).encode(),
+            encode(DedupQuestion(seq=seq, day=day, lookups=lookups)),
+            partition=partition,
         )
-        for q in asked
+        for partition, lookups in sorted(by_partition.items())
     ]
     head = DedupAnswer(seq=seq, kind="head", expect=len(asked), record=record)
     outputs.append(Output(DEDUP_ANSWERS.name, str(seq).encode(), encode(head), partition=0))
@@ -89,13 +104,17 @@ def ask(raw: bytes | None, seq: int) -> list[Output]:
 def answer(
     raw: bytes | None, lookups: Lookups, before: Callable[[int], None] | None = None
 ) -> list[Output]:
-    """One keyed lookup's answer; `before` is called with the question's day first (the
-    agent sweeps expired entries)."""
+    """The answers to one record of lookups; `before` is called with the question's day
+    first (the agent sweeps expired entries)."""
     q = decode(DedupQuestion, raw)
     if before is not None:
         before(q.day)
-    got = lookups.answer(Question(q.seq, q.kind, q.key, q.day))
-    reply = DedupAnswer(seq=got.seq, kind=got.kind, key=got.key, found=list(got.found))
+    found = [lookups.answer(Question(q.seq, one.kind, one.key, q.day)) for one in q.lookups]
+    reply = DedupAnswer(
+        seq=q.seq,
+        kind="answers",
+        lookups=[DedupLookup(kind=a.kind, key=a.key, found=list(a.found)) for a in found],
+    )
     return [Output(DEDUP_ANSWERS.name, str(q.seq).encode(), encode(reply), partition=0)]
 
 
@@ -112,7 +131,7 @@ def verdict(ready: Ready[object], decider: Decider) -> list[Output]:
         if prep.id != article.id:
             raise SchemaError(f"sequence record {ready.seq}: prep for {prep.id}, not {article.id}")
         answers = Answers.gather(prep, ready.answers)
-        result = decider.decide(ready.seq, prep, answers, item_of(article))
+        result = decider.decide(ready.seq, prep, answers)
         metrics.DEDUP_VERDICTS.labels(result.verdict).inc()
         if result.match == "near" and result.containment is not None:
             metrics.DEDUP_SIMILARITY.observe(result.containment)

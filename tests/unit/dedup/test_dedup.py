@@ -6,7 +6,13 @@ from datetime import UTC, datetime
 
 from services.common.models import DedupAnswer, Enriched, Story, Trace, decode, encode
 from services.common.settings import Settings
-from services.common.topics import DEDUP_ANSWERS, DEDUP_LOOKUPS, DEDUP_SEQUENCE, STORIES
+from services.common.topics import (
+    DEDUP_ANSWERS,
+    DEDUP_LOOKUPS,
+    DEDUP_SEQUENCE,
+    STORIES,
+    partition_for,
+)
 from services.dedup.config import config_from
 from services.dedup.engine import Decider, Deduper, DedupStores
 from services.dedup.fingerprint import content_hash
@@ -17,6 +23,7 @@ from tests.conftest import validate_record
 
 FETCHED = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 VOCAB = [f"term{i}" for i in range(400)]
+PARTITIONS = 4
 
 
 def _text(words: int, seed: int) -> str:
@@ -50,7 +57,13 @@ class Hops:
     def __init__(self, seed: int = 0) -> None:
         self.config = config_from(Settings(kafka_bootstrap="127.0.0.1:9"))
         self.stores = DedupStores()
-        self.lookups = Lookups(self.stores.urls, self.stores.hashes, self.stores.bands, self.config)
+        self.lookups = Lookups(
+            self.stores.urls,
+            self.stores.hashes,
+            self.stores.bands,
+            self.stores.story_keys,
+            self.config,
+        )
         self.decider = Decider(self.stores, self.config)
         self.gatherer: Gatherer[int] = Gatherer(lambda: self.decider.progress()[0])
         self.rng = random.Random(seed)
@@ -67,11 +80,13 @@ class Hops:
     def records(self, sequenced: bytes) -> list[bytes]:
         seq, self.seq = self.seq, self.seq + 1
         records = []
-        for o in ask(sequenced, seq):
+        for o in ask(sequenced, seq, PARTITIONS):
             assert o.value is not None
             validate_record(o.topic, json.loads(o.value))
             if o.topic == DEDUP_LOOKUPS.name:
-                assert o.key == json.loads(o.value)["key"].encode()
+                # Each record goes to the partition that holds all of its keys.
+                keys = [one["key"] for one in json.loads(o.value)["lookups"]]
+                assert {partition_for(k, PARTITIONS) for k in keys} == {o.partition}
                 (reply,) = answer(o.value, self.lookups, before=self.days.append)
                 assert (reply.topic, reply.partition) == (DEDUP_ANSWERS.name, 0)
                 assert reply.value is not None

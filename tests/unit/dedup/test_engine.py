@@ -142,12 +142,12 @@ def test_stories_group_one_event_and_split_another_of_the_same_kind() -> None:
 
 
 def test_story_window_keeps_old_stories_closed() -> None:
-    c = StoryClusterer({}, {}, {}, DedupConfig(story_window_hours=24))
+    c = StoryClusterer({}, {}, DedupConfig(story_window_hours=24))
     f = story_features("Tara Reid checked into Promises Treatment Center in Malibu.")
     first = c.assign(f, "a", 0, at=0.0)
     assert first.opened
-    assert c.assign(f, "b", 0, at=3600.0).story_id == "a"
-    assert c.assign(f, "c", 3, at=3 * 86400.0).story_id == "c"
+    assert c.assign(f, "b", 0, at=3600.0, candidates=["a"]).story_id == "a"
+    assert c.assign(f, "c", 3, at=3 * 86400.0, candidates=["a"]).story_id == "c"
 
 
 def test_cluster_command(tmp_path: object) -> None:

@@ -13,7 +13,8 @@ def head(seq: int, expect: int) -> DedupAnswer:
 
 
 def reply(seq: int, kind: str, key: str, found: list[int] | None = None) -> DedupAnswer:
-    return DedupAnswer.model_validate({"seq": seq, "kind": kind, "key": key, "found": found or []})
+    lookup = {"kind": kind, "key": key, "found": found or []}
+    return DedupAnswer.model_validate({"seq": seq, "kind": "answers", "lookups": [lookup]})
 
 
 class Decided:

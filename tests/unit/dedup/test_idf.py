@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from services.dedup.cluster import StoryClusterer, story_features
+from services.dedup.cluster import StoryClusterer, lookup_keys, story_features
 from services.dedup.config import DedupConfig
 from services.dedup.engine import Deduper, DedupStores, Item
 from services.dedup.idf import background_idf
@@ -39,22 +39,31 @@ class CountingStore(dict[str, Any]):
 
 
 def test_background_idf_counts_only_entities() -> None:
-    terms, keys = CountingStore(), CountingStore()
-    clusterer = StoryClusterer({}, keys, terms, DedupConfig())
+    terms = CountingStore()
+    clusterer = StoryClusterer({}, terms, DedupConfig())
     features = story_features(REID, entities=["Tara Reid", "Promises Treatment Center"])
     first = clusterer.assign(features, "a", 0, 0.0, background_idf("en"))
     assert "e:tara reid" in terms and "#docs" in terms
     assert all(k == "#docs" or k.startswith("e:") for k in terms)
     assert terms.writes == len(terms) < len(features) / 2
-    # The same features again join the story; its lookup keys already name it today,
-    # so they are not written again.
-    written = keys.writes
-    second = clusterer.assign(features, "b", 0, 60.0, background_idf("en"))
+    second = clusterer.assign(features, "b", 0, 60.0, background_idf("en"), candidates=["a"])
     assert second.story_id == first.story_id == "a"
-    assert keys.writes == written
     # Without a list every term is counted, as before.
     clusterer.assign(story_features("Noch ein Text über etwas anderes"), "c", 0, 0.0, None)
     assert "t:noch" in terms
+
+
+def test_lookup_keys_prefer_rare_words_and_names() -> None:
+    features = story_features(
+        "The actress said the rehab stay was planned. The actress thanked fans.",
+        entities=["Tara Reid"],
+    )
+    config = DedupConfig(story_lookup_features=4)
+    keys = lookup_keys(features, background_idf("en"), config)
+    assert keys[:2] == ["e:tara reid", "e:reid"]  # names first
+    assert len(keys) == 4 and not {"t:said", "t:planned", "t:stay"} & set(keys)
+    # Without a list: by frequency alone, still deterministic.
+    assert lookup_keys(features, None, config) == lookup_keys(features, None, config)
 
 
 def test_engine_detects_the_language_when_the_enricher_did_not() -> None:
