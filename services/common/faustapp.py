@@ -140,6 +140,12 @@ class StageApp:
         source = Source(msg.topic, msg.partition, msg.offset, msg.key)
         return await self.stage.handle(source, msg.value, fn, offload=offload, counted=counted)
 
+    def ordered_acks(self, stream: Any) -> OrderedAcks:
+        """Ordered acknowledgements for a `stream.noack()` stream; a failed send crashes
+        the worker (not just the agent, which Faust would restart in place without
+        reading the records again)."""
+        return OrderedAcks(stream, on_error=self.app._crash)
+
     async def send_soon(self, outputs: Sequence[Output]) -> list[Any]:
         """Hand outputs to the producer; their futures resolve when the broker has them."""
         return [
@@ -160,50 +166,79 @@ class StageApp:
 
 
 class OrderedAcks:
-    """Acknowledge events in the order they were read, each once its outputs are on the
-    broker, without making every event wait for its own round trip.
+    """Acknowledge events in the order they were read, each once it is finished and its
+    outputs are on the broker, without making every event wait for its own round trip.
 
-    For agents whose events are many and small (dedup's lookups): awaiting each event's
+    For agents whose events are many and small (dedup's hops): awaiting each event's
     outputs before reading the next caps an agent at one broker round trip per event.
-    Here an event is acknowledged (and its offset becomes committable) only when its
-    outputs and those of every event before it are acknowledged, so nothing is lost
-    when the worker dies; a failed send stops the acknowledgements there (the agent
-    crashes; the records are read again after a restart). Iterate `stream.noack()`.
+    Acknowledgements always form a prefix of the events read: Faust commits the highest
+    contiguous acknowledged offset, but it does not see a gap of one offset right after
+    the committed one (consumer._new_offset), so acknowledging out of order could
+    commit past an unfinished record. `read` registers an event when it is read (the
+    decider finishes them in another order); `add` reads and finishes at once. A send
+    that fails stops the acknowledgements there and crashes the worker (`on_error`):
+    the records are read again after the restart.
     """
 
-    def __init__(self, stream: Any, limit: int = 1000, idle_s: float = 0.2) -> None:
+    def __init__(
+        self,
+        stream: Any,
+        limit: int = 1000,
+        idle_s: float = 0.2,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self.stream = stream
         self.limit = limit
         self.idle_s = idle_s
-        self._pending: deque[tuple[list[Any], list[Any]]] = deque()  # (events, futures)
+        self.on_error = on_error
+        self._read: deque[Any] = deque()  # events in the order read
+        self._finished: dict[int, list[Any]] = {}  # id(event) -> its output futures
         self._lock = asyncio.Lock()
         self._idle: asyncio.Task[None] | None = None
 
-    async def add(self, events: Sequence[Any], futures: Sequence[Any]) -> None:
-        self._pending.append((list(events), list(futures)))
-        await self.drain(wait=len(self._pending) > self.limit)
-        if self._idle is None or self._idle.done():
+    def read(self, event: Any) -> None:
+        self._read.append(event)
+
+    async def done(self, events: Sequence[Any], futures: Sequence[Any]) -> None:
+        """`events` are finished once `futures` (their outputs) are."""
+        for event in events:
+            self._finished[id(event)] = list(futures)
+        await self.drain(wait=len(self._finished) > self.limit)
+        if self._read and (self._idle is None or self._idle.done()):
             # The last events of a burst are acknowledged even if no more arrive.
             self._idle = asyncio.ensure_future(self._drain_when_idle())
 
+    async def add(self, events: Sequence[Any], futures: Sequence[Any]) -> None:
+        for event in events:
+            self.read(event)
+        await self.done(events, futures)
+
     async def drain(self, wait: bool = False) -> None:
-        """Acknowledge the events whose outputs are done; `wait`: until below the limit."""
+        """Acknowledge the finished events at the front; `wait`: also wait for their
+        outputs while more than `limit` are finished."""
         async with self._lock:
-            while self._pending:
-                events, futures = self._pending[0]
+            while self._read and id(self._read[0]) in self._finished:
+                futures = self._finished[id(self._read[0])]
                 if not wait and not all(f.done() for f in futures):
                     return
                 if futures:
-                    await asyncio.gather(*futures)
-                self._pending.popleft()
-                for event in events:
-                    await self.stream.ack(event)
-                wait = wait and len(self._pending) > self.limit
+                    try:
+                        await asyncio.gather(*futures)
+                    except Exception as exc:
+                        log.error("output not delivered, stopping acknowledgements: %r", exc)
+                        if self.on_error is not None:
+                            self.on_error(exc)
+                        raise
+                event = self._read.popleft()
+                del self._finished[id(event)]
+                await self.stream.ack(event)
+                wait = wait and len(self._finished) > self.limit
 
     async def _drain_when_idle(self) -> None:
-        while self._pending:
+        while self._read and id(self._read[0]) in self._finished:
             await asyncio.sleep(self.idle_s)
-            _, futures = self._pending[0]
+            head = self._read[0] if self._read else None
+            futures = self._finished.get(id(head), []) if head is not None else []
             if futures:
                 await asyncio.wait(futures)
             await self.drain()

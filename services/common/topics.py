@@ -48,7 +48,7 @@ ARTICLES = TopicSpec("newswire.articles", "article id", "articles.schema.json")
 ENRICHED = TopicSpec("newswire.enriched", "article id", "enriched.schema.json")
 # Dedup's hops (services/dedup/app.py). The sequence has one partition on purpose: its
 # offsets number the articles, and "earlier" means earlier in it. The lookups are
-# keyed, and partitioned, by what they look up (URL key, content hash, band key); the
+# partitioned by what they look up (URL key, content hash, band key, story key); the
 # answers come back to the one partition where decisions are made in sequence order.
 # Kept as long as newswire.enriched: a decider down for days loses nothing.
 DEDUP_SEQUENCE = TopicSpec(
@@ -61,7 +61,7 @@ DEDUP_SEQUENCE = TopicSpec(
 )
 DEDUP_LOOKUPS = TopicSpec(
     "newswire.dedup-lookups",
-    "lookup key (URL key, content hash or band key)",
+    "sequence number (in the partition of the lookup keys it carries)",
     "dedup-lookups.schema.json",
     retention_ms=7 * DAY_MS,
     internal=True,

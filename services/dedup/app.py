@@ -2,8 +2,8 @@
 
     newswire.enriched --route (N partitions: keys and features computed here)-->
     newswire.dedup-sequence (1 partition: its offsets number the articles) --ask-->
-    newswire.dedup-lookups (N partitions, keyed by URL key / content hash / band key;
-        tables dedup-urls, dedup-hashes, dedup-bands) --answer-->
+    newswire.dedup-lookups (N partitions, by URL key / content hash / band key / story
+        key; tables dedup-urls, -hashes, -bands, -story_keys) --answer-->
     newswire.dedup-answers (1 partition) --gather, decide--> newswire.stories
 
 Why the decisions stay in one sequence: a verdict and a story id depend on every
@@ -12,9 +12,9 @@ moves with each article it takes), so the same input must be decided in the same
 order wherever it runs. The sequence fixes that order once; each keyed lookup then
 answers "what came before this article" from the entries' sequence numbers, which
 is the same whichever worker holds the key and however often a question is
-redelivered. The lookups' state (URL keys, hashes, band postings: most of dedup's
-index) is partitioned across workers; the decider keeps each article's outcome and
-sketch and the story clusters.
+redelivered. The lookups' state (URL keys, hashes, band and story-key postings) is
+partitioned across workers; the decider keeps each article's outcome and sketch, the
+story centroids and the entities' document counts.
 
 At-least-once without loss: the decider acknowledges an article's records only once
 its verdict is on newswire.stories; after a crash they are read and gathered again,
@@ -51,7 +51,10 @@ BYTES_STORES = ("bands", "story_keys", "sketches")
 
 
 def build(settings: Settings) -> StageApp:
-    sa = StageApp(STAGE, settings)
+    # The decider holds records unacknowledged until their article is complete; Faust's
+    # default wait for every read record to be acknowledged before a rebalance would
+    # then never end. Unacknowledged records are simply read again by the new owner.
+    sa = StageApp(STAGE, settings, stream_wait_empty=False)
     config = config_from(settings)
     lookup_partitions = DEDUP_LOOKUPS.partitions or settings.topic_partitions
 
@@ -114,9 +117,11 @@ def build(settings: Settings) -> StageApp:
     @sa.app.agent(sa.topic(ENRICHED.name), name="route-articles")
     async def route_articles(stream: Any) -> Any:
         manual = stream.noack()
-        acks = OrderedAcks(manual)
+        acks = sa.ordered_acks(manual)
         async for event in manual.events():
-            outputs = await sa.handle(event, partial(route, config=config))
+            outputs = await sa.handle(
+                event, partial(route, config=config, limit=settings.max_message_bytes)
+            )
             # Counted out when decided: the hops are internal.
             await acks.add([event], await sa.send_soon(outputs))
             yield event.message.offset
@@ -124,7 +129,7 @@ def build(settings: Settings) -> StageApp:
     @sa.app.agent(sa.topic(DEDUP_SEQUENCE.name), name="ask-lookups")
     async def ask_lookups(stream: Any) -> Any:
         manual = stream.noack()
-        acks = OrderedAcks(manual)
+        acks = sa.ordered_acks(manual)
         async for event in manual.events():
             seq = event.message.offset
             outputs = await sa.handle(
@@ -136,7 +141,7 @@ def build(settings: Settings) -> StageApp:
     @sa.app.agent(sa.topic(DEDUP_LOOKUPS.name), name="answer-lookups")
     async def answer_lookups(stream: Any) -> Any:
         manual = stream.noack()
-        acks = OrderedAcks(manual)
+        acks = sa.ordered_acks(manual)
         async for event in manual.events():
             before = partial(sweep_daily, partition=event.message.partition)
             outputs = await sa.handle(
@@ -153,24 +158,25 @@ def build(settings: Settings) -> StageApp:
 
         source = Source(DEDUP_ANSWERS.name, 0, None, str(ready.seq).encode())
         outputs = await sa.stage.handle(source, encode(ready.record), decide, counted=False)
-        await acks.add(ready.tokens, await sa.send_soon(outputs))
+        await acks.done(ready.tokens, await sa.send_soon(outputs))
         sa.stage.count_out(outputs)
 
     @sa.app.agent(sa.topic(DEDUP_ANSWERS.name), name="decide-stories")
     async def decide_stories(stream: Any) -> Any:
         # A record is acknowledged when its article is decided, not when it is read.
         manual = stream.noack()
-        acks = OrderedAcks(manual)
+        acks = sa.ordered_acks(manual)
         async for event in manual.events():
+            acks.read(event)  # acknowledged in this order, whenever its article is decided
             try:
                 got = decode(DedupAnswer, event.value)
             except DecodeError:
                 outputs = await sa.handle(event, partial(decode, DedupAnswer), counted=False)
-                await acks.add([event], await sa.send_soon(outputs))
+                await acks.done([event], await sa.send_soon(outputs))
                 continue
             ready, done = gatherer.offer(got, event)
             if done:
-                await acks.add(done, [])
+                await acks.done(done, [])
             for article in ready:
                 await finish(acks, article)
             yield event.message.offset

@@ -193,6 +193,10 @@ class Answers:
         )
 
 
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
 def _day(at: float) -> int:
     return int(at // SECONDS_PER_DAY)
 
@@ -217,12 +221,15 @@ def prepare(
 ) -> Prepared:
     """Everything about one article that needs no state. `now` is its arrival time, used
     when it has no published date; without either its day is `default_day`."""
-    when = item.published or now
+    given = item.published or now
+    when = _aware(given) if given is not None else None
+    if when is not None and now is not None and when > _aware(now):
+        # A publication date in the future (a publisher's mistake) counts from arrival:
+        # it would otherwise expire everything the article's keys touch.
+        when = _aware(now)
     at: float | None = None
     day = default_day
     if when is not None:
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
         at = when.timestamp()
         day = _day(at)
     found = sketch(item.text, config.bands, config.shingle_words)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from services.common import metrics
-from services.common.errors import SchemaError
+from services.common.errors import NewswireError, SchemaError
 from services.common.models import (
     DedupAnswer,
     DedupLookup,
@@ -66,13 +66,26 @@ def arrival(article: Enriched) -> datetime:
     return article.trace.fetched_at or utcnow()
 
 
-def route(raw: bytes | None, config: DedupConfig) -> list[Output]:
+# Room the answers topic's envelope around a sequenced record needs (its head record).
+HEAD_MARGIN_BYTES = 4096
+
+
+def route(raw: bytes | None, config: DedupConfig, limit: int | None = None) -> list[Output]:
     """Check the record and compute its keys and features (in parallel, per partition of
-    newswire.enriched), then queue it in the one ordered sequence."""
+    newswire.enriched), then queue it in the one ordered sequence.
+
+    `limit`: the topics' largest record. The sequence record (the article and its
+    features) and the head that carries it must fit, or the send would fail for good."""
     article = decode(Enriched, raw)
     prep = prepare(item_of(article), config, now=arrival(article))
-    record = DedupSequenced(prep=DedupPrep(**prep.to_json()), article=article)
-    return [Output(DEDUP_SEQUENCE.name, article.id.encode(), encode(record), partition=0)]
+    value = encode(DedupSequenced(prep=DedupPrep(**prep.to_json()), article=article))
+    if limit is not None and len(value) > limit - HEAD_MARGIN_BYTES:
+        raise NewswireError(
+            f"article {article.id} with its dedup features is {len(value)} bytes, "
+            f"over the {limit - HEAD_MARGIN_BYTES} a dedup record may take",
+            reason="too_large",
+        )
+    return [Output(DEDUP_SEQUENCE.name, article.id.encode(), value, partition=0)]
 
 
 def ask(raw: bytes | None, seq: int, partitions: int) -> list[Output]:

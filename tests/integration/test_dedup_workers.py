@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
+import threading
 import time
 import urllib.request
 import uuid
@@ -299,30 +300,32 @@ def test_two_workers_killed_mid_stream_decide_as_the_engine_does(
         start_worker(stack, f"dedup-{i}")
     wait_ready(stack)
 
-    async def send_all() -> None:
+    async def send_paced() -> None:
+        # 400 articles over ~6 s: the kill below lands while they are still arriving.
         prod = producer(kafka_settings)
         await prod.start()
         try:
-            futures = [
-                await prod.send(
-                    "newswire.enriched", key=a.id.encode(), value=encode(a), partition=0
-                )
-                for a in articles
-            ]
-            await asyncio.gather(*futures)
+            for start in range(0, len(articles), 10):
+                futures = [
+                    await prod.send(
+                        "newswire.enriched", key=a.id.encode(), value=encode(a), partition=0
+                    )
+                    for a in articles[start : start + 10]
+                ]
+                await asyncio.gather(*futures)
+                await asyncio.sleep(0.15)
         finally:
             await prod.stop()
 
-    asyncio.run(send_all())
+    sender = threading.Thread(target=asyncio.run, args=(send_paced(),))
+    sender.start()
     items = [(a.id, a.text) for a in articles]
-    deadline = time.monotonic() + 120
-    while len(stories(kafka_settings, run)) < 20 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    time.sleep(2.5)
     victim = decider_worker(stack)
-    decided_before = len(stories(kafka_settings, run))
     stack.stop_service(victim, sig=signal.SIGKILL)
-    assert decided_before < len(articles), "all decided before the kill: nothing was in flight"
+    assert sender.is_alive(), "all sent before the kill: nothing was in flight"
     start_worker(stack, victim)
+    sender.join()
     wanted = {a.id for a in articles}
     deadline = time.monotonic() + 240
     found: list[dict[str, object]] = []

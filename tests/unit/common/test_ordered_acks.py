@@ -66,3 +66,31 @@ def test_a_failed_send_stops_the_acknowledgements_there() -> None:
         assert stream.acked == ["a"]
 
     asyncio.run(run())
+
+
+def test_events_finished_out_of_order_are_acknowledged_as_a_prefix_of_those_read() -> None:
+    async def run() -> None:
+        stream = Stream()
+        acks = OrderedAcks(stream, idle_s=10)
+        for event in ("h10", "h11", "a10"):
+            acks.read(event)
+        await acks.done(["h10", "a10"], [])  # article 10 decided; 11 still waits
+        assert stream.acked == ["h10"]  # not a10: h11, read before it, is unfinished
+        await acks.done(["h11"], [])
+        assert stream.acked == ["h10", "h11", "a10"]
+
+    asyncio.run(run())
+
+
+def test_a_failed_send_calls_on_error() -> None:
+    async def run() -> list[BaseException]:
+        loop = asyncio.get_running_loop()
+        errors: list[BaseException] = []
+        acks = OrderedAcks(Stream(), idle_s=10, on_error=errors.append)
+        failed = loop.create_future()
+        failed.set_exception(RuntimeError("message too large"))
+        with pytest.raises(RuntimeError):
+            await acks.add(["a"], [failed])
+        return errors
+
+    assert [str(e) for e in asyncio.run(run())] == ["message too large"]

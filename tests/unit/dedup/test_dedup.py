@@ -4,6 +4,9 @@ import json
 import random
 from datetime import UTC, datetime
 
+import pytest
+
+from services.common.errors import NewswireError
 from services.common.models import DedupAnswer, Enriched, Story, Trace, decode, encode
 from services.common.settings import Settings
 from services.common.topics import (
@@ -14,7 +17,7 @@ from services.common.topics import (
     partition_for,
 )
 from services.dedup.config import config_from
-from services.dedup.engine import Decider, Deduper, DedupStores
+from services.dedup.engine import Decider, Deduper, DedupStores, Item, prepare
 from services.dedup.fingerprint import content_hash
 from services.dedup.gather import Gatherer
 from services.dedup.lookups import Lookups
@@ -189,3 +192,22 @@ def test_redelivered_records_after_a_restart_get_the_same_verdicts() -> None:
         ("b2", "duplicate", "a1"),
     ]
     assert first.story_id == stories[0].story_id == stories[1].story_id
+
+
+def test_an_article_too_large_for_the_hops_is_refused_with_a_reason() -> None:
+    config = config_from(Settings(kafka_bootstrap="127.0.0.1:9"))
+    raw = _article("big", _text(3000, 1))
+    with pytest.raises(NewswireError) as refused:
+        route(raw, config, limit=len(raw))
+    assert refused.value.reason == "too_large"
+    assert route(raw, config, limit=10 * len(raw))  # room enough: on to the sequence
+
+
+def test_a_publication_date_in_the_future_counts_from_arrival() -> None:
+    config = config_from(Settings(kafka_bootstrap="127.0.0.1:9"))
+    later = FETCHED.replace(year=2030)
+    prep = prepare(Item("a", "some text", published=later), config, now=FETCHED)
+    assert prep.day == int(FETCHED.timestamp() // 86400)
+    earlier = FETCHED.replace(year=2020)
+    prep = prepare(Item("b", "some text", published=earlier), config, now=FETCHED)
+    assert prep.day == int(earlier.timestamp() // 86400)
