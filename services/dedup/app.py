@@ -23,6 +23,7 @@ and an article decided before gets its stored decision again.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, MutableMapping
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -69,9 +70,21 @@ def build(settings: Settings) -> StageApp:
             store=settings.dedup_store,
         )
 
+    # The decider's stores share one table: its changelog is then one ordered log, and
+    # a decision's logged writes survive a crash as a prefix (batch.py).
+    decider_table = sa.app.Table(
+        "dedup-decider",
+        key_type=str,
+        value_type=bytes,
+        partitions=DEDUP_ANSWERS.partitions or 1,
+        store=settings.dedup_store,
+    )
     stores = DedupStores(
         **{name: table(name, lookup_partitions) for name in LOOKUP_STORES},
-        **{name: table(name, DEDUP_ANSWERS.partitions or 1) for name in DECIDER_STORES},
+        **{
+            name: Prefixed(decider_table, f"{name}:", binary=name in BYTES_STORES)
+            for name in DECIDER_STORES
+        },
     )
     lookups = Lookups(stores.urls, stores.hashes, stores.bands, stores.story_keys, config)
     decider = Decider(stores, config)
@@ -182,6 +195,39 @@ def build(settings: Settings) -> StageApp:
             yield event.message.offset
 
     return sa
+
+
+class Prefixed(MutableMapping[str, Any]):
+    """One store's entries in a shared table, under a key prefix (text stored as UTF-8)."""
+
+    def __init__(self, table: Any, prefix: str, *, binary: bool) -> None:
+        self.table, self.prefix, self.binary = table, prefix, binary
+
+    def __getitem__(self, key: str) -> Any:
+        raw = self.table[self.prefix + key]
+        return raw if self.binary else raw.decode()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        raw = self.table.get(self.prefix + key)
+        if raw is None:
+            return default
+        return raw if self.binary else raw.decode()
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.table[self.prefix + key] = value if self.binary else value.encode()
+
+    def __delitem__(self, key: str) -> None:
+        del self.table[self.prefix + key]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.prefix + key in self.table
+
+    def __iter__(self) -> Iterator[str]:
+        n = len(self.prefix)
+        return (k[n:] for k in list(self.table.keys()) if k.startswith(self.prefix))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def _owned(key: str, *, partitions: int, partition: int) -> bool:

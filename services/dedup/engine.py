@@ -27,6 +27,7 @@ in the same order gives the same output wherever the steps run.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Mapping, MutableMapping, Sequence
@@ -34,9 +35,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from services.common.errors import NewswireError
 from services.common.language import detect
 from services.common.models import Verdict
 from services.common.urls import article_id as canonical_article_id
+from services.dedup.batch import Overlay, decode_writes, encode_writes
 from services.dedup.cluster import StoryClusterer, lookup_keys, story_features
 from services.dedup.config import DedupConfig
 from services.dedup.fingerprint import content_hash
@@ -48,6 +51,7 @@ from services.dedup.neardup import Sketch, sketch
 SECONDS_PER_DAY = 86400
 LANGUAGE_SAMPLE_CHARS = 1000
 PROGRESS_KEY = "last"
+WAL_KEY = "log"  # the last decision's writes, logged before they are applied (batch.py)
 
 
 @dataclass
@@ -65,6 +69,7 @@ class DedupStores:
     stories    key = story id                                JSON centroid (cluster.py)
     terms      key = story feature, or "#docs"               document counts (cluster.py)
     progress   key = "last"                                  "<last decided seq> <day>"
+               key = "log"                                   the last decision's writes
     """
 
     urls: MutableMapping[str, str] = field(default_factory=dict)
@@ -266,10 +271,16 @@ class Decider:
     """Decides articles in sequence order from the lookups' answers and its own state."""
 
     def __init__(self, stores: DedupStores, config: DedupConfig) -> None:
-        self.stores = stores
+        self.base = stores
         self.config = config
-        self.sketches = SketchIndex(stores.sketches, config)
         self.clusterer = StoryClusterer(stores.stories, stores.terms, config)
+        self._bind(stores)
+
+    def _bind(self, stores: DedupStores) -> None:
+        """Read and write through `stores` (the real ones, or a decision's overlay)."""
+        self.stores = stores
+        self.sketches = SketchIndex(stores.sketches, self.config)
+        self.clusterer.stories, self.clusterer.terms = stores.stories, stores.terms
 
     def progress(self) -> tuple[int, int]:
         """(last decided sequence number or -1, latest day seen or 0)."""
@@ -317,10 +328,59 @@ class Decider:
         return record
 
     def decide(self, seq: int, prep: Prepared, answers: Answers) -> Result:
-        """The decision for article `seq`, from its own keys and the lookups' answers."""
-        _, clock = self.progress()
+        """The decision for article `seq`, from its own keys and the lookups' answers.
+
+        Its writes are collected, logged under one key, applied, and the progress record
+        written last (batch.py): a decision interrupted by a crash is either made again
+        from scratch or completed from its log, never applied twice."""
+        last, clock = self.progress()
+        if seq <= last or self._logged(seq):
+            again = self._complete(seq)
+            if again is None:
+                raise NewswireError(f"article {seq} was decided, but its outcome expired")
+            return again
+        base = self.base
+        overlays = {name: Overlay(getattr(base, name)) for name in DECIDER_STORES}
+        self._bind(dataclasses.replace(base, **overlays))
+        try:
+            result = self._decide(seq, prep, answers, clock)
+        finally:
+            self._bind(base)
+        writes = [
+            (name, key, value)
+            for name in DECIDER_STORES
+            if name != "progress"
+            for key, value in overlays[name].writes.items()
+        ]
         day = prep.day if prep.day is not None else clock
-        self.stores.progress[PROGRESS_KEY] = f"{seq} {max(day, clock)}"
+        writes.append(("progress", PROGRESS_KEY, f"{seq} {max(day, clock)}"))
+        base.progress[WAL_KEY] = encode_writes(seq, writes)
+        self._apply(writes)
+        return result
+
+    def _logged(self, seq: int) -> bool:
+        raw = self.base.progress.get(WAL_KEY)
+        return raw is not None and decode_writes(raw)[0] == seq
+
+    def _complete(self, seq: int) -> Result | None:
+        """A decision made before: finish applying it if its log says so; its result."""
+        raw = self.base.progress.get(WAL_KEY)
+        if raw:
+            logged, writes = decode_writes(raw)
+            if logged == seq and self.progress()[0] < seq:
+                self._apply(writes)
+        return self.decided(seq)
+
+    def _apply(self, writes: list[tuple[str, str, str | bytes | None]]) -> None:
+        for name, key, value in writes:  # progress comes last in the list
+            store: MutableMapping[str, Any] = getattr(self.base, name)
+            if value is None:
+                store.pop(key, None)
+            else:
+                store[key] = value
+
+    def _decide(self, seq: int, prep: Prepared, answers: Answers, clock: int) -> Result:
+        day = prep.day if prep.day is not None else clock
         known = self._earlier(answers.url, day)
         if known is not None:
             return self._known_url(seq, prep, known, day)
