@@ -94,9 +94,11 @@ def build(settings: Settings) -> StageApp:
     def sweep_decider(now: datetime) -> None:
         """Forget what left the retention window, once per day of article time.
 
-        Reads already ignore expired entries, so when the sweep runs never changes a
-        verdict; it keeps the tables (and the changelogs, by tombstones) bounded. Daily:
-        retention is counted in days, and a sweep reads every outcome.
+        Reads already ignore entries expired for the reading article, so for articles in
+        time order when the sweep runs changes no verdict; an article much older than
+        those before it may miss entries a sweep already dropped. It keeps the tables
+        (and the changelogs, by tombstones) bounded. Daily: retention is counted in
+        days, and a sweep reads every outcome.
         """
         day = int(now.timestamp() // 86400)
         if swept_day.get(-1, -1) >= day:
