@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+import weakref
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -65,6 +67,10 @@ class StageApp:
         # Which partitions a replica holds decides which feeds and hosts it owns; Faust
         # itself does not log it, and take-over problems cannot be read without it.
         self.app.on_partitions_assigned.connect(self._log_assignment)
+        # Weak: an agent restarted by Faust builds new ones and drops the old.
+        self._acks: weakref.WeakSet[OrderedAcks] = weakref.WeakSet()
+        self._stopping: list[asyncio.Future[None]] = []
+        self.app.on_partitions_revoked.connect(self._reset_acks)
 
     async def _log_assignment(self, sender: Any, /, *args: Any, **kwargs: Any) -> None:
         by_topic: dict[str, list[int]] = defaultdict(list)
@@ -141,10 +147,21 @@ class StageApp:
         return await self.stage.handle(source, msg.value, fn, offload=offload, counted=counted)
 
     def ordered_acks(self, stream: Any) -> OrderedAcks:
-        """Ordered acknowledgements for a `stream.noack()` stream; a failed send crashes
-        the worker (not just the agent, which Faust would restart in place without
-        reading the records again)."""
-        return OrderedAcks(stream, on_error=self.app._crash)
+        """Ordered acknowledgements for a `stream.noack()` stream, reset when partitions
+        are revoked. A failed send stops the worker (not just the agent, which Faust
+        would restart in place without reading the records again)."""
+
+        def stop(exc: BaseException) -> None:
+            # A reference kept, so the task is not collected before it runs.
+            self._stopping.append(asyncio.ensure_future(self.app.crash(exc)))
+
+        acks = OrderedAcks(stream, on_error=stop)
+        self._acks.add(acks)
+        return acks
+
+    async def _reset_acks(self, sender: Any, /, *args: Any, **kwargs: Any) -> None:
+        for acks in list(self._acks):
+            acks.reset()
 
     async def send_soon(self, outputs: Sequence[Output]) -> list[Any]:
         """Hand outputs to the producer; their futures resolve when the broker has them."""
@@ -191,18 +208,35 @@ class OrderedAcks:
         self.limit = limit
         self.idle_s = idle_s
         self.on_error = on_error
+        # Bumped by `reset`: work begun before a rebalance can tell it is stale.
+        self.generation = 0
         self._read: deque[Any] = deque()  # events in the order read
+        self._held: dict[int, Any] = {}  # id -> event, for the events in _read
         self._finished: dict[int, list[Any]] = {}  # id(event) -> its output futures
         self._lock = asyncio.Lock()
         self._idle: asyncio.Task[None] | None = None
+        self._failed = False
 
     def read(self, event: Any) -> None:
         self._read.append(event)
+        self._held[id(event)] = event
+
+    def reset(self) -> None:
+        """Forget every event not yet acknowledged (partitions were revoked: Faust reads
+        the kept ones again from the committed offsets)."""
+        self.generation += 1
+        self._read.clear()
+        self._held.clear()
+        self._finished.clear()
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
 
     async def done(self, events: Sequence[Any], futures: Sequence[Any]) -> None:
         """`events` are finished once `futures` (their outputs) are."""
         for event in events:
-            self._finished[id(event)] = list(futures)
+            if self._held.get(id(event)) is event:  # not one dropped by `reset`
+                self._finished[id(event)] = list(futures)
         await self.drain(wait=len(self._finished) > self.limit)
         if self._read and (self._idle is None or self._idle.done()):
             # The last events of a burst are acknowledged even if no more arrive.
@@ -225,23 +259,27 @@ class OrderedAcks:
                     try:
                         await asyncio.gather(*futures)
                     except Exception as exc:
-                        log.error("output not delivered, stopping acknowledgements: %r", exc)
-                        if self.on_error is not None:
-                            self.on_error(exc)
+                        if not self._failed:
+                            self._failed = True
+                            log.error("output not delivered, stopping acknowledgements: %r", exc)
+                            if self.on_error is not None:
+                                self.on_error(exc)
                         raise
                 event = self._read.popleft()
                 del self._finished[id(event)]
+                del self._held[id(event)]
                 await self.stream.ack(event)
                 wait = wait and len(self._finished) > self.limit
 
     async def _drain_when_idle(self) -> None:
-        while self._read and id(self._read[0]) in self._finished:
+        while self._read and id(self._read[0]) in self._finished and not self._failed:
             await asyncio.sleep(self.idle_s)
             head = self._read[0] if self._read else None
             futures = self._finished.get(id(head), []) if head is not None else []
             if futures:
                 await asyncio.wait(futures)
-            await self.drain()
+            with contextlib.suppress(Exception):  # reported once, by `drain`
+                await self.drain()
 
 
 def changelog_specs(app: faust.App) -> tuple[TopicSpec, ...]:

@@ -23,6 +23,7 @@ and an article decided before gets its stored decision again.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, MutableMapping
 from datetime import datetime
 from functools import partial
@@ -105,9 +106,11 @@ def build(settings: Settings) -> StageApp:
             return
         swept_day[-1] = day
         metrics.DEDUP_EVICTIONS.inc(decider.sweep(day))
+        # One pass over the shared table rather than one per store.
+        counts = Counter(str(k).split(":", 1)[0] for k in list(decider_table.keys()))
         for name in DECIDER_STORES:
-            metrics.DEDUP_INDEX_ENTRIES.labels(name).set(len(getattr(stores, name)))
-        metrics.DEDUP_OPEN_STORIES.set(len(stores.stories))
+            metrics.DEDUP_INDEX_ENTRIES.labels(name).set(counts.get(name, 0))
+        metrics.DEDUP_OPEN_STORIES.set(counts.get("stories", 0))
 
     def sweep_daily(day: int, partition: int) -> None:
         """The lookups' sweep, per partition: only keys of the partition being read, whose
@@ -189,10 +192,13 @@ def build(settings: Settings) -> StageApp:
                 outputs = await sa.handle(event, partial(decode, DedupAnswer), counted=False)
                 await acks.done([event], await sa.send_soon(outputs))
                 continue
+            generation = acks.generation
             ready, done = gatherer.offer(got, event)
             if done:
                 await acks.done(done, [])
             for article in ready:
+                if acks.generation != generation:
+                    break  # revoked meanwhile: the new owner decides these
                 await finish(acks, article)
             yield event.message.offset
 

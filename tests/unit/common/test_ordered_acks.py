@@ -94,3 +94,19 @@ def test_a_failed_send_calls_on_error() -> None:
         return errors
 
     assert [str(e) for e in asyncio.run(run())] == ["message too large"]
+
+
+def test_reset_forgets_what_was_read_and_ignores_late_finishes() -> None:
+    async def run() -> list[Any]:
+        stream = Stream()
+        acks = OrderedAcks(stream, idle_s=10)
+        acks.read("held")  # the decider's record, waiting for its article
+        acks.read("other")
+        before = acks.generation
+        acks.reset()  # partitions revoked
+        assert acks.generation == before + 1
+        await acks.done(["held"], [])  # a decision that was under way: ignored
+        await acks.add(["again"], [])  # read again after the rebalance
+        return stream.acked
+
+    assert asyncio.run(run()) == ["again"]
