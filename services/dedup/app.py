@@ -43,9 +43,14 @@ from services.common.topics import (
     partition_for,
 )
 from services.dedup.config import config_from
-from services.dedup.engine import DECIDER_STORES, LOOKUP_STORES, Decider, DedupStores
+from services.dedup.engine import (
+    DECIDER_STORES,
+    LOOKUP_STORES,
+    Decider,
+    DedupStores,
+    lookups_of,
+)
 from services.dedup.gather import Gatherer, Ready
-from services.dedup.lookups import Lookups
 from services.dedup.pipeline import STAGE, answer, arrival, ask, route, verdict
 
 # Stores whose values are packed bytes (lsh.py); the others hold JSON or text.
@@ -60,34 +65,31 @@ def build(settings: Settings) -> StageApp:
     config = config_from(settings)
     lookup_partitions = DEDUP_LOOKUPS.partitions or settings.topic_partitions
 
-    def table(name: str, partitions: int) -> Any:
+    def table(name: str, partitions: int, binary: bool) -> Any:
         # Changelogged, persisted in RocksDB so a restart replays only the changelog's
         # tail; each co-partitioned with the topic whose agent reads and writes it.
         return sa.app.Table(
             f"dedup-{name}",
             key_type=str,
-            value_type=bytes if name in BYTES_STORES else str,
+            value_type=bytes if binary else str,
             partitions=partitions,
             store=settings.dedup_store,
         )
 
     # The decider's stores share one table: its changelog is then one ordered log, and
     # a decision's logged writes survive a crash as a prefix (batch.py).
-    decider_table = sa.app.Table(
-        "dedup-decider",
-        key_type=str,
-        value_type=bytes,
-        partitions=DEDUP_ANSWERS.partitions or 1,
-        store=settings.dedup_store,
-    )
+    decider_table = table("decider", DEDUP_ANSWERS.partitions or 1, binary=True)
     stores = DedupStores(
-        **{name: table(name, lookup_partitions) for name in LOOKUP_STORES},
+        **{
+            name: table(name, lookup_partitions, binary=name in BYTES_STORES)
+            for name in LOOKUP_STORES
+        },
         **{
             name: Prefixed(decider_table, f"{name}:", binary=name in BYTES_STORES)
             for name in DECIDER_STORES
         },
     )
-    lookups = Lookups(stores.urls, stores.hashes, stores.bands, stores.story_keys, config)
+    lookups = lookups_of(stores, config)
     decider = Decider(stores, config)
     gatherer: Gatherer[Any] = Gatherer(lambda: decider.progress()[0])
     swept_day: dict[int, int] = {}  # lookup partition (or -1, the decider) -> day swept

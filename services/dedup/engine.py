@@ -45,7 +45,7 @@ from services.dedup.config import DedupConfig
 from services.dedup.fingerprint import content_hash
 from services.dedup.idf import background_idf
 from services.dedup.lookups import Answer, Lookups, Question
-from services.dedup.lsh import NearDupIndex, SketchIndex, band_names, url_ref
+from services.dedup.lsh import SketchIndex, band_names, url_ref
 from services.dedup.neardup import Sketch, sketch
 
 SECONDS_PER_DAY = 86400
@@ -520,22 +520,19 @@ class Decider:
         return len(expired) + self.sketches.sweep(day) + self.clusterer.sweep(day)
 
 
+def lookups_of(stores: DedupStores, config: DedupConfig) -> Lookups:
+    """The keyed lookups over the lookup side of `stores`."""
+    return Lookups(stores.urls, stores.hashes, stores.bands, stores.story_keys, config)
+
+
 class Deduper:
     """Prepare, look up and decide in one process, over plain mappings."""
 
     def __init__(self, stores: DedupStores | None = None, config: DedupConfig | None = None):
         self.stores = stores or DedupStores()
         self.config = config or DedupConfig()
-        self.lookups = Lookups(
-            self.stores.urls,
-            self.stores.hashes,
-            self.stores.bands,
-            self.stores.story_keys,
-            self.config,
-        )
+        self.lookups = lookups_of(self.stores, self.config)
         self.decider = Decider(self.stores, self.config)
-        # For tests and the benchmark: both halves of the near-duplicate index.
-        self.index = NearDupIndex(self.stores.bands, self.stores.sketches, self.config)
 
     def process(self, item: Item, now: datetime | None = None) -> Result:
         """Decide one article; `now` is its arrival time, used when it has no published date."""

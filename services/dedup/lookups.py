@@ -26,7 +26,6 @@ from services.dedup.config import DedupConfig
 from services.dedup.lsh import BandIndex
 
 Kind = Literal["url", "hash", "band", "story"]
-KINDS: tuple[Kind, ...] = ("url", "hash", "band", "story")
 # URL versions remembered per URL key: enough to answer a redelivered question after
 # a few later versions of the same URL were filed.
 URL_VERSIONS = 4

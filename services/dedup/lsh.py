@@ -29,7 +29,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 import struct
-from collections.abc import Callable, Iterable, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -266,7 +266,3 @@ class NearDupIndex:
 def index_bytes(*stores: MutableMapping[str, bytes]) -> int:
     """Key and value bytes held by the stores (what a changelog or RocksDB would hold)."""
     return sum(len(k.encode()) + len(v) for store in stores for k, v in store.items())
-
-
-def packed_postings(postings: Sequence[tuple[int, int]]) -> bytes:
-    return b"".join(_POSTING.pack(seq, day) for seq, day in postings)

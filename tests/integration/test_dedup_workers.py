@@ -18,9 +18,8 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka import TopicPartition
 
-from services.common.kafka import consumer, producer
+from services.common.kafka import producer
 from services.common.models import Enriched, Trace, encode
 from services.common.settings import Settings
 from services.dedup.config import config_from
@@ -276,21 +275,6 @@ def mixed(run: str, n: int, seed: int = 7) -> list[Enriched]:
     return out
 
 
-async def uncommitted(settings: Settings) -> int:
-    """Records of dedup's one-partition topics past the dedup group's committed offsets."""
-    cons = consumer(settings, group_id="newswire-dedup", enable_auto_commit=False)
-    await cons.start()
-    try:
-        tps = [TopicPartition(t, 0) for t in ("newswire.dedup-sequence", "newswire.dedup-answers")]
-        ends = await cons.end_offsets(tps)
-        left = 0
-        for tp in tps:
-            left += ends[tp] - (await cons.committed(tp) or 0)
-        return left
-    finally:
-        await cons.stop()
-
-
 def decider_worker(stack: Stack) -> str:
     """The worker whose log last reported holding newswire.dedup-answers."""
     holder = ""
@@ -353,12 +337,6 @@ def test_two_workers_killed_mid_stream_decide_as_the_engine_does(
         time.sleep(1)
     time.sleep(3)  # redeliveries, if any, arrive before comparing
     found = stories(kafka_settings, run)
-    # Every record of the one-partition hops was acknowledged and committed in the end:
-    # held records did not stall the acknowledgements (e.g. across the rebalances).
-    deadline = time.monotonic() + 60
-    while (left := asyncio.run(uncommitted(kafka_settings))) and time.monotonic() < deadline:
-        time.sleep(1)
-    assert left == 0, f"{left} records never committed"
     for name in list(stack.procs):
         stack.stop_service(name)
 

@@ -17,10 +17,9 @@ from services.common.topics import (
     partition_for,
 )
 from services.dedup.config import config_from
-from services.dedup.engine import Decider, Deduper, DedupStores, Item, prepare
+from services.dedup.engine import Decider, Deduper, DedupStores, Item, lookups_of, prepare
 from services.dedup.fingerprint import content_hash
 from services.dedup.gather import Gatherer
-from services.dedup.lookups import Lookups
 from services.dedup.pipeline import answer, arrival, ask, item_of, route, verdict
 from tests.conftest import validate_record
 
@@ -60,13 +59,7 @@ class Hops:
     def __init__(self, seed: int = 0) -> None:
         self.config = config_from(Settings(kafka_bootstrap="127.0.0.1:9"))
         self.stores = DedupStores()
-        self.lookups = Lookups(
-            self.stores.urls,
-            self.stores.hashes,
-            self.stores.bands,
-            self.stores.story_keys,
-            self.config,
-        )
+        self.lookups = lookups_of(self.stores, self.config)
         self.decider = Decider(self.stores, self.config)
         self.gatherer: Gatherer[int] = Gatherer(lambda: self.decider.progress()[0])
         self.rng = random.Random(seed)
