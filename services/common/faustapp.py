@@ -189,9 +189,9 @@ class OrderedAcks:
     For agents whose events are many and small (dedup's hops): awaiting each event's
     outputs before reading the next caps an agent at one broker round trip per event.
     Acknowledgements always form a prefix of the events read: Faust commits the highest
-    contiguous acknowledged offset, but it does not see a gap of one offset right after
-    the committed one (consumer._new_offset), so acknowledging out of order could
-    commit past an unfinished record. `read` registers an event when it is read (the
+    contiguous acknowledged offset, and its own bookkeeping did not see a gap of one
+    offset right after the committed one (fixed in faustfixes; a prefix is safe
+    either way). `read` registers an event when it is read (the
     decider finishes them in another order); `add` reads and finishes at once. A send
     that fails stops the acknowledgements there and crashes the worker (`on_error`):
     the records are read again after the restart.

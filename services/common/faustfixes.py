@@ -1,4 +1,5 @@
-"""Two workarounds for faust-streaming 0.15 losing records around a rebalance.
+"""Workarounds for faust-streaming 0.15 losing records, or stalling its commits, around
+a rebalance.
 
 Both were found through the fetcher's two-replica test (a replica that kept some
 partitions in a rebalance never saw some of its poll commands again; about half of
@@ -19,16 +20,34 @@ dropped, and a seek back to the committed offsets fetches it again. The two hole
    buffers explicitly, so resuming does not need to: records buffered after the
    seek belong to the new assignment and are kept.
 
+3. Its commit bookkeeping turned a seek back into a commit stall (found through
+   dedup's two-worker test: a hop's committed offset advanced one record per commit
+   interval, hours behind). Recovery resumes the flow before it seeks back, so
+   records fetched in between are handed out, and the seek then sets a partition's
+   "last read offset" back to the committed offset while the rest of that fetch is
+   still being handed out. The next record looked like a gap of tens of offsets;
+   Faust filled the gap into the acknowledged offsets, the records (handed out
+   before the seek) were acknowledged for real as well, and with every offset listed
+   twice its search for consecutive offsets moved one offset per commit. Here:
+   acknowledged offsets are counted once; a gap ends before the record that revealed
+   it (Faust counted that record in the gap too) and starts at the committed offset
+   (Faust started one later and made up for it by committing past one record nobody
+   acknowledged); and the last read offset after a seek is the one before the
+   committed offset, as the fetch loop reads it. A gap filled in after such a seek
+   covers records that were handed out before it, so it loses nothing.
+
 At worst a record is processed twice (at-least-once), never skipped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import faust
+from faust.transport.consumer import ensure_TP
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
@@ -51,6 +70,66 @@ async def _thread_seek_to_committed(self: Any) -> Mapping[Any, int | None]:
 
 
 faust_aiokafka.AIOKafkaConsumerThread.seek_to_committed = _thread_seek_to_committed  # type: ignore[assignment]
+
+
+def commit_point(acked: Iterable[int], committed: int | None) -> tuple[int | None, list[int]]:
+    """The offset to commit (the next one to read) and the acknowledged offsets left.
+
+    `acked` are the offsets acknowledged (gaps filled in), in any order, possibly
+    repeated; `committed` is the offset committed last (the next one to read), or None
+    if nothing is known. A commit covers a run of consecutive offsets from the
+    committed one: while that record itself is unacknowledged, nothing moves.
+    """
+    offsets = sorted(set(acked))
+    if not offsets or (committed is not None and offsets[0] > committed):
+        return None, offsets
+    end = offsets[0]
+    for n, offset in enumerate(offsets):
+        if offset > end + 1:
+            return end + 1, offsets[n:]
+        end = offset
+    return end + 1, []
+
+
+def _new_offset(self: Any, tp: TP) -> int | None:
+    acked = self._acked[tp]
+    if not acked:
+        return None
+    gaps = self._gap[tp]
+    if gaps:
+        top = max(acked)
+        filled = [gap for gap in gaps.overlap(0, top + 1)]
+        for gap in filled:
+            acked.extend(range(gap.begin, gap.end))
+        gaps.chop(0, max([top + 1, *(gap.end for gap in filled)]))
+    offset, left = commit_point(acked, self._committed_offset[tp])
+    self._acked_index[tp].intersection_update(left)
+    acked[:] = left
+    return offset
+
+
+async def _add_gap(self: Any, tp: TP, offset_from: int, offset_to: int) -> None:
+    # Called with the offset of the record that revealed the gap as `offset_to`.
+    committed = self._committed_offset[tp]
+    start = offset_from if committed is None else max(offset_from, committed)
+    if start < offset_to:
+        self._gap[tp].addi(start, offset_to)
+
+
+async def _perform_seek(self: Any) -> None:
+    committed = await self.seek_to_committed()
+    for tp, offset in ((ensure_TP(tp), offset) for tp, offset in committed.items()):
+        # The fetch loop reads `_read_offset` as the last offset read: the record before
+        # the next one. (Faust set the next one, so a first record after a compacted
+        # committed one looked contiguous and the commit waited for it for ever.)
+        self._read_offset[tp] = offset - 1 if offset else None
+        if offset:
+            self._committed_offset[tp] = offset
+
+
+faust_aiokafka.Consumer._new_offset = _new_offset  # type: ignore[method-assign]
+faust_aiokafka.Consumer._add_gap = _add_gap  # type: ignore[method-assign]
+faust_aiokafka.Consumer.perform_seek = _perform_seek  # type: ignore[method-assign]
 
 
 class KeepBuffersOnResume(FlowControlEvent):
