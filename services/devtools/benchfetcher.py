@@ -6,12 +6,15 @@ matches its ETag, else 200; between rounds a share of the feeds changes (one new
 item, a new ETag) and answers 200 again. The server's "epoch" (round) is set over
 /_epoch, so every measurement sees the same sequence of answers.
 
-Two clients make the same requests (same URLs, same headers, same concurrency):
+Three clients make the same requests (same URLs, same headers, same concurrency):
 
 * newswire: register every feed in a dict table, then per round `poll_feed` for each
   feed through one shared `HttpClient` (round 1: all 200; later rounds mostly 304);
 * bare: an aiohttp session that sends the same conditional GETs, reads the body and
-  keeps the validators, nothing else.
+  keeps the validators, nothing else;
+* http_layer: the bare loop's requests through `HttpClient.get` alone, which splits
+  newswire's extra cost into its HTTP layer (SSRF guard, body cap, metrics) and the
+  feed work on top (parsing, state, scheduling, records).
 
 Measurements are interleaved (newswire, bare, bare, newswire, ...) and the medians
 reported: polls per second (wall clock) and client CPU milliseconds per poll
@@ -48,6 +51,7 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
+from services.common.errors import NewswireError
 from services.common.models import FeedPoll, FeedRecord, encode
 from services.common.settings import PROJECT_ROOT, Settings
 from services.common.stage import Output
@@ -344,6 +348,27 @@ def feed_urls(base: str, feeds: int) -> list[str]:
     return [f"{base}/feeds/{i}.xml" for i in range(feeds)]
 
 
+async def measure_rounds(
+    path: str,
+    repeat: int,
+    control: Control,
+    items: Sequence[T],
+    one: Callable[[T], Awaitable[None]],
+    *,
+    rounds: int,
+    concurrency: int,
+    tally: Counter[str],
+) -> Measurement:
+    """`rounds` timed rounds of `one` over `items`; `one` counts "entries" and "errors"."""
+    result = Measurement(path, repeat)
+    for n in range(rounds):
+        tally.clear()
+        rr = await timed_round(n, control, lambda: drive(items, one, concurrency))
+        rr.polls, rr.entries, rr.errors = len(items), tally["entries"], tally["errors"]
+        result.rounds.append(rr)
+    return result
+
+
 async def measure_newswire(
     base: str,
     control: Control,
@@ -357,30 +382,33 @@ async def measure_newswire(
 ) -> Measurement:
     table: dict[str, str] = {}
     urls = feed_urls(base, feeds)
-    result = Measurement("newswire", repeat)
     t0 = time.perf_counter()
     for url in urls:
         register_feed(encode(FeedRecord(url=url)), key=url.encode(), partition=0, table=table)
-    result.register_s = round(time.perf_counter() - t0, 4)
+    register_s = round(time.perf_counter() - t0, 4)
     # The scheduler's commands, as they would arrive from newswire.feed-polls.
     commands = [encode(FeedPoll(url=url, partition=0)) for url in urls]
     client = newswire_client(settings, limit_per_host)
     tally: Counter[str] = Counter()
+    counted = {ENTRIES.name: "entries", DLQ.name: "errors"}
 
     async def one(raw: bytes) -> None:
         outputs: list[Output] = await poll_feed(raw, table=table, client=client, settings=settings)
         for out in outputs:
-            tally[out.topic] += 1
-
-    async def run() -> list[float]:
-        return await drive(commands, one, concurrency)
+            tally[counted.get(out.topic, out.topic)] += 1
 
     try:
-        for n in range(rounds):
-            tally.clear()
-            rr = await timed_round(n, control, run)
-            rr.polls, rr.entries, rr.errors = len(commands), tally[ENTRIES.name], tally[DLQ.name]
-            result.rounds.append(rr)
+        result = await measure_rounds(
+            "newswire",
+            repeat,
+            control,
+            commands,
+            one,
+            rounds=rounds,
+            concurrency=concurrency,
+            tally=tally,
+        )
+        result.register_s = register_s
         result.connector = connector_limits(client._session)
     finally:
         await client.close()
@@ -398,8 +426,6 @@ async def measure_bare(
     limit_per_host: int,
     repeat: int,
 ) -> Measurement:
-    urls = feed_urls(base, feeds)
-    result = Measurement("bare", repeat)
     validators: dict[str, tuple[str | None, str | None]] = {}
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=concurrency, limit_per_host=limit_per_host),
@@ -410,10 +436,9 @@ async def measure_bare(
         ),
         headers={"User-Agent": settings.user_agent},
     )
-    errors = 0
+    tally: Counter[str] = Counter()
 
     async def one(url: str) -> None:
-        nonlocal errors
         headers = {"Accept": ACCEPT_FEED}
         etag, last_modified = validators.get(url, (None, None))
         if etag:
@@ -426,21 +451,65 @@ async def measure_bare(
                 if resp.status == 200:
                     validators[url] = (resp.headers.get("ETag"), resp.headers.get("Last-Modified"))
         except (aiohttp.ClientError, TimeoutError, OSError):
-            errors += 1
-
-    async def run() -> list[float]:
-        return await drive(urls, one, concurrency)
+            tally["errors"] += 1
 
     try:
-        for n in range(rounds):
-            errors = 0
-            rr = await timed_round(n, control, run)
-            rr.polls, rr.errors = len(urls), errors
-            result.rounds.append(rr)
+        result = await measure_rounds(
+            "bare",
+            repeat,
+            control,
+            feed_urls(base, feeds),
+            one,
+            rounds=rounds,
+            concurrency=concurrency,
+            tally=tally,
+        )
         result.connector = connector_limits(session)
     finally:
         await session.close()
     return result
+
+
+async def measure_http_layer(
+    base: str,
+    control: Control,
+    *,
+    feeds: int,
+    rounds: int,
+    concurrency: int,
+    settings: Settings,
+    limit_per_host: int | None,
+    repeat: int,
+) -> Measurement:
+    """The bare loop's requests through Newswire's HttpClient alone (SSRF guard, body cap,
+    metrics; no parsing, no state): splits the newswire path's cost in two."""
+    validators: dict[str, tuple[str | None, str | None]] = {}
+    client = newswire_client(settings, limit_per_host)
+    tally: Counter[str] = Counter()
+
+    async def one(url: str) -> None:
+        etag, last_modified = validators.get(url, (None, None))
+        try:
+            resp = await client.get(url, kind="feed", etag=etag, last_modified=last_modified)
+        except NewswireError:
+            tally["errors"] += 1
+            return
+        if resp.status == 200:
+            validators[url] = (resp.headers.get("etag"), resp.headers.get("last-modified"))
+
+    try:
+        return await measure_rounds(
+            "http_layer",
+            repeat,
+            control,
+            feed_urls(base, feeds),
+            one,
+            rounds=rounds,
+            concurrency=concurrency,
+            tally=tally,
+        )
+    finally:
+        await client.close()
 
 
 # --------------------------------------------------------------------------- report
@@ -486,14 +555,20 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     }
     newswire: list[Measurement] = []
     bare: list[Measurement] = []
+    layer: list[Measurement] = []
     profile: dict[str, Any] | None = None
     load_before = os.getloadavg()
     try:
         for rep in range(args.repeats):
-            # A B, then B A: drift on a shared machine hits both paths alike.
-            order = ("newswire", "bare") if rep % 2 == 0 else ("bare", "newswire")
-            for path in order:
-                if path == "newswire":
+            # A B C, then C B A: drift on a shared machine hits the paths alike.
+            order = ("newswire", "bare", "http_layer")
+            for path in order if rep % 2 == 0 else reversed(order):
+                if path == "http_layer":
+                    m = await measure_http_layer(
+                        server.base, control, limit_per_host=args.limit_per_host, repeat=rep, **kw
+                    )
+                    layer.append(m)
+                elif path == "newswire":
                     m = await measure_newswire(
                         server.base, control, limit_per_host=args.limit_per_host, repeat=rep, **kw
                     )
@@ -536,7 +611,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         await control.close()
         server.stop()
 
-    nw, br = aggregate(newswire), aggregate(bare)
+    nw, br, hl = aggregate(newswire), aggregate(bare), aggregate(layer)
     warm = slice(1, None)
     nw_warm, br_warm = aggregate(newswire, warm), aggregate(bare, warm)
     nw_cold, br_cold = aggregate(newswire, slice(0, 1)), aggregate(bare, slice(0, 1))
@@ -569,7 +644,16 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             if br_warm["polls_per_s"]
             else None
         ),
-        "errors": nw["errors"] + br["errors"],
+        # Where the gap is: the HTTP layer alone against the bare loop, and what the
+        # feed work (parsing, state, scheduling, records) adds on top of that layer.
+        "http_layer_cpu_ms_per_poll": hl["cpu_ms_per_poll"],
+        "http_layer_cpu_ratio": (
+            round(br["cpu_ms_per_poll"] / hl["cpu_ms_per_poll"], 3)
+            if hl["cpu_ms_per_poll"]
+            else None
+        ),
+        "feed_work_cpu_ms_per_poll": round(nw["cpu_ms_per_poll"] - hl["cpu_ms_per_poll"], 4),
+        "errors": nw["errors"] + br["errors"] + hl["errors"],
         "latency_p99_ms": nw["latency_p99_ms"],
         "bare_latency_p99_ms": br["latency_p99_ms"],
     }
@@ -598,8 +682,13 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         },
         "newswire": {"all": nw, "round1": nw_cold, "later_rounds": nw_warm},
         "bare": {"all": br, "round1": br_cold, "later_rounds": br_warm},
+        "http_layer": {
+            "all": hl,
+            "round1": aggregate(layer, slice(0, 1)),
+            "later_rounds": aggregate(layer, warm),
+        },
         "paired_ratios": paired,
-        "runs": [asdict(m) for m in (newswire + bare)],
+        "runs": [asdict(m) for m in (newswire + bare + layer)],
         "profile": profile,
         "environment": {
             "python": platform.python_version(),

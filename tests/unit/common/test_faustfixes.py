@@ -23,15 +23,52 @@ from services.common.faustfixes import commit_point
 PART = TP("t", 0)
 
 
-def consumer(committed: int | None) -> Any:
+def consumer(committed: int | None, start: int | None = None) -> Any:
+    """Bookkeeping of one partition; `start`: where its next seek goes (the broker's
+    committed offset, or the partition's first)."""
+
+    async def seek_to_committed() -> dict[TP, int]:  # where reading starts
+        assert start is not None
+        return {PART: start}
+
     state = SimpleNamespace(
         _acked=defaultdict(list),
         _acked_index=defaultdict(set),
         _gap=defaultdict(IntervalTree),
         _committed_offset=defaultdict(lambda: None),
+        _read_offset=defaultdict(lambda: None),
+        seek_to_committed=seek_to_committed,
+        _newswire_reading=faustfixes._Reading(assigned={PART}),
     )
+    state._add_gap = lambda *a: faustfixes._add_gap(state, *a)
     state._committed_offset[PART] = committed
     return state
+
+
+def hand_out(state: Any, offsets: list[int]) -> list[int]:
+    """The fetch loop (faust's _drain_messages) over records at `offsets`, through the
+    patched getmany: the offsets it hands to the streams."""
+
+    async def fetched(self: Any, timeout: float) -> Any:
+        for offset in offsets:
+            yield PART, SimpleNamespace(offset=offset)
+
+    async def loop() -> list[int]:
+        out = []
+        original, faustfixes._getmany = faustfixes._getmany, fetched
+        try:
+            async for tp, message in faustfixes._getmany_tracked(state, 1.0):
+                read = state._read_offset[tp]
+                if read is None or message.offset >= read:
+                    if message.offset - (read or 0) > 1 and read:
+                        await state._add_gap(tp, read + 1, message.offset)
+                    out.append(message.offset)
+                    state._read_offset[tp] = message.offset
+        finally:
+            faustfixes._getmany = original
+        return out
+
+    return asyncio.run(loop())
 
 
 def ack(state: Any, offsets: range | list[int]) -> None:
@@ -56,7 +93,7 @@ def test_commit_point_takes_the_consecutive_run_from_the_committed_offset() -> N
     assert commit_point([7, 5, 6, 9], 5) == (8, [9])
     assert commit_point([5, 6, 6, 7, 7, 8], 5) == (9, [])  # repeats counted once
     assert commit_point([6, 7], 5) == (None, [6, 7])  # record 5 not acknowledged yet
-    assert commit_point([3, 4, 6], None) == (5, [6])  # nothing committed: from the first
+    assert commit_point([3, 4], None) == (None, [3, 4])  # before the seek set the offset
     assert commit_point([], 5) == (None, [])
 
 
@@ -116,3 +153,130 @@ def test_record_10_is_not_left_for_later_when_unacknowledged() -> None:
     state._committed_offset[PART] = 6
     ack(state, [11])
     assert faustfixes._new_offset(state, PART) == 10  # 6..9 gap, 10 not acknowledged
+
+
+def test_a_seek_during_a_fetch_keeps_what_was_handed_out() -> None:
+    """The review's case: committed 100, records 100..139 handed out (buffered, not yet
+    processed), then the seek back, then record 140 of the same fetch. No gap may be
+    made up over 100..139: with only 100 acknowledged, the commit is 101."""
+    state = consumer(None, start=100)
+    assert hand_out(state, list(range(100, 140))) == list(range(100, 140))
+    asyncio.run(faustfixes._perform_seek(state))
+    assert state._committed_offset[PART] == 100 and state._read_offset[PART] == 139
+    # The rest of the fetch, then the copies fetched again from 100: dropped up to 140.
+    assert hand_out(state, [140, *range(100, 142)]) == [140, 140, 141]
+    assert not state._gap[PART]
+    ack(state, [100, 140, 141])
+    assert faustfixes._new_offset(state, PART) == 101
+
+
+def test_after_a_seek_missing_records_at_the_target_are_a_gap() -> None:
+    # Committed 1 (the fetch loop cannot see a gap after offset 0); record 1 was
+    # compacted away, and record 2 comes first.
+    state = consumer(None, start=1)
+    asyncio.run(faustfixes._perform_seek(state))
+    assert state._read_offset[PART] == 0
+    assert hand_out(state, [2, 3]) == [2, 3]
+    ack(state, [2, 3])
+    assert faustfixes._new_offset(state, PART) == 4
+    # The same from nothing committed: reading starts at the partition's first, 5.
+    state = consumer(None, start=5)
+    asyncio.run(faustfixes._perform_seek(state))
+    assert state._read_offset[PART] == 4 and state._committed_offset[PART] == 5
+    assert hand_out(state, [7]) == [7]
+    ack(state, [7])
+    assert faustfixes._new_offset(state, PART) == 8
+
+
+def test_nothing_is_committed_before_the_seek_sets_the_offset() -> None:
+    # After a rebalance faust forgets the committed offset until the seek: acks that
+    # came out of order (fetch-pages runs 8 at a time) must not be committed then.
+    state = consumer(None, start=0)
+    ack(state, [1, 2, 3])
+    assert faustfixes._new_offset(state, PART) is None
+    asyncio.run(faustfixes._perform_seek(state))
+    assert faustfixes._new_offset(state, PART) is None  # record 0 still unacknowledged
+    ack(state, [0])
+    assert faustfixes._new_offset(state, PART) == 4
+
+
+def test_a_read_offset_left_from_the_previous_assignment_drops_nothing() -> None:
+    # The fetch loop was waiting for buffer room with record 356 when the partition was
+    # revoked; it set the read offset after the revocation cleared it. The partition
+    # came back (committed 100): records from 100 on must be handed out, not dropped.
+    state = consumer(None, start=100)
+    state._read_offset[PART] = 356
+    assert hand_out(state, [100, 101]) == [100, 101]
+    asyncio.run(faustfixes._perform_seek(state))
+    assert state._read_offset[PART] == 101 and not state._gap[PART]
+    ack(state, [100, 101])
+    assert faustfixes._new_offset(state, PART) == 102
+
+
+def test_records_handed_out_before_the_seek_start_past_missing_ones() -> None:
+    # Reading began at the committed 100; the first record was 105 (100..104 compacted)
+    # and was handed out before the seek: the seek marks 100..104 as a gap.
+    state = consumer(None, start=100)
+    assert hand_out(state, [105, 106]) == [105, 106]
+    asyncio.run(faustfixes._perform_seek(state))
+    ack(state, [105])
+    assert faustfixes._new_offset(state, PART) == 106
+
+
+def test_a_record_handed_out_as_the_seek_ends_is_waited_for() -> None:
+    # Record 100 was handed out while the seek ran; 101 is acknowledged first (the
+    # page fetcher works on 8 at a time): nothing may be committed past 100.
+    state = consumer(None, start=100)
+    assert hand_out(state, [100]) == [100]
+    asyncio.run(faustfixes._perform_seek(state))
+    assert hand_out(state, [101]) == [101]
+    ack(state, [101])
+    assert faustfixes._new_offset(state, PART) is None
+    ack(state, [100])
+    assert faustfixes._new_offset(state, PART) == 102
+
+
+def test_revocation_forgets_what_was_handed_out() -> None:
+    state = consumer(None, start=100)
+    assert hand_out(state, [100, 101]) == [100, 101]
+
+    async def revoke() -> None:
+        original = faustfixes._on_partitions_revoked
+
+        async def forget(self: Any, revoked: Any) -> None:  # faust's own: clears these
+            self._read_offset.pop(PART, None)
+            self._committed_offset.pop(PART, None)
+
+        faustfixes._on_partitions_revoked = forget
+        try:
+            await faustfixes._revoked(state, {PART})
+        finally:
+            faustfixes._on_partitions_revoked = original
+
+    asyncio.run(revoke())
+    # A seek while the revocation waits (faust makes one when the flow is stopped)
+    # leaves the partition alone: nothing is committed for it until it is assigned.
+    asyncio.run(faustfixes._perform_seek(state))
+    assert state._committed_offset.get(PART) is None and state._read_offset.get(PART) is None
+    state._newswire_reading.assigned = {PART}
+    # Back with the partition: the seek (to 100) sets the read offset before 100 again.
+    asyncio.run(faustfixes._perform_seek(state))
+    assert state._read_offset[PART] == 99
+    assert hand_out(state, [100, 101, 102]) == [100, 101, 102]
+
+
+def test_the_seek_never_sets_the_committed_offset_back() -> None:
+    # The broker was asked before a commit of 105 landed: the seek's answer is 100.
+    state = consumer(105, start=100)
+    assert hand_out(state, [105]) == [105]
+    asyncio.run(faustfixes._perform_seek(state))
+    assert state._committed_offset[PART] == 105
+
+
+def test_a_gap_right_after_offset_0_is_seen() -> None:
+    # The fetch loop ignores gaps while its read offset is 0: record 1 compacted away.
+    state = consumer(None, start=0)
+    asyncio.run(faustfixes._perform_seek(state))
+    assert hand_out(state, [0, 2, 3]) == [0, 2, 3]
+    ack(state, [0, 2, 3])
+    assert faustfixes._new_offset(state, PART) == 4

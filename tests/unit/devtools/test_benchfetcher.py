@@ -24,6 +24,9 @@ def test_benchfetcher_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         "bare_cpu_ms_per_poll",
         "feeds",
         "share_304",
+        "http_layer_cpu_ms_per_poll",
+        "http_layer_cpu_ratio",
+        "feed_work_cpu_ms_per_poll",
     ):
         assert key in headline
     assert headline["polls_per_s"] > 0 and headline["bare_polls_per_s"] > 0
@@ -34,3 +37,8 @@ def test_benchfetcher_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert results["headline"] == headline
     newswire_run = next(r for r in results["runs"] if r["path"] == "newswire")
     assert [r["entries"] for r in newswire_run["rounds"]] == [150, 10]
+    # The HTTP layer alone got the same answers as the bare loop.
+    layer_run = next(r for r in results["runs"] if r["path"] == "http_layer")
+    bare_run = next(r for r in results["runs"] if r["path"] == "bare")
+    assert [r["status"] for r in layer_run["rounds"]] == [r["status"] for r in bare_run["rounds"]]
+    assert [r["status"] for r in layer_run["rounds"]] == [{"200": 50}, {"200": 10, "304": 40}]
