@@ -154,6 +154,12 @@ def _reading(consumer: Any) -> _Reading:
     return reading
 
 
+def _read_before(offset: int) -> int | None:
+    """The read offset with `offset` to be read next: the fetch loop takes `_read_offset`
+    as the last offset read, the record before (Faust set the next one after a seek)."""
+    return offset - 1 if offset else None
+
+
 async def _perform_seek(self: Any) -> None:
     starts = await self.seek_to_committed()
     reading = _reading(self)
@@ -167,9 +173,7 @@ async def _perform_seek(self: Any) -> None:
         self._committed_offset[tp] = start if current is None else max(start, current)
         handed = reading.handed.get(tp)
         if handed is None:
-            # The fetch loop reads `_read_offset` as the last offset read: the record
-            # before the next one (Faust set the next one).
-            self._read_offset[tp] = start - 1 if start else None
+            self._read_offset[tp] = _read_before(start)
             reading.sought[tp] = start
             continue
         # Records handed out since the assignment wait in the stream buffers: kept, and
@@ -205,7 +209,7 @@ async def _getmany_tracked(self: Any, timeout: float) -> AsyncIterator[tuple[TP,
                 # this assignment's records.
                 self._read_offset.pop(tp, None)
             else:
-                self._read_offset[tp] = start - 1 if start else None
+                self._read_offset[tp] = _read_before(start)  # as the seek set it
                 if offset > start:  # compacted, expired or transaction marker offsets
                     await self._add_gap(tp, start, offset)
         read = self._read_offset.get(tp)

@@ -16,8 +16,8 @@ Three clients make the same requests (same URLs, same headers, same concurrency)
   newswire's extra cost into its HTTP layer (SSRF guard, body cap, metrics) and the
   feed work on top (parsing, state, scheduling, records).
 
-Measurements are interleaved (newswire, bare, bare, newswire, ...) and the medians
-reported: polls per second (wall clock) and client CPU milliseconds per poll
+Measurements are interleaved (newswire, bare, http_layer, then the other way round,
+...) and the medians reported: polls per second (wall clock) and client CPU milliseconds per poll
 (`time.process_time`). Full results go to --out; the last line of stdout is one
 JSON object with the headline figures.
 
