@@ -2,6 +2,12 @@
 
 Every request goes through the SSRF guard, follows redirects by hand (each hop
 is checked), caps the body and counts the outcome by status class.
+
+No cookie jar outlives a fetch. News sites meter their paywalls by cookie, so a
+fetcher that kept a shared jar would, after a few articles per site, fetch the
+paywall instead of the article; it would also hand every tracking cookie back.
+Cookies a redirect sets are carried along that one redirect chain only, which is
+what consent walls and "cookie check" hops need.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from prometheus_client import Counter, Histogram
+from yarl import URL
 
 from services.common import metrics
 from services.common.errors import FetchError, HttpStatusError, TooLargeError
@@ -89,6 +96,7 @@ class HttpClient:
                 ),
                 headers={"User-Agent": s.user_agent},
                 auto_decompress=True,
+                cookie_jar=aiohttp.DummyCookieJar(),  # see the module docstring
             )
         return self._session
 
@@ -112,18 +120,24 @@ class HttpClient:
         """
         headers = _request_headers(kind, etag, last_modified)
         redirects: list[str] = []
+        chain_jar: aiohttp.CookieJar | None = None  # made when a redirect sets a cookie
         current = url
         for _ in range(self.settings.fetch_max_redirects + 1):
             if redirects and before_redirect is not None:
                 await before_redirect(current)
             self._check(current)
+            hop_headers = _with_cookies(headers, chain_jar, current)
             started = time.perf_counter()
             try:
                 async with self._get_session().get(
-                    current, headers=headers, allow_redirects=False
+                    current, headers=hop_headers, allow_redirects=False
                 ) as resp:
                     if resp.status in REDIRECT_STATUSES and "Location" in resp.headers:
                         _requests(kind, metrics.status_class(resp.status)).inc()
+                        if resp.cookies:
+                            # unsafe: also for IP-literal hosts; the jar lives one chain.
+                            chain_jar = chain_jar or aiohttp.CookieJar(unsafe=True)
+                            chain_jar.update_cookies(resp.cookies, resp.url)
                         redirects.append(current)
                         current = urljoin(current, resp.headers["Location"])
                         continue
@@ -199,6 +213,17 @@ def _request_headers(kind: Kind, etag: str | None, last_modified: str | None) ->
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     return headers
+
+
+def _with_cookies(
+    headers: dict[str, str], jar: aiohttp.CookieJar | None, url: str
+) -> dict[str, str]:
+    """The request headers plus the chain's cookies that this URL may be sent (domain,
+    path, secure and expiry as a browser would decide)."""
+    if jar is None or not (cookies := jar.filter_cookies(URL(url))):
+        return headers
+    pairs = "; ".join(f"{name}={morsel.coded_value}" for name, morsel in cookies.items())
+    return {**headers, "Cookie": pairs}
 
 
 # The metric children, bound once per label set: labels() costs a lock and a tuple

@@ -48,6 +48,18 @@ async def odd_server() -> AsyncIterator[str]:
     async def missing(_: web.Request) -> web.Response:
         raise web.HTTPNotFound()
 
+    async def consent(request: web.Request) -> web.Response:
+        # A consent wall: set a cookie and redirect back; the article only with it.
+        if request.cookies.get("consent") == "yes":
+            meter = int(request.cookies.get("meter", "0"))
+            resp = web.Response(text=f"<p>article; meter {meter}</p>", content_type="text/html")
+            resp.set_cookie("meter", str(meter + 1))  # a paywall meter, per visitor
+            return resp
+        resp = web.HTTPFound(request.path)
+        resp.set_cookie("consent", "yes", path="/consent")
+        resp.set_cookie("elsewhere", "no", path="/other")
+        raise resp
+
     async def pdf(_: web.Request) -> web.Response:
         return web.Response(body=b"%PDF-1.7", content_type="application/pdf")
 
@@ -56,6 +68,7 @@ async def odd_server() -> AsyncIterator[str]:
     app.router.add_get("/ok", ok)
     app.router.add_get("/big", big)
     app.router.add_get("/missing", missing)
+    app.router.add_get("/consent", consent)
     app.router.add_get("/doc.pdf", pdf)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -75,6 +88,21 @@ async def test_redirects_are_followed_and_recorded(settings: Settings, odd_serve
         with pytest.raises(FetchError) as too_many:
             await client.get(f"{odd_server}/r/9", kind="page")
         assert too_many.value.reason == "redirects"
+    finally:
+        await client.close()
+
+
+async def test_cookies_live_for_one_redirect_chain(settings: Settings, odd_server: str) -> None:
+    client = HttpClient(settings)
+    # By name: a shared aiohttp jar would keep cookies of a named host across fetches.
+    site = odd_server.replace("127.0.0.1", "localhost")
+    try:
+        for _ in range(3):
+            resp = await client.get(f"{site}/consent", kind="page")
+            # The cookie the redirect set came back on the next hop, and no cookie
+            # from an earlier fetch did: every visit is the meter's first.
+            assert resp.redirects == [f"{site}/consent"]
+            assert resp.body == b"<p>article; meter 0</p>"
     finally:
         await client.close()
 
