@@ -9,6 +9,7 @@ RESULTS  ?= results
 PYTEST  = $(BIN)/python -m pytest
 TOOLS   = .cache/bin
 HELM_VERSION = v3.19.0
+GO_DIR  ?= .cache/go
 RUNTEST = PATH="$(abspath $(TOOLS)):$$PATH" $(PYTEST)
 
 .PHONY: help venv jars tools prometheus run test-deploy test test-unit test-agents test-integration test-e2e lint schemas clean \
@@ -37,9 +38,12 @@ jars: $(JARS)
 
 # Tools the deploy checks use: helm (built with Go from the module proxy) and
 # promtool/prometheus (Debian's package; installed when missing and we are root).
+# Helm needs Go >= 1.24: `.ci/run go` fetches one into $(GO_DIR) when the installed Go
+# is older (Debian 12's is 1.19), and that one comes first here.
 $(TOOLS)/helm:
 	@mkdir -p $(TOOLS)
-	GOBIN=$(abspath $(TOOLS)) GOFLAGS=-mod=mod go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	PATH="$(abspath $(GO_DIR))/bin:$$PATH" GOBIN=$(abspath $(TOOLS)) GOFLAGS=-mod=mod \
+		go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
 prometheus:
 	@command -v promtool >/dev/null && command -v prometheus >/dev/null || { \

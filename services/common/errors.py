@@ -40,6 +40,12 @@ class SchemaError(DecodeError):
     reason = "schema"
 
 
+class RecordTooLargeError(NewswireError):
+    """An output record would exceed the broker's message size limit."""
+
+    reason = "too_large"
+
+
 class FetchError(NewswireError):
     """Any failure to get a feed or page over HTTP."""
 

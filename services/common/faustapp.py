@@ -9,9 +9,12 @@ import time
 import weakref
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import faust
+import mode
+from faust.tables.manager import TableManager
+from faust.tables.recovery import Recovery
 
 from services.common import faustfixes, metrics
 from services.common.health import DEFAULT_PORTS, HealthServer
@@ -33,7 +36,8 @@ class StageApp:
     def __init__(self, service: str, settings: Settings, **app_options: Any) -> None:
         self.service = service
         self.settings = settings
-        self.stage = Stage(service)
+        self.stage = Stage(service, max_message_bytes=settings.max_message_bytes)
+        metrics.zero_stage(service)
         datadir = settings.data_dir / service
         datadir.mkdir(parents=True, exist_ok=True)
         self.app = faustfixes.App(
@@ -57,11 +61,14 @@ class StageApp:
         self._topics: dict[str, faust.TopicT] = {}
         port = settings.http_port or DEFAULT_PORTS[service]
         self.health = HealthServer(settings.http_host, port, self.ready)
-        self.app.task(self._start_http, on_leader=False)
+        # Faust starts app tasks only after table recovery, which can outlast the startup
+        # probe; the app's children start before it. The first child: up before the
+        # broker clients, and (children stop in reverse) down after them.
+        self.app.add_dependency(HealthService(self.health))
         self.app.timer(LAG_INTERVAL_S, on_leader=False)(self._measure_lag)
         self._broker_probed = False
         self._broker_ok_at = time.monotonic()
-        self._closers: list[Callable[[], Awaitable[None]]] = [self.health.stop]
+        self._closers: list[Callable[[], Awaitable[None]]] = []
         # Faust sends this after the consumer stopped and before the producer's final flush.
         self.app.on_before_shutdown.connect(self._on_shutdown)
         # Which partitions a replica holds decides which feeds and hosts it owns; Faust
@@ -71,6 +78,9 @@ class StageApp:
         self._acks: weakref.WeakSet[OrderedAcks] = weakref.WeakSet()
         self._stopping: list[asyncio.Future[None]] = []
         self.app.on_partitions_revoked.connect(self._reset_acks)
+        # Lag series of topics this worker no longer reads: the new owner exports them.
+        self._lag_topics: set[str] = set()
+        self.app.on_partitions_revoked.connect(self._forget_revoked_lag)
 
     async def _log_assignment(self, sender: Any, /, *args: Any, **kwargs: Any) -> None:
         by_topic: dict[str, list[int]] = defaultdict(list)
@@ -78,13 +88,11 @@ class StageApp:
             by_topic[tp.topic].append(tp.partition)
         log.info("assigned: %s", "; ".join(f"{t} {sorted(p)}" for t, p in sorted(by_topic.items())))
 
-    async def _start_http(self) -> None:
-        await self.health.start()
-
     async def _measure_lag(self) -> None:
         """Per input topic: high-water mark minus committed offset, over assigned partitions."""
         consumer = self.app.consumer
         tps = [tp for tp in consumer.assignment() if tp.topic in BY_NAME]
+        self._forget_lag(keep={tp.topic for tp in tps})
         if not tps:
             return
         self._broker_probed = True
@@ -100,8 +108,31 @@ class StageApp:
         for tp in tps:
             done = committed.get(tp)
             lag[tp.topic] += max(0, (highwaters.get(tp) or 0) - (done or 0))
+        # A rebalance during the await may have taken topics away: not theirs to report.
+        held = {tp.topic for tp in consumer.assignment()}
+        self._forget_lag(keep=held)
         for topic, records in lag.items():
-            metrics.CONSUMER_LAG.labels(self.service, topic).set(records)
+            if topic in held:
+                metrics.CONSUMER_LAG.labels(self.service, topic).set(records)
+                self._lag_topics.add(topic)
+
+    def _forget_lag(self, keep: set[str]) -> None:
+        """Drop the lag series of topics not in `keep`.
+
+        A kept series would repeat its last value forever, and `sum by (stage)` would
+        count those records again beside the partitions' new owner.
+        """
+        for topic in self._lag_topics - keep:
+            metrics.CONSUMER_LAG.remove(self.service, topic)
+        self._lag_topics &= keep
+
+    async def _forget_revoked_lag(self, sender: Any, /, *args: Any, **kwargs: Any) -> None:
+        revoked = set(args[0]) if args else set()  # Faust sends the revoked partitions
+        try:
+            assigned = set(self.app.consumer.assignment())
+        except Exception:  # the consumer is stopping: it holds nothing
+            assigned = set()
+        self._forget_lag(keep={tp.topic for tp in assigned - revoked})
 
     def on_shutdown(self, close: Callable[[], Awaitable[None]]) -> None:
         """Run `close` (an HTTP client's, say) when the worker stops."""
@@ -127,7 +158,8 @@ class StageApp:
         return self._topics[name]
 
     def ready(self) -> bool:
-        """Ready while the consumer holds partitions and the broker answered lately.
+        """Ready while the consumer holds partitions, the tables are recovered and the
+        broker answered lately.
 
         The lag probe asks the broker for high-water marks every LAG_INTERVAL_S; when
         those calls keep failing the worker is alive but cannot work: not ready.
@@ -137,7 +169,20 @@ class StageApp:
         except Exception:  # before the consumer exists
             return False
         broker_silent = time.monotonic() - self._broker_ok_at > BROKER_STALE_S
-        return assigned and not (self._broker_probed and broker_silent)
+        return assigned and self.recovered() and not (self._broker_probed and broker_silent)
+
+    def recovered(self) -> bool:
+        """The first changelog replay is done and no later one (after a rebalance) runs.
+
+        Agents wait for it; until then a worker holding partitions still processes nothing.
+        """
+        recovery = self.recovery
+        return recovery.completed.is_set() and not recovery.in_recovery
+
+    @property
+    def recovery(self) -> Recovery:
+        """Faust's changelog replay service (its type stub does not show it)."""
+        return cast(TableManager, self.app.tables).recovery
 
     async def handle(
         self, event: Any, fn: Any, *, offload: bool = False, counted: bool = True
@@ -151,13 +196,17 @@ class StageApp:
         are revoked. A failed send stops the worker (not just the agent, which Faust
         would restart in place without reading the records again)."""
 
-        def stop(exc: BaseException) -> None:
-            # A reference kept, so the task is not collected before it runs.
-            self._stopping.append(asyncio.ensure_future(self.app.crash(exc)))
-
-        acks = OrderedAcks(stream, on_error=stop)
+        acks = OrderedAcks(stream, on_error=self._stop_worker)
         self._acks.add(acks)
         return acks
+
+    def _stop_worker(self, exc: BaseException) -> None:
+        """Crash the whole worker: an agent that raises is restarted in place by Faust,
+        which does not read its unacknowledged record again (its partition's commits
+        would stall behind it); a restarted worker reads from the committed offsets."""
+        log.error("output not delivered, stopping the worker: %r", exc)
+        # A reference kept, so the task is not collected before it runs.
+        self._stopping.append(asyncio.ensure_future(self.app.crash(exc)))
 
     async def _reset_acks(self, sender: Any, /, *args: Any, **kwargs: Any) -> None:
         for acks in list(self._acks):
@@ -175,11 +224,29 @@ class StageApp:
 
         All are handed to the producer first and then awaited together: one round trip
         for an event's outputs, not one each (dedup asks ~10 lookups per article)."""
-        futures = await self.send_soon(outputs)
-        if futures:
-            await asyncio.gather(*futures)
+        try:
+            futures = await self.send_soon(outputs)
+            if futures:
+                await asyncio.gather(*futures)
+        except Exception as exc:
+            self._stop_worker(exc)
+            raise
         if counted:
             self.stage.count_out(outputs)
+
+
+class HealthService(mode.Service):
+    """Runs a HealthServer for as long as the Faust app it is a dependency of."""
+
+    def __init__(self, server: HealthServer, **kwargs: Any) -> None:
+        self.server = server
+        super().__init__(**kwargs)
+
+    async def on_start(self) -> None:
+        await self.server.start()
+
+    async def on_stop(self) -> None:
+        await self.server.stop()
 
 
 class OrderedAcks:

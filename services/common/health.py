@@ -44,12 +44,19 @@ class HealthServer:
         return web.json_response({"ready": ok}, status=200 if ok else 503)
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self._app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        if self._runner is not None:  # already serving: a second bind would fail
+            return
+        runner = web.AppRunner(self._app(), access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.host, self.port).start()
+        except BaseException:  # port taken, say: nothing left half-started
+            await runner.cleanup()
+            raise
+        self._runner = runner
         log.info("serving /metrics /healthz /readyz on http://%s:%d", self.host, self.port)
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()

@@ -112,6 +112,12 @@ FETCH_BYTES = Counter(
     namespace=NAMESPACE,
     registry=REGISTRY,
 )
+FEED_POLLS_STALE = Counter(
+    "feed_polls_stale",
+    "Poll commands skipped because the feed was polled after they were sent (copies).",
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
 FEED_ENTRIES_NEW = Counter(
     "feed_entries_new",
     "Feed entries seen for the first time and emitted.",
@@ -184,6 +190,17 @@ READY = Gauge(
     namespace=NAMESPACE,
     registry=REGISTRY,
 )
+
+
+def zero_stage(stage: str) -> None:
+    """Export a stage's throughput counters at 0 from its start.
+
+    A labelled counter has no series until its first increment, so after a restart
+    `increase(newswire_records_out_total{stage="dedup"}[30m]) == 0` (NewswireNoNewStories)
+    has nothing to compare and stays silent while no story comes out.
+    """
+    RECORDS_IN.labels(stage)
+    RECORDS_OUT.labels(stage)
 
 
 def status_class(status: int | None) -> str:

@@ -322,6 +322,10 @@ class DeadLetter(Message):
     source_offset: int | None = None
     key: str | None = None
     original_b64: str
+    # The original's full size; original_b64 holds only its head when the whole would
+    # not fit in one broker message (the record it came from was itself near the limit).
+    original_bytes: int | None = None
+    original_truncated: bool = False
     failed_at: AwareDatetime = Field(default_factory=utcnow)
 
 

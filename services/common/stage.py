@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.common import metrics
-from services.common.errors import NewswireError
+from services.common.errors import NewswireError, RecordTooLargeError
 from services.common.models import DeadLetter, encode
 from services.common.topics import BY_NAME, DLQ
 
@@ -46,9 +46,19 @@ class Source:
 Handler = Callable[[bytes | None], Sequence[Output]]
 
 
-def dead_letter(stage: str, source: Source, value: bytes | None, exc: BaseException) -> Output:
+def dead_letter(
+    stage: str,
+    source: Source,
+    value: bytes | None,
+    exc: BaseException,
+    *,
+    max_bytes: int | None = None,
+) -> Output:
+    """The DLQ record for `value`; with `max_bytes`, the original is cut to its head so
+    that the record fits (base64 adds a third: a page near the limit would not)."""
     reason = exc.reason if isinstance(exc, NewswireError) else "internal"
     key_text = source.key.decode("utf-8", "replace") if source.key is not None else None
+    original = value or b""
     record = DeadLetter(
         stage=stage,
         reason=reason,
@@ -57,16 +67,48 @@ def dead_letter(stage: str, source: Source, value: bytes | None, exc: BaseExcept
         source_partition=source.partition,
         source_offset=source.offset,
         key=key_text,
-        original_b64=base64.b64encode(value or b"").decode("ascii"),
+        original_b64=base64.b64encode(original).decode("ascii"),
+        original_bytes=len(original),
     )
-    return Output(DLQ.name, source.key, encode(record))
+    encoded = encode(record)
+    size = len(encoded) + len(source.key or b"")
+    if max_bytes is not None and size > max_bytes:
+        # base64 is plain ASCII in JSON, so the record shrinks by exactly what it loses.
+        room = max(0, max_bytes - (size - len(record.original_b64)))
+        record.original_b64 = base64.b64encode(original[: room // 4 * 3]).decode("ascii")
+        record.original_truncated = True
+        encoded = encode(record)
+    return Output(DLQ.name, source.key, encoded)
+
+
+def check_sizes(outputs: Sequence[Output], max_bytes: int) -> None:
+    """RecordTooLargeError if an output would not fit in one broker message: caught here
+    it becomes a DLQ record; at send time it would stop the agent instead."""
+    for out in outputs:
+        size = len(out.key or b"") + len(out.value or b"")
+        if size > max_bytes:
+            raise RecordTooLargeError(
+                f"{out.topic} record of {size} bytes exceeds the {max_bytes}-byte limit"
+            )
+
+
+# What a record needs besides its key and value (lengths, timestamp, headers, and its
+# share of the batch header), so a key and value within the limit minus this fit.
+RECORD_OVERHEAD = 1024
 
 
 class Stage:
-    """Counts, times and dead-letters one stage's records."""
+    """Counts, times and dead-letters one stage's records.
 
-    def __init__(self, name: str) -> None:
+    With `max_message_bytes` (the producer's and topics' limit), an output that would
+    not fit is dead-lettered with reason `too_large` instead of failing at send.
+    """
+
+    def __init__(self, name: str, *, max_message_bytes: int | None = None) -> None:
         self.name = name
+        self.max_record_bytes = (
+            max_message_bytes - RECORD_OVERHEAD if max_message_bytes is not None else None
+        )
 
     async def handle(
         self,
@@ -95,6 +137,8 @@ class Stage:
                 if asyncio.iscoroutine(result) or isinstance(result, Awaitable):
                     result = await result
             outputs = list(result)
+            if self.max_record_bytes is not None:
+                check_sizes(outputs, self.max_record_bytes)
         except Exception as exc:  # a stage never crashes on input
             reason = exc.reason if isinstance(exc, NewswireError) else "internal"
             if reason == "internal":
@@ -103,7 +147,7 @@ class Stage:
                 log.warning("%s: %s on %s: %s", self.name, reason, source, exc)
             metrics.RECORDS_FAILED.labels(self.name, reason).inc()
             metrics.DLQ_RECORDS.labels(self.name, reason).inc()
-            outputs = [dead_letter(self.name, source, value, exc)]
+            outputs = [dead_letter(self.name, source, value, exc, max_bytes=self.max_record_bytes)]
         finally:
             metrics.PROCESSING_SECONDS.labels(self.name).observe(time.perf_counter() - started)
         return outputs

@@ -145,6 +145,19 @@ def article_id(url: str, rel_canonical: str | None = None) -> str:
     return digest[: ARTICLE_ID_BYTES * 2]
 
 
+def web_url(url: str) -> str | None:
+    """The URL, stripped, if the fetcher could fetch it (http or https, a host, a port
+    that is one), else None: a feed item's link is checked here, so one bad link skips
+    one item."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a port that is not one
+    except ValueError:  # that, or an unclosed [IPv6 bracket
+        return None
+    return url if parts.scheme.lower() in ("http", "https") and parts.hostname else None
+
+
 def host_of(url: str) -> str:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()

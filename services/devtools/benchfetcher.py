@@ -386,13 +386,14 @@ async def measure_newswire(
     for url in urls:
         register_feed(encode(FeedRecord(url=url)), key=url.encode(), partition=0, table=table)
     register_s = round(time.perf_counter() - t0, 4)
-    # The scheduler's commands, as they would arrive from newswire.feed-polls.
-    commands = [encode(FeedPoll(url=url, partition=0)) for url in urls]
     client = newswire_client(settings, limit_per_host)
     tally: Counter[str] = Counter()
     counted = {ENTRIES.name: "entries", DLQ.name: "errors"}
 
-    async def one(raw: bytes) -> None:
+    async def one(url: str) -> None:
+        # The scheduler's command, as it would arrive from newswire.feed-polls: made per
+        # poll, since a command older than the feed's last poll is skipped as a copy.
+        raw = encode(FeedPoll(url=url, partition=0))
         outputs: list[Output] = await poll_feed(raw, table=table, client=client, settings=settings)
         for out in outputs:
             tally[counted.get(out.topic, out.topic)] += 1
@@ -402,7 +403,7 @@ async def measure_newswire(
             "newswire",
             repeat,
             control,
-            commands,
+            urls,
             one,
             rounds=rounds,
             concurrency=concurrency,

@@ -15,6 +15,7 @@ import feedparser
 from feedparser.encodings import convert_to_utf8
 
 from services.common.errors import FeedParseError
+from services.common.urls import web_url
 
 # feedparser tries the libxml2 SAX driver first on every parse; it is never installed,
 # so the failed import cost ~50 us a poll. The standard expat driver is what runs anyway.
@@ -70,12 +71,10 @@ def _article_link(item: Any, base: str) -> str | None:
         try:
             if resolve and not urlsplit(href).scheme:
                 href = urljoin(base, href)
-            parts = urlsplit(href)
-            _ = parts.port  # raises ValueError for a port that is not one
-        except ValueError:  # that, or an unclosed [IPv6 bracket: not a URL to fetch
+        except ValueError:  # an unclosed [IPv6 bracket: not a URL to fetch
             continue
-        if parts.scheme.lower() in ("http", "https") and parts.hostname:
-            return href
+        if link := web_url(href):
+            return link
     return None
 
 
@@ -133,9 +132,9 @@ def _iso(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _text(value: Any) -> str | None:
@@ -160,14 +159,8 @@ def parse_json_feed(body: bytes) -> ParsedFeed:
     for item in items:
         if not isinstance(item, dict):
             continue
-        link = next(
-            (
-                str(u)
-                for u in (item.get("url"), item.get("external_url"))
-                if isinstance(u, str) and u.lower().startswith(("http://", "https://"))
-            ),
-            None,
-        )
+        candidates = (item.get("url"), item.get("external_url"))
+        link = next((u for c in candidates if isinstance(c, str) and (u := web_url(c))), None)
         if link is None:
             continue
         guid = _text(item.get("id")) if not isinstance(item.get("id"), int) else str(item["id"])

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import aiohttp
 from prometheus_client import Counter, Histogram
@@ -244,13 +244,22 @@ def _bytes(kind: str) -> Counter:
 
 
 def _url_host(url: str) -> str:
-    """The host of an http(s) URL; FetchError for another scheme or no host."""
-    parts = urlsplit(url)
+    """The host of an http(s) URL as aiohttp will connect to it; FetchError for another
+    scheme or no host.
+
+    yarl's form, not urlsplit's: yarl folds full-width digits and ideographic full
+    stops into 127.0.0.1, and aiohttp connects to an IP literal without asking the
+    guarded resolver, so a check of urlsplit's host would let those through.
+    """
+    try:
+        parts = URL(url)
+    except (ValueError, TypeError) as exc:
+        raise FetchError(f"bad URL {url!r}: {exc}", reason="bad_url") from exc
     if parts.scheme not in ("http", "https"):
         raise FetchError(f"scheme {parts.scheme!r} is not fetched", reason="bad_url")
-    if not parts.hostname:
+    if not parts.raw_host:
         raise FetchError(f"no host in {url!r}", reason="bad_url")
-    return parts.hostname
+    return parts.raw_host
 
 
 def _keep(checked: set[str], item: str) -> None:

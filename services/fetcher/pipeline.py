@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 from services.common import metrics
 from services.common.charset import decode_body
 from services.common.errors import (
+    FeedParseError,
     HttpStatusError,
     NewswireError,
     UnsupportedContentError,
@@ -99,6 +100,12 @@ async def poll_feed(
         return []  # removed since the poll was scheduled
     stored = StoredState(stored_raw)
     state = stored.state
+    if state.last_polled_at is not None and state.last_polled_at >= command.requested_at:
+        # Polled since this command was sent: a copy (the scheduler re-sends a command
+        # that seems lost, and again after a rebalance). Polling again would make the
+        # copies pile up whenever the poll topic lags.
+        metrics.FEED_POLLS_STALE.inc()
+        return []
     now = utcnow()
     state.last_polled_at = now
     outputs: list[Output] = []
@@ -121,17 +128,24 @@ async def poll_feed(
             ttl = None
         else:
             parsed = parse_feed(resp.body, url=resp.final_url, content_type=resp.content_type)
-            state.body_digest = digest
             stored.seen_ids()  # decoded only now, for a body not seen before
             new = entries_from(parsed, state, state.url)
-            outputs = [Output(ENTRIES.name, host_of(e.link).encode(), encode(e)) for e in new]
-            state.remember([e.entry_id for e in new], settings.seen_entries_per_feed)
+            source = Source(FEED_POLLS.name, command.partition, None, state.url.encode())
+            outputs, emitted = entry_records(new, source, raw)
+            state.remember(
+                [e.entry_id for e in new],
+                settings.seen_entries_per_feed,
+                present={item.entry_id for item in parsed.entries},
+            )
             # Publication times say how often the feed publishes; discovery time if absent.
-            state.saw_entries([min(e.published or now, now) for e in new], now)
+            state.saw_entries([min(e.published or now, now) for e in emitted], now)
             _store_validators(state, resp.headers, now)
             state.title = state.title or parsed.title
             ttl = parsed.ttl_seconds
-            metrics.FEED_ENTRIES_NEW.inc(len(new))
+            # Last: a body counts as seen only once its entries are out. Set earlier, a
+            # failure after it would make the next poll skip the body as unchanged.
+            state.body_digest = digest
+            metrics.FEED_ENTRIES_NEW.inc(len(emitted))
         state.error_count, state.last_error = 0, None
         state.next_poll_at = next_success_poll(
             now, state, ttl_s=ttl, max_age_s=max_age_seconds(resp.headers), **bounds
@@ -159,8 +173,37 @@ async def poll_feed(
             now, state.error_count, retry_after_s=retry_after, **bounds
         )
         log.warning("feed %s failed (%d in a row): %s", state.url, state.error_count, exc)
+    latest = table.get(command.url)
+    if latest is None:
+        # Removed while it was polled: writing the state back would bring it back.
+        log.info("feed %s was removed during its poll; its results are dropped", state.url)
+        return []
+    if latest is not stored_raw and latest != stored_raw:
+        # Registered again meanwhile (a new title): that change wins over ours.
+        state.title = FeedState.model_validate_json(latest).title or state.title
     table[state.url] = stored.dump()
     return outputs
+
+
+def entry_records(
+    entries: list[Entry], source: Source, raw: bytes | None
+) -> tuple[list[Output], list[Entry]]:
+    """The newswire.entries records, and the entries they hold. An entry that cannot be
+    keyed or encoded (a lone surrogate in its title, say) is dead-lettered by itself:
+    it must not cost the feed its other entries."""
+    outputs: list[Output] = []
+    emitted: list[Entry] = []
+    for entry in entries:
+        try:
+            outputs.append(Output(ENTRIES.name, host_of(entry.link).encode(), encode(entry)))
+        except ValueError as exc:  # pydantic's serialisation error is a ValueError too
+            bad = FeedParseError(f"entry {entry.entry_id!r} ({entry.link}) not emitted: {exc}")
+            metrics.FEED_POLL_ERRORS.labels(bad.reason).inc()
+            metrics.DLQ_RECORDS.labels(STAGE, bad.reason).inc()
+            outputs.append(dead_letter(STAGE, source, raw, bad))
+            continue
+        emitted.append(entry)
+    return outputs, emitted
 
 
 def body_digest(body: bytes) -> str:
@@ -242,7 +285,10 @@ def canonical_link(html: str, base_url: str) -> str | None:
     for tag in LINK_TAG.findall(html[:HEAD_BYTES]):
         attrs = {m[0].lower(): m[1] or m[2] or m[3] for m in ATTR.findall(tag)}
         if "canonical" in attrs.get("rel", "").lower().split() and attrs.get("href"):
-            href: str = urljoin(base_url, attrs["href"].strip())
+            try:
+                href: str = urljoin(base_url, attrs["href"].strip())
+            except ValueError:  # "http://[broken/": a bad hint, not a bad page
+                continue
             if href.startswith(("http://", "https://")):
                 return href
     return None

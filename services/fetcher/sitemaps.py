@@ -21,11 +21,12 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from lxml import etree
 
 from services.common.errors import FeedParseError
+from services.common.urls import web_url
 from services.fetcher.feeds import ParsedEntry, ParsedFeed
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -302,7 +303,6 @@ def _absolute(loc: str | None, base: str) -> str | None:
         return None
     try:
         joined = urljoin(base, loc)
-        parts = urlsplit(joined)
     except ValueError:  # e.g. a malformed IPv6 host
         return None
-    return joined if parts.scheme in ("http", "https") and parts.hostname else None
+    return web_url(joined)

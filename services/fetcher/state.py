@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter
@@ -51,8 +52,21 @@ class FeedState(BaseModel):
     def failing(self) -> bool:
         return self.error_count > 0
 
-    def remember(self, ids: list[str], bound: int) -> None:
-        self.seen = (self.seen + ids)[-bound:]
+    def remember(self, ids: list[str], bound: int, present: Collection[str] = ()) -> None:
+        """Add the ids of new entries; keep at most `bound`, dropping the oldest, but
+        never one still in the feed (`present`): it would come back as new at the
+        next change (a sitemap lists thousands of URLs)."""
+        seen = self.seen + ids
+        excess = len(seen) - max(bound, len(present))
+        if excess > 0:
+            drop: set[str] = set()
+            for entry_id in seen:
+                if len(drop) == excess:
+                    break
+                if entry_id not in present:
+                    drop.add(entry_id)
+            seen = [entry_id for entry_id in seen if entry_id not in drop]
+        self.seen = seen
 
     def saw_entries(self, times: list[datetime], now: datetime) -> None:
         recent = [t for t in [*self.entry_times, *times] if now - t <= FREQUENCY_WINDOW]

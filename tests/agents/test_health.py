@@ -1,4 +1,5 @@
-"""/readyz follows the partition assignment; /healthz only says the process is alive."""
+"""/readyz follows the partition assignment and table recovery; /healthz only says the
+process is alive."""
 
 from __future__ import annotations
 
@@ -36,7 +37,9 @@ def get(url: str) -> tuple[int, Any]:
         return err.code, json.loads(err.read())
 
 
-async def test_readyz_turns_ready_only_with_partitions(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_readyz_turns_ready_only_with_partitions_and_recovered_tables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import asyncio
 
     from services.cleaner.app import build
@@ -53,8 +56,16 @@ async def test_readyz_turns_ready_only_with_partitions(monkeypatch: pytest.Monke
         assert (status, body) == (503, {"ready": False})
         assert (await asyncio.to_thread(get, f"{base}/healthz"))[0] == 200
         fake.tps = {TP("newswire.pages", 0)}
+        # Partitions held, but their changelogs are still being replayed: agents wait.
+        status, body = await asyncio.to_thread(get, f"{base}/readyz")
+        assert (status, body) == (503, {"ready": False})
+        sa.recovery.completed.set()
         status, body = await asyncio.to_thread(get, f"{base}/readyz")
         assert (status, body) == (200, {"ready": True})
+        # A replay after a later rebalance: not ready again until it ends.
+        sa.recovery.in_recovery = True
+        assert (await asyncio.to_thread(get, f"{base}/readyz"))[0] == 503
+        sa.recovery.in_recovery = False
         metrics = await asyncio.to_thread(fetch, f"{base}/metrics")
         assert b"newswire_ready 1.0" in metrics
         # Partitions held, but the broker stopped answering the lag probe: not ready.

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from services.common.errors import BlockedAddressError, FetchError
 from services.common.models import Entry, FeedPoll, decode, encode
 from services.common.settings import Settings
+from services.common.stage import Output
 from services.fetcher import caching, fastfeed
 from services.fetcher.http import HttpClient
 from services.fetcher.pipeline import poll_feed
@@ -197,16 +198,20 @@ async def test_polls_keep_a_long_seen_list_whole(feed_server: str) -> None:
         .model_copy(update={"url": feed_server, "etag": None})
         .model_dump_json()
     }
-    command = encode(FeedPoll(url=feed_server, partition=1))
     client = HttpClient(settings_)
+
+    async def poll() -> list[Output]:
+        command = encode(FeedPoll(url=feed_server, partition=1))
+        return await poll_feed(command, table=table, client=client, settings=settings_)
+
     try:
-        first = await poll_feed(command, table=table, client=client, settings=settings_)
+        first = await poll()
         assert [decode(Entry, o.value).link for o in first] == [
             "https://news.example/400/story.html",
             "https://news.example/401/story.html",
         ]
         after_new = table[feed_server]
-        assert await poll_feed(command, table=table, client=client, settings=settings_) == []
+        assert await poll() == []
         after_304 = table[feed_server]
     finally:
         await client.close()

@@ -15,7 +15,13 @@ from services.common.stage import Output
 from services.common.topics import DLQ, ENTRIES, PAGES
 from services.devtools import seedserver
 from services.fetcher.http import HttpClient
-from services.fetcher.pipeline import fetch_page, load_state, poll_feed, register_feed
+from services.fetcher.pipeline import (
+    canonical_link,
+    fetch_page,
+    load_state,
+    poll_feed,
+    register_feed,
+)
 from tests.conftest import SEEDS
 
 
@@ -127,6 +133,10 @@ async def test_loopback_is_refused_unless_allowed(odd_server: str) -> None:
         with pytest.raises(FetchError) as by_name:
             await client.get(odd_server.replace("127.0.0.1", "localhost") + "/ok", kind="page")
         assert by_name.value.reason == "blocked_address"
+        # Forms the URL library folds into 127.0.0.1 before connecting to it directly.
+        for disguised in ("１２７.0.0.1", "①②⑦.0.0.1", "127。0。0。1"):
+            with pytest.raises(BlockedAddressError):
+                await client.get(odd_server.replace("127.0.0.1", disguised) + "/ok", kind="page")
     finally:
         await client.close()
 
@@ -224,3 +234,11 @@ def test_removing_a_feed_drops_its_state() -> None:
     assert "http://a/f" in table
     register_feed(None, key=b"http://a/f", partition=0, table=table)
     assert table == {}
+
+
+def test_a_malformed_canonical_hint_is_skipped_not_fatal() -> None:
+    html = (
+        '<link rel="canonical" href="http://[broken/x">'
+        '<link rel="canonical" href="/story">'
+    )
+    assert canonical_link(html, "https://news.example/a?utm=1") == "https://news.example/story"

@@ -15,7 +15,7 @@ from services.common.settings import Settings
 from services.fetcher.http import HttpClient
 from services.fetcher.pipeline import canonical_link, fetch_page
 from services.fetcher.politeness import HostGate
-from services.fetcher.robots import RobotsCache, product_token
+from services.fetcher.robots import RobotsCache, parse_rules, pattern_matches, product_token
 
 ROBOTS = (
     "User-agent: NewswireBot\nDisallow: /private\nCrawl-delay: 2\n\nUser-agent: *\nDisallow: /\n"
@@ -55,6 +55,97 @@ async def site() -> AsyncIterator[tuple[str, dict[str, int]]]:
 
 def test_product_token() -> None:
     assert product_token("NewswireBot/0.1 (+https://x.example)") == "NewswireBot"
+
+
+@pytest.mark.parametrize(
+    ("robots", "path", "allowed"),
+    [
+        # `*` matches any run of characters, also across slashes.
+        ("Disallow: /*/print/", "/2024/05/print/story", False),
+        ("Disallow: /*/print/", "/2024/05/story", True),
+        # A final `$` anchors the pattern to the end of the path and query.
+        ("Disallow: /*.pdf$", "/files/report.pdf", False),
+        ("Disallow: /*.pdf$", "/files/report.pdf?page=2", True),
+        ("Disallow: /*.pdf$", "/files/report.pdfx", True),
+        # Rules match the query too.
+        ("Disallow: /*?share=", "/story?share=twitter", False),
+        ("Disallow: /*?share=", "/story?id=1", True),
+        ("Disallow: /*?share=", "/story", True),
+        # The longest match wins, whatever the order of the lines.
+        ("Disallow: /\nAllow: /news/", "/news/story", True),
+        ("Disallow: /\nAllow: /news/", "/sport/story", False),
+        ("Allow: /news/\nDisallow: /news/drafts/", "/news/drafts/1", False),
+        ("Disallow: /news/drafts/\nAllow: /news/", "/news/drafts/1", False),
+        # A tie goes to Allow.
+        ("Disallow: /page\nAllow: /page", "/page/1", True),
+        # Length counts the pattern as written, wildcards included.
+        ("Allow: /page\nDisallow: /*.html", "/page.html", False),
+        # An empty Disallow matches nothing; /robots.txt itself is always allowed.
+        ("Disallow:", "/anything", True),
+        ("Disallow: /", "/robots.txt", True),
+        # Escapes of unreserved characters are those characters (RFC 9309 2.2.2) ...
+        ("Disallow: /foo/bar/%62%61%7A", "/foo/bar/baz", False),
+        ("Disallow: /foo/bar/baz", "/foo/bar/%62%61%7a", False),
+        # ... non-ASCII is compared as its UTF-8 escapes, in either spelling ...
+        ("Disallow: /foo/bar/ツ", "/foo/bar/%E3%83%84", False),
+        ("Disallow: /foo/bar/%e3%83%84", "/foo/bar/ツ", False),
+        # ... and an escaped reserved character stays distinct from the character.
+        ("Disallow: /a%2Fb", "/a%2fb", False),
+        ("Disallow: /a%2Fb", "/a/b", True),
+    ],
+)
+def test_rfc9309_matching(robots: str, path: str, allowed: bool) -> None:
+    rules = parse_rules(f"User-agent: *\n{robots}\n", ttl_s=60)
+    assert rules.allows("NewswireBot", f"https://n.example{path}") is allowed
+
+
+GROUPS = """\ufeffUser-agent: OtherBot
+User-agent: newswirebot/2.0   # the product token is matched, case-insensitively
+Disallow: /private/
+Crawl-delay: 2.5
+
+User-agent: Newswire
+Disallow: /prefix-is-not-a-match/
+
+User-agent: *
+Disallow: /
+Crawl-delay: 9
+
+User-agent: NEWSWIREBOT
+Disallow: /also-private/
+Crawl-delay: 7
+"""
+
+
+def test_user_agent_groups_and_crawl_delay() -> None:
+    rules = parse_rules(GROUPS, ttl_s=60)
+    url = "https://n.example"
+    # Our two groups combine; the `*` group and the `Newswire` group do not apply.
+    assert rules.allows("NewswireBot", f"{url}/news/1")
+    assert not rules.allows("NewswireBot", f"{url}/private/x")
+    assert not rules.allows("NewswireBot", f"{url}/also-private/x")
+    assert rules.allows("NewswireBot", f"{url}/prefix-is-not-a-match/x")
+    assert rules.crawl_delay("NewswireBot") == 2.5  # the first of our groups' delays
+    # A group may name several agents; an agent no group names gets the `*` group.
+    assert not rules.allows("OtherBot", f"{url}/private/x") and rules.allows("OtherBot", url)
+    assert not rules.allows("ThirdBot", f"{url}/news/1")
+    assert rules.crawl_delay("ThirdBot") == 9.0
+
+
+def test_no_matching_group_and_bad_crawl_delay() -> None:
+    rules = parse_rules("Disallow: /orphan\nUser-agent: OtherBot\nDisallow: /\n", ttl_s=60)
+    assert rules.allows("NewswireBot", "https://n.example/orphan")  # no group, no `*`: all
+    assert rules.crawl_delay("NewswireBot") is None
+    for bad in ("soon", "-1", "nan", "inf"):
+        rules = parse_rules(f"User-agent: *\nCrawl-delay: {bad}\n", ttl_s=60)
+        assert rules.crawl_delay("NewswireBot") is None, bad
+
+
+def test_wildcards_do_not_backtrack() -> None:
+    # A hostile pattern against a long path: linear, where a regex would take ages.
+    pattern = "/" + "*a" * 40 + "*b$"
+    assert not pattern_matches(pattern, "/" + "a" * 20_000)
+    assert pattern_matches(pattern, "/" + "a" * 40 + "b")
 
 
 async def test_robots_rules_are_honoured_and_cached(site: tuple[str, dict[str, int]]) -> None:
