@@ -83,8 +83,36 @@ def _strip_the(name: str) -> str:
     return name[4:] if name.lower().startswith("the ") else name
 
 
+def as_us_state(name: str, idx: Index) -> Place | None:
+    """The US state of a name that is also a country ("Georgia"), else None."""
+    name = _strip_the(name)
+    if name in gazetteer.PLACE_ALIASES or not gazetteer.country_code(name):
+        return None
+    region = idx.regions.get(fold(name))
+    return Place(name=name, kind="region", country_code=region) if region else None
+
+
+def prefers_state(country: Place, others: Iterable[Place]) -> bool:
+    """Whether the article's other places make a country-or-state name the US state.
+
+    Only when they point to the US more than anywhere else: none in the country itself
+    (Tbilisi), and more mentions in the US (Atlanta, Savannah) than elsewhere. A story
+    that names nothing else keeps the country, as before.
+    """
+    located = [p for p in others if p.country_code]
+    if any(p.country_code == country.country_code for p in located):
+        return False
+    in_us = sum(p.count for p in located if p.country_code == "US")
+    elsewhere = sum(p.count for p in located if p.country_code != "US")
+    return in_us > elsewhere
+
+
 def resolve_fixed(name: str, idx: Index) -> Place | None:
-    """A place the name alone decides: an alias, a country, a US state."""
+    """A place the name alone decides: an alias, a country, a US state.
+
+    A name that is both a country and a US state comes out as the country here;
+    `resolve` turns it into the state when the article's other places are in the US.
+    """
     name = _strip_the(name)
     alias = gazetteer.PLACE_ALIASES.get(name)
     if alias:
@@ -107,27 +135,44 @@ def pick_city(candidates: list[City], home: set[str]) -> City:
     return top
 
 
+def _city_place(name: str, idx: Index, home: set[str]) -> Place | None:
+    candidates = idx.cities.get(fold(_strip_the(name)))
+    if not candidates:
+        return None
+    city = pick_city(candidates, home)
+    return Place(
+        name=name,
+        kind="city",
+        country_code=city.country_code,
+        latitude=city.latitude,
+        longitude=city.longitude,
+        geonameid=city.geonameid,
+    )
+
+
+def _resolve_all(places: list[Entity], idx: Index, fixed: dict[str, Place | None]) -> list[Place]:
+    home = {p.country_code for p in fixed.values() if p and p.country_code}
+    out: list[Place] = []
+    for e in places:
+        place = fixed[e.text] or _city_place(e.text, idx, home)
+        if place is not None:
+            out.append(place.model_copy(update={"name": e.text, "count": e.count}))
+    return out
+
+
 def resolve(entities: Iterable[Entity], min_population: int) -> list[Place]:
     """Every place entity the gazetteer knows, in order of first mention."""
     idx = index(min_population)
     places = [e for e in entities if e.label in PLACE_LABELS]
     fixed = {e.text: resolve_fixed(e.text, idx) for e in places}
-    home = {p.country_code for p in fixed.values() if p and p.country_code}
-    out: list[Place] = []
-    for e in places:
-        place = fixed[e.text]
-        if place is None:
-            candidates = idx.cities.get(fold(_strip_the(e.text)))
-            if not candidates:
-                continue
-            city = pick_city(candidates, home)
-            place = Place(
-                name=e.text,
-                kind="city",
-                country_code=city.country_code,
-                latitude=city.latitude,
-                longitude=city.longitude,
-                geonameid=city.geonameid,
-            )
-        out.append(place.model_copy(update={"name": e.text, "count": e.count}))
-    return out
+    states = {e.text: s for e in places if (s := as_us_state(e.text, idx))}
+    if states:
+        # "Georgia" is judged by the other places, resolved without it: read as the
+        # country, it would pull their namesake cities towards itself.
+        rest = [e for e in places if e.text not in states]
+        others = _resolve_all(rest, idx, {e.text: fixed[e.text] for e in rest})
+        for name, state in states.items():
+            country = fixed[name]
+            if country and prefers_state(country, others):
+                fixed[name] = state
+    return _resolve_all(places, idx, fixed)

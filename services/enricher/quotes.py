@@ -17,6 +17,14 @@ from services.common.models import Entity, Quote
 
 QUOTED = re.compile(r"“([^”\n]+)”|\"([^\"\n]+)\"|«\s?([^»\n]+?)\s?»|„([^“”\n]+)[“”]")
 MIN_WORDS = 2
+# Below this many words a quoted span is speech only when written as speech, with its
+# punctuation inside the marks ('as "very serious,"', '"Absolutely not," she said');
+# otherwise it is a scare quote or a name: 'the so-called "peace plan" was rejected'.
+SHORT_QUOTE_WORDS = 4
+SPEECH_END = (",", ".", "!", "?", "…")
+# Words a title leaves lower-case: '"The Fall of the House"' is a title, not speech.
+_TITLE_SMALL_WORDS = "a an and as at but by for from in into of on or the to with"
+TITLE_SMALL_WORDS = frozenset(_TITLE_SMALL_WORDS.split())
 # Speech verbs; forms that are mostly nouns in news ("remarks", "claims", "calls",
 # "states") are left out, or "..., in remarks to the press" would name a speaker.
 SPEECH_VERB = re.compile(
@@ -42,6 +50,12 @@ NOT_A_SPEAKER = frozenset(_NOT_A_SPEAKER.split())
 AFTER_CHARS = 120
 BEFORE_CHARS = 300
 SPEAKER_GAP_CHARS = 60
+# '..., said <speaker>': how far past the verb the speaker's clause may run; long enough
+# for 'White House national security spokesman John Kirby'.
+AFTER_VERB_CHARS = 80
+# Where that clause ends: a comma, a dash, or a full stop that is not an initial or an
+# abbreviation ("said U.S. envoy Steve Witkoff", "said Mr. Biden").
+CLAUSE_END = re.compile(r"[,;:()—–]|(?<![A-Z])(?<!\b(?:Mr|Ms|Dr|St))[.!?](?=\s|$)")
 MAX_NOMINAL_WORDS = 6
 
 
@@ -62,6 +76,31 @@ def speakers_from(entities: Sequence[Entity], offset: int = 0) -> list[Named]:
         for m in e.mentions
     ]
     return sorted(out, key=lambda n: n.start)
+
+
+def is_quotation(raw: str) -> bool:
+    """Whether a quoted span (as written, punctuation inside the marks kept) is speech."""
+    words = raw.split()
+    if len(words) < MIN_WORDS:
+        return False
+    if raw.rstrip().endswith(SPEECH_END):
+        return True
+    if len(words) < SHORT_QUOTE_WORDS:
+        return False
+    # Every word capitalised and nothing that ends a sentence: a title or a name.
+    lettered = [w for w in words if w[0].isalpha()]
+    return not all(w[0].isupper() or w in TITLE_SMALL_WORDS for w in lettered)
+
+
+def _speaker_of(candidates: Sequence[Named]) -> str | None:
+    """The person among the names of an attribution, else the organisation.
+
+    'White House national security spokesman John Kirby', 'Hamas political bureau
+    member Basem Naim': the organisation describes the person who spoke.
+    """
+    people = [n for n in candidates if n.label == "PERSON"]
+    chosen = people or list(candidates)
+    return chosen[-1].name if chosen else None
 
 
 def _person_before(named: Sequence[Named], pos: int) -> str | None:
@@ -108,19 +147,22 @@ def _speaker_after(text: str, q_end: int, s_end: int, named: Sequence[Named]) ->
     if not verb:
         return None
     v_start, v_end = q_end + verb.start(), q_end + verb.end()
-    subject = [n for n in named if q_end <= n.start and n.end <= v_start]
+    subject = _speaker_of([n for n in named if q_end <= n.start and n.end <= v_start])
     if subject:
-        return subject[-1].name
+        return subject
     gap = text[q_end:v_start]
     if PRONOUN.search(gap):
         return _person_before(named, q_end)
     if gap.strip(" ,;:—–-"):
         return _nominal(gap)
-    # '..., said Kirby': the speaker follows the verb.
-    for n in named:
-        if v_end <= n.start <= v_end + 25:
-            return n.name
-    return _nominal(re.split(r"[,.;]", text[v_end:s_end])[0])
+    # '..., said Kirby': the speaker follows the verb, and the clause ends with them
+    # ('said Tom Reed, the lawyer'; 'said White House spokesman John Kirby.').
+    limit = min(s_end, v_end + AFTER_VERB_CHARS)
+    brk = CLAUSE_END.search(text, v_end, limit)
+    c_end = brk.start() if brk else limit
+    clause = text[v_end:c_end]
+    after = _speaker_of([n for n in named if v_end <= n.start and n.end <= c_end])
+    return after or _nominal(clause)
 
 
 def _speaker_before(text: str, s_start: int, q_start: int, named: Sequence[Named]) -> str | None:
@@ -155,16 +197,16 @@ def _known_as(speaker: str, named: Sequence[Named], pos: int) -> str:
 
 
 def extract(text: str, named: Sequence[Named]) -> list[Quote]:
-    """Quotations of at least two words, with speakers where the sentence names one."""
+    """Quotations (not scare quotes or titles), with speakers where the sentence names one."""
     quotes: list[Quote] = []
     last_line = -1
     last_speaker: str | None = None
     for m in QUOTED.finditer(text):
         group = next(g for g in range(1, 5) if m.group(g) is not None)
         raw, q_start = m.group(group), m.start(group)
-        inner = raw.rstrip(" ,")
-        if len(inner.split()) < MIN_WORDS:
+        if not is_quotation(raw):
             continue
+        inner = raw.rstrip(" ,")
         s_start, s_end = _sentence_bounds(text, m.start(), m.end())
         speaker = _speaker_after(text, m.end(), s_end, named) or _speaker_before(
             text, s_start, m.start(), named

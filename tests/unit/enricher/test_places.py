@@ -1,16 +1,16 @@
 from __future__ import annotations
 
-from services.common.models import Enriched, Entity, Mention
+from services.common.models import Enriched, Entity, Mention, Place
 from services.enricher import places
 
 MIN_POPULATION = 15_000
 
 
 def entity(text: str, label: str = "GPE") -> Entity:
-    return Entity(text=text, label=label, count=1, mentions=[Mention(text=text, start=0, end=1)])  # type: ignore[arg-type]
+    return Entity(text=text, label=label, count=1, mentions=[Mention(text=text, start=0, end=1)])
 
 
-def resolve(*names: str) -> dict[str, places.Place]:
+def resolve(*names: str) -> dict[str, Place]:
     return {p.name: p for p in places.resolve([entity(n) for n in names], MIN_POPULATION)}
 
 
@@ -59,3 +59,18 @@ def test_index_loads_once() -> None:
     first = places.index(MIN_POPULATION)
     assert places.index(MIN_POPULATION) is first
     assert first.load_seconds > 0 and len(first.cities) > 20_000
+
+
+def test_georgia_is_the_state_or_the_country_by_the_other_places() -> None:
+    # Georgia is a country (GE) and a US state: the article's other places decide.
+    atlanta = resolve("Atlanta", "Georgia", "Savannah")
+    assert (atlanta["Georgia"].kind, atlanta["Georgia"].country_code) == ("region", "US")
+    assert atlanta["Atlanta"].country_code == atlanta["Savannah"].country_code == "US"
+    tbilisi = resolve("Georgia", "Tbilisi", "Russia", "United States")
+    assert (tbilisi["Georgia"].kind, tbilisi["Georgia"].country_code) == ("country", "GE")
+    assert resolve("Georgia")["Georgia"].country_code == "GE"  # nothing else: the country
+    # Mentions weigh: a story that names Atlanta three times and Mexico once is American.
+    mostly_atlanta = [entity("Georgia"), entity("Atlanta"), entity("Mexico")]
+    mostly_atlanta[1] = mostly_atlanta[1].model_copy(update={"count": 3})
+    found = {p.name: p for p in places.resolve(mostly_atlanta, MIN_POPULATION)}
+    assert found["Georgia"].country_code == "US" and found["Atlanta"].count == 3
