@@ -254,7 +254,8 @@ class OrderedAcks:
     outputs are on the broker, without making every event wait for its own round trip.
 
     For agents whose events are many and small (dedup's hops): awaiting each event's
-    outputs before reading the next caps an agent at one broker round trip per event.
+    outputs before reading the next caps an agent at one broker round trip per event;
+    and for the page agent, whose events finish out of order (one lane per host).
     Acknowledgements always form a prefix of the events read: Faust commits the highest
     contiguous acknowledged offset, and its own bookkeeping did not see a gap of one
     offset right after the committed one (fixed in faustfixes; a prefix is safe

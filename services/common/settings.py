@@ -66,7 +66,11 @@ class Settings(BaseSettings):
     host_min_delay_seconds: float = 1.0
     respect_robots: bool = True
     robots_cache_seconds: float = 24 * 3600.0
+    # Page requests in flight at once per worker (across hosts: one per host at a time).
     page_concurrency: int = Field(8, ge=1)
+    # Entries a worker reads ahead into its per-host lanes, so one busy host does not
+    # hold up the others; bounds memory and the work redone after a rebalance.
+    page_backlog: int = Field(1000, ge=1)
 
     # Cleaner.
     max_page_chars: int = 5 * 1024 * 1024

@@ -22,6 +22,7 @@ from services.common.models import FeedPoll, decode, encode, utcnow
 from services.common.settings import Settings
 from services.common.topics import ENTRIES, FEED_POLLS, FEEDS
 from services.fetcher.http import HttpClient
+from services.fetcher.lanes import HostLanes
 from services.fetcher.pipeline import STAGE, fetch_page, poll_feed, register_feed
 from services.fetcher.politeness import HostGate
 from services.fetcher.robots import RobotsCache
@@ -96,7 +97,7 @@ def build(settings: Settings) -> StageApp:
             await sa.send(await sa.handle(event, poll, counted=False), counted=False)
             yield event.message.offset
 
-    gate = HostGate(settings.host_min_delay_seconds)
+    gate = HostGate(settings.host_min_delay_seconds, max_requests=settings.page_concurrency)
     robots = (
         RobotsCache(client, settings.user_agent, settings.robots_cache_seconds)
         if settings.respect_robots
@@ -106,13 +107,34 @@ def build(settings: Settings) -> StageApp:
         fetch_page, client=client, gate=gate, robots=robots, partitions=settings.topic_partitions
     )
 
-    # Several pages in flight at once, across hosts; the gate keeps each host to one
-    # request at a time. Faust commits only up to the oldest unacked offset, so a
-    # slow page never lets a later one's offset be committed before it is done.
-    @app.agent(sa.topic(ENTRIES.name), name="fetch-pages", concurrency=settings.page_concurrency)
+    # Entries go into per-host lanes (keyed by their record key, the article host), so
+    # a burst of one host's links waits its turns without holding up the other hosts;
+    # the gate keeps each host to one request at a time and all to page_concurrency.
+    # Acknowledged in the order read, each once its page is on the broker, so a commit
+    # never passes an entry whose page is not out.
+    @app.agent(sa.topic(ENTRIES.name), name="fetch-pages")
     async def fetch_pages(stream: Any) -> Any:
-        async for event in stream.events():
+        manual = stream.noack()
+        acks = sa.ordered_acks(manual)
+
+        async def work(event: Any) -> None:
             await sa.send(await sa.handle(event, fetch))
-            yield event.message.offset
+            await acks.done([event], [])
+
+        lanes: HostLanes[Any] = HostLanes(work, backlog=settings.page_backlog)
+
+        async def drop_waiting(*_: Any, **__: Any) -> None:
+            # Revoked: the acknowledgements are reset, and what waits is read again.
+            lanes.clear()
+
+        app.on_partitions_revoked.connect(drop_waiting)
+        try:
+            async for event in manual.events():
+                acks.read(event)
+                await lanes.submit((event.message.key or b"").decode("utf-8", "replace"), event)
+                yield event.message.offset
+        finally:
+            app.on_partitions_revoked.disconnect(drop_waiting)
+            await lanes.close()
 
     return sa

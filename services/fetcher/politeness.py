@@ -29,9 +29,12 @@ class HostGate:
     in-process gate is enough: no coordination between replicas is needed.
     """
 
-    def __init__(self, min_delay_s: float) -> None:
+    def __init__(self, min_delay_s: float, max_requests: int | None = None) -> None:
         self._min_delay_s = min_delay_s
         self._hosts: OrderedDict[str, _Host] = OrderedDict()
+        # Requests in flight across hosts, taken after a host's delay has passed: a host
+        # waiting out its delay holds no slot that another host could use.
+        self._slots = asyncio.Semaphore(max_requests) if max_requests else None
 
     def _host(self, host: str) -> _Host:
         state = self._hosts.get(host)
@@ -61,6 +64,10 @@ class HostGate:
                 await asyncio.sleep(wait)
             metrics.POLITENESS_WAIT_SECONDS.observe(time.monotonic() - started)
             try:
-                yield
+                if self._slots is None:
+                    yield
+                else:
+                    async with self._slots:
+                        yield
             finally:
                 state.last_done = time.monotonic()

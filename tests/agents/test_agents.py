@@ -111,3 +111,54 @@ async def test_cleaner_agent_learns_a_sites_template_line_in_its_table(
     assert articles[-1].removed_lines.get("site_template") == 1
     assert "Paragraph 3 of story 7" in articles[-1].text
     assert "news.example" in sa.app.tables["site-lines"]
+
+
+async def test_fetch_pages_does_not_hold_other_hosts_behind_a_busy_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """More of one host's links than page requests in flight, then another host's: the
+    other host's page is fetched while the busy host waits out its delays."""
+    import asyncio
+
+    from aiohttp import web
+
+    from services.common.topics import PAGES
+    from services.fetcher.app import build
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text=f"<p>{request.path}</p>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/{name}", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    settings = Settings(
+        kafka_bootstrap="127.0.0.1:9",
+        allow_private_networks=True,
+        respect_robots=False,
+        host_min_delay_seconds=0.3,
+        page_concurrency=2,
+    )
+    sa = build(settings)
+    sent = capture(monkeypatch, sa)
+    busy, other = f"127.0.0.1:{port}", f"localhost:{port}"
+    links = [(busy, f"http://{busy}/busy{n}") for n in range(4)] + [(other, f"http://{other}/x")]
+    try:
+        async with sa.app.agents["fetch-pages"].test_context() as ctx:
+            for n, (host, link) in enumerate(links):
+                entry = Entry(entry_id=f"e{n}", feed_url="http://f.example/feed", link=link)
+                await ctx.put(key=host.encode(), value=encode(entry))
+            for _ in range(100):
+                if len(sent) == len(links):
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        await runner.cleanup()
+    assert [o.topic for o in sent] == [PAGES.name] * len(links)
+    fetched = [decode(Page, o.value).url for o in sent]
+    # The other host's page came before the busy host's second (0.3 s after its first).
+    assert fetched.index(f"http://{other}/x") <= 1, fetched
+    assert [u for u in fetched if busy in u] == [link for host, link in links if host == busy]
