@@ -128,7 +128,7 @@ async def poll_feed(
             ttl = None
         else:
             parsed = parse_feed(resp.body, url=resp.final_url, content_type=resp.content_type)
-            stored.seen_ids()  # decoded only now, for a body not seen before
+            first_body = not stored.seen_ids()  # decoded only now, for a new body
             new = entries_from(parsed, state, state.url)
             source = Source(FEED_POLLS.name, command.partition, None, state.url.encode())
             outputs, emitted = entry_records(new, source, raw)
@@ -137,8 +137,7 @@ async def poll_feed(
                 settings.seen_entries_per_feed,
                 present={item.entry_id for item in parsed.entries},
             )
-            # Publication times say how often the feed publishes; discovery time if absent.
-            state.saw_entries([min(e.published or now, now) for e in emitted], now)
+            state.saw_entries(publication_times(emitted, now, first_body=first_body), now)
             _store_validators(state, resp.headers, now)
             state.title = state.title or parsed.title
             ttl = parsed.ttl_seconds
@@ -183,6 +182,17 @@ async def poll_feed(
         state.title = FeedState.model_validate_json(latest).title or state.title
     table[state.url] = stored.dump()
     return outputs
+
+
+def publication_times(entries: list[Entry], now: datetime, *, first_body: bool) -> list[datetime]:
+    """When the entries were published, for the feed's frequency estimate; the time they
+    were found for an undated one, except in a feed's first body: that is its backlog,
+    found all at once, and would make a daily feed look like it publishes every minute."""
+    return [
+        min(e.published, now) if e.published else now
+        for e in entries
+        if e.published or not first_body
+    ]
 
 
 def entry_records(

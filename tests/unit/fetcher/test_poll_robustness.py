@@ -154,3 +154,15 @@ def test_remember_drops_the_oldest_ids_no_longer_in_the_feed() -> None:
     assert state.seen == ["a", "d", "e", "f"]
     state.remember(["g"], bound=2, present={"a", "d", "e", "f", "g"})
     assert state.seen == ["a", "d", "e", "f", "g"]  # all still listed: all kept
+
+
+async def test_a_first_body_of_undated_entries_is_not_a_burst_of_publishing(site: Site) -> None:
+    site.body = json_feed(*({"id": f"i{n}", "url": f"https://news.example/{n}"} for n in range(20)))
+    assert len(links(await poll(site))) == 20
+    state = load_state(site.table, site.url)
+    # Its backlog, found at once: no publication times, so no minute-by-minute polling.
+    assert state is not None and state.entry_times == []
+    site.body = json_feed(*({"id": f"i{n}", "url": f"https://news.example/{n}"} for n in range(21)))
+    assert len(links(await poll(site))) == 1
+    state = load_state(site.table, site.url)
+    assert state is not None and len(state.entry_times) == 1  # found now: a fair guess
