@@ -21,7 +21,15 @@ SERVICE_NAMES = ("fetcher", "cleaner", "enricher", "dedup")
 def _run_service(name: str) -> None:
     import importlib
 
+    # As a container's PID 1 the process would ignore SIGTERM until Faust's worker sets
+    # its handler (the kernel drops default-handled signals to PID 1): a pod stopped
+    # while it creates topics or loads its feed list would wait out the grace period.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     importlib.import_module(f"services.{name}.__main__").main()
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
