@@ -596,6 +596,9 @@ def test_chart_deployments() -> None:
         volumes = {v["name"]: v for v in pod["volumes"]}
         assert "emptyDir" in volumes[mounts["/var/lib/newswire"]]
         assert "emptyDir" in volumes[mounts["/tmp"]]
+        # Dedup keeps 30 days of articles in RocksDB there; the others little.
+        data_limit = volumes[mounts["/var/lib/newswire"]]["emptyDir"]["sizeLimit"]
+        assert data_limit == ("10Gi" if stage == "dedup" else "1Gi")
         for source in container["envFrom"]:
             assert source["configMapRef"]["name"] in configmaps
         # The pods the Deployment manages carry its selector's labels.
