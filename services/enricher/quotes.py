@@ -22,6 +22,13 @@ MIN_WORDS = 2
 # otherwise it is a scare quote or a name: 'the so-called "peace plan" was rejected'.
 SHORT_QUOTE_WORDS = 4
 SPEECH_END = (",", ".", "!", "?", "…")
+# ...or when the words before it call something that: 'called the plan "a non-starter"',
+# 'described it as "deeply worrying"'. "so-called" is the scare quote's own cue.
+FRAGMENT_CUE = re.compile(
+    r"(?<![\w-])(?:call(?:ed|s|ing)?|describ(?:ed|es|ing)|dubb(?:ed|ing)|term(?:ed|s|ing)"
+    r"|brand(?:ed|s|ing)|label(?:l?ed|s|l?ing))\b[^.!?;:\"“”]{0,40}$",
+    re.IGNORECASE,
+)
 # Words a title leaves lower-case: '"The Fall of the House"' is a title, not speech.
 _TITLE_SMALL_WORDS = "a an and as at but by for from in into of on or the to with"
 TITLE_SMALL_WORDS = frozenset(_TITLE_SMALL_WORDS.split())
@@ -78,15 +85,16 @@ def speakers_from(entities: Sequence[Entity], offset: int = 0) -> list[Named]:
     return sorted(out, key=lambda n: n.start)
 
 
-def is_quotation(raw: str) -> bool:
-    """Whether a quoted span (as written, punctuation inside the marks kept) is speech."""
+def is_quotation(raw: str, before: str = "") -> bool:
+    """Whether a quoted span (as written, punctuation inside the marks kept) is speech;
+    `before`: the text of its sentence up to the opening mark."""
     words = raw.split()
     if len(words) < MIN_WORDS:
         return False
     if raw.rstrip().endswith(SPEECH_END):
         return True
     if len(words) < SHORT_QUOTE_WORDS:
-        return False
+        return FRAGMENT_CUE.search(before) is not None
     # Every word capitalised and nothing that ends a sentence: a title or a name.
     lettered = [w for w in words if w[0].isalpha()]
     return not all(w[0].isupper() or w in TITLE_SMALL_WORDS for w in lettered)
@@ -204,10 +212,10 @@ def extract(text: str, named: Sequence[Named]) -> list[Quote]:
     for m in QUOTED.finditer(text):
         group = next(g for g in range(1, 5) if m.group(g) is not None)
         raw, q_start = m.group(group), m.start(group)
-        if not is_quotation(raw):
+        s_start, s_end = _sentence_bounds(text, m.start(), m.end())
+        if not is_quotation(raw, text[s_start : m.start()]):
             continue
         inner = raw.rstrip(" ,")
-        s_start, s_end = _sentence_bounds(text, m.start(), m.end())
         speaker = _speaker_after(text, m.end(), s_end, named) or _speaker_before(
             text, s_start, m.start(), named
         )

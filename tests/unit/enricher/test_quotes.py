@@ -124,3 +124,13 @@ def test_scare_quotes_and_titles_are_not_quotations() -> None:
     text = 'Ann Wu described the talks as "very serious," and left.'
     found = extract(text, named(text, ("Ann Wu", "PERSON")))
     assert [(q.text, q.speaker) for q in found] == [("very serious", "Ann Wu")]
+
+
+def test_a_short_fragment_is_a_quote_when_the_sentence_calls_something_that() -> None:
+    text = 'Foreign Minister Ana Lima called the proposal "a non-starter" on Monday.'
+    [quote] = extract(text, named(text, ("Ana Lima", "PERSON")))
+    assert quote.text == "a non-starter" and quote.speaker == "Ana Lima"
+    text = 'Regulators described the findings as "deeply worrying" in a statement.'
+    assert [q.text for q in extract(text, [])] == ["deeply worrying"]
+    # The scare quote's own cue is not one.
+    assert extract(SCARE, named(SCARE, ("Hamas", "ORG"))) == []
