@@ -66,12 +66,27 @@ def protect_embeds(tree: lxml_html.HtmlElement) -> int:
     return count
 
 
+# Where another story starts: chunks after it belong to that story (the next post that
+# an infinite-scroll page preloads), not to the first one.
+_NEXT_STORY = etree.XPath("(following::article | following::h1)[1]")
+
+
+def _position(el: lxml_html.HtmlElement) -> tuple[int, ...]:
+    """`el`'s child indexes from the root: tuples compare in document order."""
+    path = []
+    parent = el.getparent()
+    while parent is not None:
+        path.append(parent.index(el))
+        el, parent = parent, parent.getparent()
+    return tuple(reversed(path))
+
+
 def merge_body_chunks(tree: lxml_html.HtmlElement) -> int:
     """Move later body chunks into the first one; return how many chunks were moved.
 
     The chunks are the elements matched by trafilatura's first body expression that
-    share the first match's tag and class, are not nested in one another and each
-    hold paragraph text.
+    share the first match's tag and class, are not nested in one another, each hold
+    paragraph text and come before the next <article> or <h1> after the first chunk.
     """
     # Only trafilatura's first, most specific body expression: the later ones are broad
     # and each costs a walk over the whole tree.
@@ -81,8 +96,13 @@ def merge_body_chunks(tree: lxml_html.HtmlElement) -> int:
     first = matches[0]
     if len(matches) < 2 or _paragraph_chars(first) < MIN_CHUNK_CHARS:
         return 0
+    next_story = _NEXT_STORY(first)
+    boundary = _position(next_story[0]) if next_story else None
     chunks = [first]
     for el in matches[1:]:
+        # Matches come in document order: every later one is past the boundary too.
+        if boundary is not None and _position(el) >= boundary:
+            break
         if el.tag != first.tag or el.get("class") != first.get("class"):
             continue
         if any(a in chunks for a in el.iterancestors()):

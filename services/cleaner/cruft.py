@@ -16,6 +16,56 @@ from dataclasses import dataclass, field
 from lxml import html as lxml_html
 
 # Line rules: name -> pattern matched against a whole stripped line (case-insensitive).
+# Rules that look at free text are anchored to the UI strings sites print ("We use
+# cookies...", "Subscribe to our newsletter", "Published: 12 March 2024 10:42"): a
+# trigger word anywhere in a line ("the bakery uses cookies from...", "published in
+# 1998, her book...") is article prose, and a rule matching it deletes a sentence.
+
+# Earlier sentences of the same line: promo blurbs put the call to action last
+# ("Get the latest updates. Subscribe to NJ.com's newsletters.").
+_LEAD = r"(.{0,250}?[.!?] )?"
+# Text within one sentence: a full stop only where no space follows ("NJ.com").
+_IN_SENTENCE = r"(?:[^.!?]|[.!?](?=\S))"
+_SOCIAL = r"twitter|facebook|instagram|linkedin|youtube|tiktok|threads|bluesky|mastodon|x"
+# Words that cookie banners use and prose about cookies (the baked kind) does not.
+_COOKIE_BANNER = (
+    r"experience|browsing|browser|traffic|analytics|personali[sz]\w*|advertis\w*|consent|"
+    r"privacy|cookie policy|our services|(this|our) (web ?)?site"
+)
+_MONTH = (
+    r"jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?|"
+    r"oct(ober)?|nov(ember)?|dec(ember)?"
+)
+_WEEKDAY = r"mon(day)?|tue(s(day)?)?|wed(nesday)?|thu(rs(day)?)?|fri(day)?|sat(urday)?|sun(day)?"
+_TIME = r"\d{1,2}[:h.]\d\d(:\d\d)?"
+# One word of a printed timestamp: "10:42", "AM", "EST", "Tue", "March", "5", "2024",
+# "2024-03-05", "05/03/2024", "2 hours ago". Zones are upper case only ("EST", not "the").
+# Atomic and followed by a separator, so that a word can be read only one way: with
+# overlapping readings ("MAR" a month or a zone) a non-matching line backtracks
+# exponentially.
+_DATE_SEP = r"[\s,|·•–—-]"
+_DATE_WORD = (
+    rf"(?>(?:\d{{4}}-\d\d-\d\dT[\d:.+-]+Z?|\d{{1,4}}[/.-]\d{{1,2}}[/.-]\d{{1,4}}|{_TIME}"
+    rf"|\d{{1,4}}(st|nd|rd|th)?|[ap]\.?m\.?|({_MONTH}|{_WEEKDAY})\.?"
+    r"|(?-i:[A-Z]{2,5})([+-]\d{1,2}(:?\d\d)?)?"
+    rf"|at|on|ago|hours?|hrs?|minutes?|mins?|days?|weeks?)(?={_DATE_SEP}|$))"
+)
+_TIMESTAMP = rf"(?=.*\d){_DATE_WORD}({_DATE_SEP}++{_DATE_WORD})*"
+# A whole line that reads as a sentence: it ends in . ! or ? (not the one of "p.m.").
+_SENTENCE_END = r"(?<![ap]\.m)[.!?]"
+# One tag of a tag list: a few words ("Politics", "Middle East", "#gaza").
+_TAG = r"#?[\w'’&.+]+( [\w'’&.+-]+){0,3}"
+# The title of a linked story: a headline starts with a capital, digit or quote and
+# has no closing full stop, unlike prose after a colon ("Related: the senator's...").
+_HEADLINE = r"(?-i:[A-Z0-9\"“‘'«]).{0,199}(?<![.,;])"
+
+
+def _needs(words: str, pattern: str) -> str:
+    """`pattern` behind a check that the line has one of `words`: most lines are prose
+    that no rule matches, and one scan for a word rejects them faster than the rule."""
+    return rf"(?=.*?({words}))(?:{pattern})"
+
+
 LINE_RULES: dict[str, re.Pattern[str]] = {
     name: re.compile(pattern, re.IGNORECASE)
     for name, pattern in {
@@ -25,33 +75,62 @@ LINE_RULES: dict[str, re.Pattern[str]] = {
         "share_prompt": r"(share|tweet|pin|email) (this|on) [\w .()]{1,30}"
         r"|share this (post|article|story)|copy link|share"
         r"|like this (story|article|post)\?.{0,60}",
-        "cookie_notice": r".{0,80}\b(uses?|we use) cookies\b.{0,200}|accept (all )?cookies",
-        "newsletter_prompt": r"(subscribe|sign up) (to|for) (our|the) newsletter.{0,80}"
-        r"|.{0,200}\b(subscrib(e|ing)|sign(ing)? up)\b.{0,120}\bnewsletters?\b.{0,120}",
-        # The author's or the desk's contact line under the article.
-        "author_contact": r"(have|got) a (news )?tip\?.{0,250}"
-        r"|.{0,150}\bfollow (us|him|her|them|me|@\w+)\b.{0,40}"
-        r"\b(twitter|facebook|instagram|linkedin)\b.{0,150}"
-        r"|(.{0,250}[.!?] )?follow [\w@.'’ ]{1,50} on (twitter|facebook|instagram|linkedin|youtube)"
-        r"\b.{0,200}"
-        r"|(write to|e-?mail) [\w.'’ -]{1,60} at \S+@\S+.{0,150}",
-        # Taxonomy lines: "Tags: a, b", "Filed under: x".
-        "taxonomy": r"(tags?|tagged( with)?|filed under|posted in|categor(y|ies))\s*:.{0,200}"
-        r"|tags|filed under",
-        # A dateline on its own: a short line with a year and a time of day.
-        "dateline": r"(?=.{0,80}$)(?=.*\b\d{1,2}[:h]\d\d\b)(?=.*\b(19|20)\d\d\b).*"
-        r"|(last )?(updated|published|posted|modified)( at| on)?:? (?=.*\d)[\w ,.:/-]{1,60}",
+        # "We use cookies to...", "This site uses cookies...", "Example.com uses cookies
+        # to improve your experience", "By continuing to use this site you agree to our
+        # use of cookies", "Accept all cookies".
+        "cookie_notice": _needs(
+            "cookie",
+            rf"{_LEAD}we( and our \w+)? use cookies(?=$|\s*[.,;:!]|\s+(and|to|so|on"
+            rf"|that|which|for|by|as)\b).{{0,250}}"
+            rf"|{_LEAD}(this|our) (web ?site|site|page|app|service) uses cookies\b.{{0,250}}"
+            rf"|{_LEAD}{_IN_SENTENCE}{{0,60}}\buses cookies\b"
+            rf"(?={_IN_SENTENCE}{{0,80}}\b({_COOKIE_BANNER})\b).{{0,250}}"
+            r"|by (continuing|using|clicking|browsing).{0,150}\b(use of cookies|cookie policy)\b"
+            r".{0,200}"
+            r"|(accept|allow|reject|decline|manage)( all| necessary| essential)? cookies"
+            r"|cookies? (settings|preferences|policy|notice)",
+        ),
+        # A call to action, not a report about a newsletter: the sentence opens with the
+        # verb ("Sign up for...", "Get ... by subscribing to our newsletter").
+        "newsletter_prompt": _needs(
+            "newsletter",
+            rf"{_LEAD}((you can|you may|please) (also )?)?"
+            rf"(subscribe|sign up|sign-up|register|join|get|receive|never miss)\b"
+            rf"{_IN_SENTENCE}{{0,120}}\bnewsletters?\b.{{0,120}}",
+        ),
+        # The author's or the desk's contact line under the article: "Follow" opens a
+        # sentence ("Fans follow her every move on Instagram" is prose).
+        "author_contact": _needs(
+            r"tip\?|follow|@",
+            r"(have|got) a (news )?tip\?.{0,250}"
+            rf"|{_LEAD}follow (us|him|her|them|me|@\w+)\b.{{0,40}}\b({_SOCIAL})\b.{{0,150}}"
+            rf"|{_LEAD}follow [\w@.'’ ]{{1,50}} on ({_SOCIAL})\b.{{0,200}}"
+            r"|(write to|e-?mail) [\w.'’ -]{1,60} at \S+@\S+.{0,150}",
+        ),
+        # Taxonomy lines: "Tags: a, b", "Filed under: x" (short items, not a sentence).
+        "taxonomy": rf"(tags?|tagged( with)?|filed under|posted in|categor(y|ies))\s*:\s*"
+        rf"{_TAG}(\s*[,|;/•·]\s*{_TAG})*|tags|filed under",
+        # A dateline on its own: a short line with a year and a time of day that is not a
+        # sentence ("5:45 AM PST 11/19/2019 by Patrick Shanley"), or a labelled timestamp
+        # ("Published: 12 March 2024 10:42", "Updated 10:42 AM EST, Tue March 5, 2024").
+        "dateline": rf"(?=.{{0,80}}$)(?=.*\b\d{{1,2}}[:h]\d\d\b)(?=.*\b(19|20)\d\d\b)"
+        rf"(?!(\S+\s+){{10}})(?!.*{_SENTENCE_END}$).*"
+        rf"|(last |first )?(updated|published|posted|modified|edited)( at| on)?:? {_TIMESTAMP}",
         # Unrendered WordPress shortcodes: "[button link=...]Send us...[/button]".
         "shortcode": r".{0,200}\[/[a-z_-]+\].{0,200}",
-        "builder_credit": r"(©|\(c\)|copyright)?.{0,60}(proudly )?(created|made|powered) (with|by) "
-        r"(wix|squarespace|wordpress|weebly|godaddy|webflow)(\.com)?\.?",
+        # "© 2023 by News of War. Proudly created with Wix.com", "Powered by WordPress",
+        # "This site is built with Squarespace" (not "her website was made with WordPress").
+        "builder_credit": r"((©|\(c\)|copyright)[^.|]{0,60}[.|]?\s+|[^|·]{0,60}[|·]\s*)?"
+        r"((this )?(web ?site|site|blog|page) (is )?)?(proudly )?"
+        r"(created|made|built|powered|designed|hosted) (with|by|on|using) "
+        r"(wix|squarespace|wordpress|weebly|godaddy|webflow|blogger|ghost|jimdo)(\.com)?\.?",
         "post_stats": r"\d+ (min|minute)s? read|\d+ views?( \d+ comments?)?|\d+ comments?|"
         r"see all|recent posts|related (posts|articles|stories)",
         "advertisement": r"advertisement|sponsored content|ad",
         # Cross-promotion of other stories: "Read more: <headline>", "Related: ...",
         # "Also on example.com <headline>", or the bare heading of such a list.
         "read_more": r"(read more|read also|also read|see also|see more|more|related"
-        r"( (posts?|stories|articles|coverage|content|reading|links?))?)\s*:(\s+.{1,200})?"
+        rf"( (posts?|stories|articles|coverage|content|reading|links?))?)\s*:(\s+{_HEADLINE})?"
         r"|also on [\w-]+(\.[\w-]+)+\b.{0,200}|don'?t miss|also:",
     }.items()
 }

@@ -25,6 +25,15 @@ MAX_TITLE_CHARS = 250
 # A main text shorter than this (about three short paragraphs) is where trafilatura's
 # main extractor most often missed the article: its fallback extractors run there.
 FALLBACK_BELOW_CHARS = 500
+# Binary bodies served as text (an undecoded gzip stream, an image) decode to U+FFFD and
+# control characters: at random bytes over a quarter of them in UTF-8, about an eighth in
+# any single-byte charset. Text pages, even partly decoded in the wrong charset, stay far
+# below this share (markup and spaces are ASCII).
+MAX_JUNK_SHARE = 0.05
+# Measured on the body's start: binary is junk throughout, and scanning whole pages
+# cost about 5% of the cleaner's time.
+JUNK_SAMPLE_CHARS = 10_000
+_JUNK = re.compile(r"[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 # HTML comments and processing instructions are dropped at parse time: left in the
@@ -74,6 +83,8 @@ def extract(body: str, content_type: str, *, max_chars: int, markdown: bool = Fa
         raise ExtractionError(
             f"page has {len(body)} characters, limit {max_chars}", reason="too_large"
         )
+    if junk_share(body[:JUNK_SAMPLE_CHARS]) > MAX_JUNK_SHARE:
+        raise NoContentError("page is binary or undecodable, not text")
     media = content_type.split(";")[0].strip().lower()
     if media in PLAIN_TYPES:
         result = extract_plain(body, markdown=markdown)
@@ -84,6 +95,11 @@ def extract(body: str, content_type: str, *, max_chars: int, markdown: bool = Fa
     if not result.paragraphs:
         raise NoContentError("no article text found")
     return result
+
+
+def junk_share(text: str) -> float:
+    """The share of `text` that is U+FFFD or control characters (tab and newlines are text)."""
+    return len(_JUNK.findall(text)) / len(text) if text else 0.0
 
 
 def _blocks(text: str) -> list[str]:
@@ -229,7 +245,11 @@ def extract_html(html: str, *, markdown: bool = False) -> Extracted:
     lines = filter_lines(extracted, removed)
     body, byline, from_body = _take_head(lines, md.titles, md.byline, removed)
     if from_body and byline:
-        md.byline, md.authors, md.sources["authors"] = byline, [byline], "text"
+        md.byline, md.authors, md.sources["authors"] = (
+            byline,
+            metadata.split_authors(byline),
+            "text",
+        )
     metadata.dates_from_text(tree, md)
     return Extracted(
         title=md.title,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lxml import html as lxml_html
@@ -27,21 +27,48 @@ _BYLINE_ROLE = (
     r"staff writer|staff reporter|staff|correspondent|reporter|contributor|columnist|"
     r"editor|news desk|desk|wire|newsroom"
 )
+# Shapes of a byline line at the top of the body; "By ..." is then checked part by part
+# (`looks_like_byline`): a name or a role, not a phrase ("By the numbers").
 BYLINE_PATTERNS = (
-    re.compile(r"by\s+\w[\w.'’\- ]{1,80}", re.IGNORECASE),
+    re.compile(r"by\s+\w[\w.'’\-,&| ]{1,80}", re.IGNORECASE),
     re.compile(rf"[\w.'’\- ]{{1,60}}\b({_BYLINE_ROLE})", re.IGNORECASE),
 )
 _ROLE_ONLY = re.compile(rf"(the )?({_BYLINE_ROLE})s?", re.IGNORECASE)
+_ROLE_WORDS = frozenset(re.findall(r"\w+", _BYLINE_ROLE))
 _AUTHOR_SEPARATORS = re.compile(r"\s*(?:,|;|\||&|\band\b|\bund\b|\bet\b|\by\b)\s*", re.IGNORECASE)
-# Byline elements of the visible page (meta tags are read separately).
+# Lower-case words inside names ("Ursula von der Leyen", "Gabriel García de la Cruz").
+_NAME_PARTICLES = frozenset(
+    {"de", "da", "di", "du", "des", "del", "della", "der", "den", "van", "von", "le", "la"}
+    | {"ten", "ter", "bin", "ibn", "al", "el", "dos", "das", "st", "st."}
+)
+# Particles written joined to the name: "al-Hakim", "el-Sisi", "d'Alembert".
+_JOINED_PARTICLE = re.compile(r"(?:al|el|ad|an|ar|as|ash|at|az|bin|ibn|abu|d|l)[-‐'’](?=\w)")
+MAX_NAME_WORDS = 5
+# A place or an employer after the name: "By Jane Doe in London", "... for Reuters".
+_NAME_SUFFIX = re.compile(r"\s+(?:in|at|for|from)\s+")
+_DIGIT = re.compile(r"\d")
+# Byline elements of the visible page (meta tags are read separately), best first. The
+# class "byline" is matched as a whole token ("byline__date" is not the byline); classes
+# that start with "byline-" or "byline_" ("byline-section" of the USA Today network) are
+# the last resort. Their date parts are skipped (`_in_date`).
 BYLINE_XPATHS = (
     "//*[@itemprop='author']//*[@itemprop='name']/text()",
     "//*[@itemprop='author']/text()",
     "//*[@rel='author']/text()",
     "//*[contains(concat(' ', @class, ' '), 'author-name')]//text()",
-    "//*[contains(concat(' ', @class, ' '), ' byline')]//text()",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' byline ')]//text()",
+    "//*[contains(concat(' ', normalize-space(@class)), ' byline-')"
+    " or contains(concat(' ', normalize-space(@class)), ' byline_')]//text()",
 )
+# Parts of a byline element that hold its date ("byline__date", "timestamp", "pubdate"),
+# not "publisher" or "timeline".
+_DATE_CLASS = re.compile(r"date|timestamp|(?<![a-z])time(?![a-z])|published|updated", re.I)
+# How far up a text node's ancestors a <time> element is looked for.
+_TIME_DEPTH = 3
 MAX_BYLINE_CHARS = 120
+# Publication and update dates outside [EARLIEST_DATE, now + FUTURE_SLACK] are not believed.
+EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
 MAX_TAGS = 50
 
 # Meta tag keys (name, property or itemprop, lower-cased) per field, best first.
@@ -111,32 +138,91 @@ def normalise(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
+def _is_name_word(word: str) -> bool:
+    """A word of a person's or an organisation's name: capitalised, or a name particle."""
+    word = word.strip("()[]\"“”'‘’.,")
+    if not word or _DIGIT.search(word):
+        return False
+    if word in _NAME_PARTICLES:
+        return True
+    word = _JOINED_PARTICLE.sub("", word, count=1)
+    return word[:1].isupper()
+
+
+def is_name(text: str) -> bool:
+    """Whether `text` reads as one name: a few capitalised words, particles allowed
+    ("Jane Doe", "J. R. Smith", "Ursula von der Leyen", "Ahmed al-Hakim"); not a phrase
+    ("the numbers", "far the best")."""
+    words = text.split()
+    return (
+        0 < len(words) <= MAX_NAME_WORDS
+        and all(_is_name_word(w) for w in words)
+        and any(w not in _NAME_PARTICLES for w in words)
+    )
+
+
+def _is_name_part(part: str) -> bool:
+    """One part of a byline: a name, with a place or an employer after it, or a role."""
+    if _ROLE_ONLY.fullmatch(part):
+        return True
+    return all(is_name(p) for p in _NAME_SUFFIX.split(part, maxsplit=1))
+
+
+def _is_role_line(text: str) -> bool:
+    """Whether a line ending on a role is a byline ("News of War Staff Writer", "Sports
+    desk"), not a standfirst ("Inside the final days of a small-town newsroom"): fewer
+    than half of its words are lower-case words other than roles."""
+    words = re.findall(r"[\w'’-]+", text)
+    prose = [w for w in words if w[:1].islower() and w.lower() not in _ROLE_WORDS]
+    return 2 * len(prose) < len(words)
+
+
 def looks_like_byline(line: str) -> bool:
+    """Whether a line at the top of the body is the byline: "By" and names, or a role."""
     text = " ".join(line.split())
     if not text or len(text.split()) > 10 or text.endswith((".", "?", "!", ":")):
         return False
-    return any(p.fullmatch(text) for p in BYLINE_PATTERNS)
+    by, role = (p.fullmatch(text) for p in BYLINE_PATTERNS)
+    if by:
+        parts = [p.strip(" .") for p in _AUTHOR_SEPARATORS.split(clean_byline(text))]
+        if all(_is_name_part(p) for p in parts if p):
+            return True
+    return bool(role) and _is_role_line(text)
 
 
 def clean_byline(line: str) -> str:
-    return re.sub(r"^by\s+", "", " ".join(line.split()), flags=re.IGNORECASE)
+    return re.sub(r"^by(\s+|$)", "", " ".join(line.split()), flags=re.IGNORECASE)
 
 
 def split_authors(byline: str) -> list[str]:
     """Author names of a byline: "By A, B and C" -> [A, B, C]; roles ("Staff Writer") dropped.
 
     A byline that is one name with a role ("News of War Staff Writer") stays whole.
+    Parts with digits are dates or times that came with the byline, never names.
     """
-    parts = [p.strip(" .") for p in _AUTHOR_SEPARATORS.split(clean_byline(byline))]
-    names = [p for p in parts if p and not _ROLE_ONLY.fullmatch(p)]
+    whole = clean_byline(byline)
+    parts = [p.strip(" .") for p in _AUTHOR_SEPARATORS.split(whole)]
+    names = [p for p in parts if p and not _ROLE_ONLY.fullmatch(p) and not _DIGIT.search(p)]
     # "Doe, Jane" is one name written last-name first, not two authors.
-    if len(names) == 2 and all(len(n.split()) == 1 for n in names):
-        return [clean_byline(byline)]
-    return list(dict.fromkeys(names)) or ([clean_byline(byline)] if byline.strip() else [])
+    if len(names) == 2 and all(len(n.split()) == 1 for n in names) and len(parts) == 2:
+        return [whole]
+    return list(dict.fromkeys(names)) or ([whole] if whole and not _DIGIT.search(whole) else [])
 
 
-def parse_date(value: str | None) -> datetime | None:
-    """An ISO date or datetime as an aware UTC datetime; None when absent or unreadable."""
+def plausible_date(when: datetime, now: datetime) -> bool:
+    """Whether `when` can be an article's publication or update time, seen at `now`.
+
+    Dates before EARLIEST_DATE are placeholders (Go's and .NET's zero time
+    "0001-01-01", Unix 0) that would override the feed's real date. Dates more than
+    FUTURE_SLACK ahead are a publisher's mistake (the dedup stage counts such dates
+    from arrival for the same reason); the slack allows local time written as UTC.
+    """
+    return EARLIEST_DATE <= when <= now + FUTURE_SLACK
+
+
+def parse_date(value: str | None, now: datetime | None = None) -> datetime | None:
+    """An ISO date or datetime as an aware UTC datetime; None when absent, unreadable or
+    implausible (see `plausible_date`; `now` defaults to the current time)."""
     if not value:
         return None
     value = value.strip()
@@ -148,7 +234,13 @@ def parse_date(value: str | None) -> datetime | None:
             parsed = datetime.fromisoformat(value[:10])
         except ValueError:
             return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        # Converting a date at the edge of the range ("0001-01-01T00:00:00+01:00")
+        # overflows: one bad field must not send the whole article to the DLQ.
+        utc = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    return utc if plausible_date(utc, now or datetime.now(UTC)) else None
 
 
 def _clean(value: str | None) -> str | None:
@@ -234,12 +326,38 @@ def _all(index: dict[str, list[str]], name: str) -> list[str]:
     return [v for k in META_KEYS[name] for v in index.get(k, [])]
 
 
+def _in_date(node: Any) -> bool:
+    """Whether a text node of a byline element is its date: a text with digits, in an
+    element whose class names a date ("byline__date") or inside a <time>.
+
+    Only the node's own element is asked about its class: a wrapper's class
+    ("post-meta-published") may hold the byline too. A <time> never holds a name.
+    """
+    if _DIGIT.search(node):
+        return True
+    owner = node.getparent()
+    if owner is not None and node.is_tail:
+        owner = owner.getparent()
+    if owner is None:
+        return False
+    if _DATE_CLASS.search(owner.get("class") or ""):
+        return True
+    el = owner
+    for _ in range(_TIME_DEPTH):
+        if el is None:
+            break
+        if el.tag == "time":
+            return True
+        el = el.getparent()
+    return False
+
+
 def byline_from_text(tree: lxml_html.HtmlElement) -> str | None:
     for xpath in BYLINE_XPATHS:
-        values = [" ".join(str(v).split()) for v in tree.xpath(xpath)]
-        value = " ".join(v for v in values if v)
+        values = [" ".join(str(v).split()) for v in tree.xpath(xpath) if not _in_date(v)]
+        value = clean_byline(" ".join(v for v in values if v))
         if value and len(value) < MAX_BYLINE_CHARS:
-            return clean_byline(value)
+            return value
     return None
 
 
