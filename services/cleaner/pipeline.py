@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping
+from datetime import datetime
 from functools import partial
 from urllib.parse import urljoin
 
@@ -45,10 +46,18 @@ def article_from(page: Page, ext: Extracted) -> Article:
         if not ours and theirs:
             sources[name] = "feed"
 
+    def date(name: str, ours: datetime | None, theirs: datetime | None) -> datetime | None:
+        # A date the page states in its markup wins; the feed's beats one guessed from
+        # the page's text (htmldate picks a sidebar's or a comment's date at times).
+        if theirs is not None and (ours is None or ext.sources.get(name) == "text"):
+            sources[name] = "feed"
+            return theirs
+        return ours
+
     fallback("title", ext.title, entry.title)
     fallback("authors", ext.authors, entry.authors)
-    fallback("published", ext.published, entry.published)
-    fallback("modified", ext.modified, entry.updated)
+    published = date("published", ext.published, entry.published)
+    modified = date("modified", ext.modified, entry.updated)
     authors = ext.authors or list(entry.authors)
     byline = ext.byline or (", ".join(entry.authors) if entry.authors else None)
     site = ext.site or host_of(page.final_url) or None
@@ -64,8 +73,8 @@ def article_from(page: Page, ext: Extracted) -> Article:
         title=ext.title or entry.title,
         byline=byline,
         authors=authors,
-        published=ext.published or entry.published,
-        modified=ext.modified or entry.updated,
+        published=published,
+        modified=modified,
         language_hint=ext.language_hint,
         top_image=urljoin(page.final_url, ext.top_image) if ext.top_image else None,
         section=ext.section,

@@ -206,3 +206,26 @@ def test_article_falls_back_to_the_feed_and_says_so() -> None:
     article = article_from(_page(with_meta, entry), extract_html(with_meta))
     assert article.top_image == "https://example.org/img/meta.jpg"  # resolved against the URL
     assert article.metadata_sources["title"] == "meta"
+
+
+def test_the_feed_date_beats_a_date_guessed_from_the_text() -> None:
+    feed_date = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
+    entry = Entry(
+        entry_id="e",
+        feed_url="https://example.org/feed",
+        link="https://example.org/story",
+        published=feed_date,
+    )
+    # No date markup; the only date in the text is an old one in a sidebar.
+    html = (
+        f"<html><body><article>{BODY}</article>"
+        '<aside><time datetime="2016-01-12">Jan 12</time></aside></body></html>'
+    )
+    extracted = extract_html(html)
+    assert extracted.sources.get("published") == "text"  # htmldate found that one
+    article = article_from(_page(html, entry), extracted)
+    assert article.published == feed_date and article.metadata_sources["published"] == "feed"
+    # Date markup on the page still wins over the feed.
+    with_meta = page(META)
+    article = article_from(_page(with_meta, entry), extract_html(with_meta))
+    assert article.metadata_sources["published"] == "meta"
