@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from jsonschema import Draft202012Validator
 
 from services.common.settings import PROJECT_ROOT, Settings
@@ -73,3 +74,13 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("NEWSWIRE_"):
             monkeypatch.delenv(key)
+
+
+async def serve_locally(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Serve `app` on a free port of 127.0.0.1: its runner (to clean up) and base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"

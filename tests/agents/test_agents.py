@@ -16,7 +16,7 @@ from services.common.models import Article, Entry, Page, decode, encode
 from services.common.settings import Settings
 from services.common.stage import Output
 from services.common.topics import ARTICLES, DLQ, ENRICHED
-from tests.conftest import SEED_TXT, validate_record
+from tests.conftest import SEED_TXT, serve_locally, validate_record
 
 SETTINGS = Settings(kafka_bootstrap="127.0.0.1:9")
 
@@ -130,11 +130,8 @@ async def test_fetch_pages_does_not_hold_other_hosts_behind_a_busy_one(
 
     app = web.Application()
     app.router.add_get("/{name}", page)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, base = await serve_locally(app)
+    port = base.rsplit(":", 1)[1]
     settings = Settings(
         kafka_bootstrap="127.0.0.1:9",
         allow_private_networks=True,

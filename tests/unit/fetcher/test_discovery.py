@@ -22,6 +22,7 @@ from services.fetcher.discovery import (
     sitemaps_from_robots,
 )
 from services.fetcher.http import HttpClient, Response
+from tests.conftest import serve_locally
 
 PAGE = """<!DOCTYPE html>
 <html><head>
@@ -148,12 +149,7 @@ async def site() -> AsyncIterator[Site]:
         "/posts-sitemap.xml.gz": posts,
     }.items():
         app.router.add_get(path, handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    tcp = web.TCPSite(runner, "127.0.0.1", 0)
-    await tcp.start()
-    port = tcp._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    state.base = f"http://127.0.0.1:{port}"
+    runner, state.base = await serve_locally(app)
     yield state
     await runner.cleanup()
 

@@ -26,6 +26,7 @@ from services.fetcher import caching, fastfeed
 from services.fetcher.http import HttpClient
 from services.fetcher.pipeline import poll_feed
 from services.fetcher.state import DEFER_SEEN_BYTES, FeedState, StoredState
+from tests.conftest import serve_locally
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 # Text that looks like the keys StoredState splits on, to show values never confuse it.
@@ -182,12 +183,8 @@ async def feed_server() -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_get("/feed.xml", feed)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}/feed.xml"
+    runner, base = await serve_locally(app)
+    yield f"{base}/feed.xml"
     await runner.cleanup()
 
 

@@ -22,7 +22,7 @@ from services.fetcher.pipeline import (
     poll_feed,
     register_feed,
 )
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, serve_locally
 
 
 @pytest.fixture
@@ -76,12 +76,8 @@ async def odd_server() -> AsyncIterator[str]:
     app.router.add_get("/missing", missing)
     app.router.add_get("/consent", consent)
     app.router.add_get("/doc.pdf", pdf)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}"
+    runner, base = await serve_locally(app)
+    yield base
     await runner.cleanup()
 
 
@@ -237,8 +233,5 @@ def test_removing_a_feed_drops_its_state() -> None:
 
 
 def test_a_malformed_canonical_hint_is_skipped_not_fatal() -> None:
-    html = (
-        '<link rel="canonical" href="http://[broken/x">'
-        '<link rel="canonical" href="/story">'
-    )
+    html = '<link rel="canonical" href="http://[broken/x"><link rel="canonical" href="/story">'
     assert canonical_link(html, "https://news.example/a?utm=1") == "https://news.example/story"

@@ -16,6 +16,7 @@ from services.fetcher.http import HttpClient
 from services.fetcher.pipeline import canonical_link, fetch_page
 from services.fetcher.politeness import HostGate
 from services.fetcher.robots import RobotsCache, parse_rules, pattern_matches, product_token
+from tests.conftest import serve_locally
 
 ROBOTS = (
     "User-agent: NewswireBot\nDisallow: /private\nCrawl-delay: 2\n\nUser-agent: *\nDisallow: /\n"
@@ -43,13 +44,9 @@ async def site() -> AsyncIterator[tuple[str, dict[str, int]]]:
     app = web.Application()
     app.router.add_get("/robots.txt", robots)
     app.router.add_get("/{path:.*}", page)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, base = await serve_locally(app)
     hits["_status"] = 0
-    yield f"http://127.0.0.1:{port}", hits
+    yield base, hits
     await runner.cleanup()
 
 
@@ -181,11 +178,7 @@ async def test_missing_robots_allows_and_broken_robots_disallows() -> None:
     async def serve(status: int) -> tuple[web.AppRunner, str]:
         app = web.Application()
         app.router.add_get("/robots.txt", lambda _: web.Response(status=status))
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+        return await serve_locally(app)
 
     client = HttpClient(Settings(allow_private_networks=True))
     runners = []

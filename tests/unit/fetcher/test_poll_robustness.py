@@ -18,6 +18,7 @@ from services.common.topics import DLQ, ENTRIES
 from services.fetcher.http import HttpClient
 from services.fetcher.pipeline import load_state, poll_feed, register_feed
 from services.fetcher.state import FeedState
+from tests.conftest import serve_locally
 
 SETTINGS = Settings(allow_private_networks=True, seen_entries_per_feed=5)
 
@@ -48,11 +49,7 @@ async def site() -> AsyncIterator[Site]:
 
     app = web.Application()
     app.router.add_get("/feed", feed)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    tcp = web.TCPSite(runner, "127.0.0.1", 0)
-    await tcp.start()
-    state.base = f"http://127.0.0.1:{tcp._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    runner, state.base = await serve_locally(app)
     register_feed(
         encode(FeedRecord(url=state.url)), key=state.url.encode(), partition=0, table=state.table
     )
