@@ -70,11 +70,13 @@ LINE_RULES: dict[str, re.Pattern[str]] = {
     name: re.compile(pattern, re.IGNORECASE)
     for name, pattern in {
         # Wix renders its scroll anchors as the literal text "top of page" / "bottom of page".
-        "scroll_anchor": r"(top|bottom) of (the )?page|back to top|scroll to top",
+        "scroll_anchor": r"(top|bottom) of (the )?page|(back|scroll) to top\s*[↑⬆▲^]?",
         "skip_link": r"skip to (the )?(main )?(content|navigation|main|article)",
         "share_prompt": r"(share|tweet|pin|email) (this|on) [\w .()]{1,30}"
         r"|share this (post|article|story)|copy link|share"
-        r"|like this (story|article|post)\?.{0,60}",
+        r"|like this (story|article|post)\?.{0,60}"
+        # WordPress (Jetpack) under every post: "Share this:", "Like this:", "Loading..."
+        r"|(share|like) this:|loading(\.\.\.|…)",
         # "We use cookies to...", "This site uses cookies...", "Example.com uses cookies
         # to improve your experience", "By continuing to use this site you agree to our
         # use of cookies", "Accept all cookies".
@@ -126,7 +128,11 @@ LINE_RULES: dict[str, re.Pattern[str]] = {
         r"(wix|squarespace|wordpress|weebly|godaddy|webflow|blogger|ghost|jimdo)(\.com)?\.?",
         "post_stats": r"\d+ (min|minute)s? read|\d+ views?( \d+ comments?)?|\d+ comments?|"
         r"see all|recent posts|related (posts|articles|stories)",
-        "advertisement": r"advertisement|sponsored content|ad",
+        # "Story continues below advertisement" (Global News, Postmedia), "Continue
+        # reading below", "Article continues after this ad".
+        "advertisement": r"advertisement|sponsored content|ad"
+        r"|(the )?(story|article) continues (below|after)( (this|the))?( advertisement| ad)?"
+        r"|continue reading (below|after( (this|the))? (advertisement|ad))",
         # Cross-promotion of other stories: "Read more: <headline>", "Related: ...",
         # "Also on example.com <headline>", or the bare heading of such a list.
         "read_more": r"(read more|read also|also read|see also|see more|more|related"

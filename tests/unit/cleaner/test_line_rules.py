@@ -26,6 +26,8 @@ PROSE = [
     "Tags: none were found on the animals.",
     "Related: the senator's earlier remarks drew criticism.",
     "More: the minister refused to comment.",
+    "The story continues below the surface of the harbour, divers said.",
+    "Loading the ships took three days.",
 ]
 
 # The UI strings those rules are for, as sites print them.
@@ -91,6 +93,13 @@ def test_a_normal_article_keeps_every_paragraph() -> None:
         ("Cookie Settings", "cookie_notice"),
         ("Get our free daily newsletter", "newsletter_prompt"),
         ("Website built with Wix", "builder_credit"),
+        ("Story continues below advertisement", "advertisement"),
+        ("Continue reading below", "advertisement"),
+        ("Article continues after this ad", "advertisement"),
+        ("Share this:", "share_prompt"),
+        ("Like this:", "share_prompt"),
+        ("Loading…", "share_prompt"),
+        ("Back to top ↑", "scroll_anchor"),
     ],
 )
 def test_anchored_rules_catch_more_ui_strings(line: str, reason: str) -> None:
