@@ -284,10 +284,23 @@ class OrderedAcks:
         self._lock = asyncio.Lock()
         self._idle: asyncio.Task[None] | None = None
         self._failed = False
+        self._fewer = asyncio.Event()  # set whenever events leave `_read`
 
     def read(self, event: Any) -> None:
         self._read.append(event)
         self._held[id(event)] = event
+
+    @property
+    def pending(self) -> int:
+        """Events read and not yet acknowledged (nor dropped by `reset`)."""
+        return len(self._read)
+
+    async def wait_for_room(self, limit: int) -> None:
+        """Wait while `limit` events are pending: what a crash or rebalance makes the
+        consumer read again is bounded by this, not only what is still in work."""
+        while len(self._read) >= limit:
+            self._fewer.clear()
+            await self._fewer.wait()
 
     def reset(self) -> None:
         """Forget every event not yet acknowledged (partitions were revoked: Faust reads
@@ -296,6 +309,7 @@ class OrderedAcks:
         self._read.clear()
         self._held.clear()
         self._finished.clear()
+        self._fewer.set()
         if self._idle is not None:
             self._idle.cancel()
             self._idle = None
@@ -324,6 +338,7 @@ class OrderedAcks:
                 if not wait and not all(f.done() for f in futures):
                     return
                 if futures:
+                    generation = self.generation
                     try:
                         await asyncio.gather(*futures)
                     except Exception as exc:
@@ -333,9 +348,12 @@ class OrderedAcks:
                             if self.on_error is not None:
                                 self.on_error(exc)
                         raise
+                    if generation != self.generation:
+                        return  # reset while waiting: the events are read again
                 event = self._read.popleft()
                 del self._finished[id(event)]
                 del self._held[id(event)]
+                self._fewer.set()
                 await self.stream.ack(event)
                 wait = wait and len(self._finished) > self.limit
 

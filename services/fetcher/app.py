@@ -26,14 +26,18 @@ from services.fetcher.lanes import HostLanes
 from services.fetcher.pipeline import STAGE, fetch_page, poll_feed, register_feed
 from services.fetcher.politeness import HostGate
 from services.fetcher.robots import RobotsCache
-from services.fetcher.schedule import ScheduledTable
+from services.fetcher.schedule import FencedTable, ScheduledTable
 
 # A poll command not answered in this long is sent again (its worker may have died).
 POLL_RESEND_S = 300.0
 
 
 def build(settings: Settings) -> StageApp:
-    sa = StageApp(STAGE, settings)
+    # No wait for every read record to be acknowledged before a rebalance: the page
+    # agent reads up to page_backlog entries ahead, and waiting for all their pages
+    # (each host in its turn) would stall the group for minutes. What is not acknowledged
+    # is read again by the new owner; a poll under way finds its feed gone (FencedTable).
+    sa = StageApp(STAGE, settings, stream_wait_empty=False)
     app = sa.app
     table = app.Table(
         "feed-state", key_type=str, value_type=str, partitions=settings.topic_partitions
@@ -84,9 +88,18 @@ def build(settings: Settings) -> StageApp:
 
     app.on_partitions_assigned.connect(forget_in_flight)
 
+    revocations = [0]  # how many times partitions were revoked
+
+    async def count_revocation(*_: Any, **__: Any) -> None:
+        revocations[0] += 1
+
+    app.on_partitions_revoked.connect(count_revocation)
+
     async def poll(raw: bytes | None) -> Any:
+        seen = revocations[0]
+        table = FencedTable(feed_state, lambda: revocations[0] == seen)
         try:
-            return await poll_feed(raw, table=feed_state, client=client, settings=settings)
+            return await poll_feed(raw, table=table, client=client, settings=settings)
         finally:
             if raw:
                 in_flight.pop(decode(FeedPoll, raw).url, None)
@@ -99,7 +112,12 @@ def build(settings: Settings) -> StageApp:
 
     gate = HostGate(settings.host_min_delay_seconds, max_requests=settings.page_concurrency)
     robots = (
-        RobotsCache(client, settings.user_agent, settings.robots_cache_seconds)
+        RobotsCache(
+            client,
+            settings.user_agent,
+            settings.robots_cache_seconds,
+            max_fetches=settings.page_concurrency,
+        )
         if settings.respect_robots
         else None
     )
@@ -111,17 +129,20 @@ def build(settings: Settings) -> StageApp:
     # a burst of one host's links waits its turns without holding up the other hosts;
     # the gate keeps each host to one request at a time and all to page_concurrency.
     # Acknowledged in the order read, each once its page is on the broker, so a commit
-    # never passes an entry whose page is not out.
+    # never passes an entry whose page is not out; at most page_backlog entries are read
+    # and not yet acknowledged (what a crash or rebalance makes the consumer read again).
     @app.agent(sa.topic(ENTRIES.name), name="fetch-pages")
     async def fetch_pages(stream: Any) -> Any:
         manual = stream.noack()
         acks = sa.ordered_acks(manual)
 
         async def work(event: Any) -> None:
+            generation = acks.generation
             await sa.send(await sa.handle(event, fetch))
-            await acks.done([event], [])
+            if acks.generation == generation:  # else revoked meanwhile: read again
+                await acks.done([event], [])
 
-        lanes: HostLanes[Any] = HostLanes(work, backlog=settings.page_backlog)
+        lanes: HostLanes[Any] = HostLanes(work)
 
         async def drop_waiting(*_: Any, **__: Any) -> None:
             # Revoked: the acknowledgements are reset, and what waits is read again.
@@ -130,8 +151,12 @@ def build(settings: Settings) -> StageApp:
         app.on_partitions_revoked.connect(drop_waiting)
         try:
             async for event in manual.events():
+                generation = acks.generation
+                await acks.wait_for_room(settings.page_backlog)
+                if acks.generation != generation:
+                    continue  # revoked while it waited: read again from the committed offset
                 acks.read(event)
-                await lanes.submit((event.message.key or b"").decode("utf-8", "replace"), event)
+                lanes.submit((event.message.key or b"").decode("utf-8", "replace"), event)
                 yield event.message.offset
         finally:
             app.on_partitions_revoked.disconnect(drop_waiting)

@@ -5,7 +5,8 @@ turn (HostGate: one request at a time, a delay between). Were each entry awaited
 it was read, a burst of one host's links (a feed's first poll brings dozens) would hold
 every slot of the agent while the other hosts' pages waited behind it: head-of-line
 blocking, a stall of minutes for a host with a Crawl-delay. Here every host has a lane
-of its own, and the reader only waits when `backlog` items are already waiting in all.
+of its own. How far the reader may run ahead is the agent's to bound (by what is not
+yet acknowledged, which is what a crash makes it read again).
 
 Pure asyncio, no Kafka: the agent hands in its events and acknowledges them itself.
 """
@@ -26,11 +27,8 @@ T = TypeVar("T")
 class HostLanes(Generic[T]):
     """Runs `work` on submitted items: one at a time and in order per key, keys at once."""
 
-    def __init__(self, work: Callable[[T], Awaitable[None]], *, backlog: int) -> None:
-        if backlog < 1:
-            raise ValueError("backlog must be at least 1")
+    def __init__(self, work: Callable[[T], Awaitable[None]]) -> None:
         self._work = work
-        self._room = asyncio.Semaphore(backlog)  # one unit per item submitted, not done
         self._lanes: dict[str, deque[T]] = {}  # the head of a lane is the item in work
         self._runners: set[asyncio.Task[None]] = set()
 
@@ -43,9 +41,8 @@ class HostLanes(Generic[T]):
     def hosts(self) -> int:
         return len(self._lanes)
 
-    async def submit(self, key: str, item: T) -> None:
-        """Queue `item` in its key's lane; waits while the backlog is full."""
-        await self._room.acquire()
+    def submit(self, key: str, item: T) -> None:
+        """Queue `item` in its key's lane."""
         lane = self._lanes.get(key)
         if lane is not None:
             lane.append(item)
@@ -66,7 +63,6 @@ class HostLanes(Generic[T]):
                 finally:
                     if lane and lane[0] is item:  # not dropped by `clear` meanwhile
                         lane.popleft()
-                        self._room.release()
         finally:
             if self._lanes.get(key) is lane:
                 del self._lanes[key]
@@ -78,7 +74,6 @@ class HostLanes(Generic[T]):
         for lane in self._lanes.values():
             while len(lane) > 1:
                 lane.pop()
-                self._room.release()
                 dropped += 1
         return dropped
 

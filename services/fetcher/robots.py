@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 import time
@@ -174,11 +175,19 @@ def product_token(user_agent: str) -> str:
 class RobotsCache:
     """Per-host rules with a bounded, least-recently-used cache."""
 
-    def __init__(self, client: HttpClient, user_agent: str, ttl_s: float) -> None:
+    def __init__(
+        self, client: HttpClient, user_agent: str, ttl_s: float, max_fetches: int | None = None
+    ) -> None:
         self._client = client
         self._agent = product_token(user_agent)
         self._ttl_s = ttl_s
         self._rules: OrderedDict[str, Rules] = OrderedDict()
+        # Fetches at once: every new host's first page asks for its robots.txt, and a
+        # backlog of new hosts would otherwise queue hundreds for the connection pool,
+        # where the wait counts against their timeout (a timeout disallows the host).
+        # Its own semaphore, not the page requests': a redirect's robots.txt is asked
+        # for while a page request holds its slot.
+        self._fetches = asyncio.Semaphore(max_fetches) if max_fetches else None
 
     async def rules_for(self, url: str) -> Rules:
         parts = urlsplit(url)
@@ -195,6 +204,12 @@ class RobotsCache:
         return rules
 
     async def _fetch(self, origin: str) -> Rules:
+        if self._fetches is None:
+            return await self._fetch_now(origin)
+        async with self._fetches:
+            return await self._fetch_now(origin)
+
+    async def _fetch_now(self, origin: str) -> Rules:
         now = time.monotonic()
         try:
             resp = await self._client.get(f"{origin}/robots.txt", kind="robots")

@@ -110,3 +110,40 @@ def test_reset_forgets_what_was_read_and_ignores_late_finishes() -> None:
         return stream.acked
 
     assert asyncio.run(run()) == ["again"]
+
+
+async def test_reading_ahead_waits_for_acknowledgements_not_only_for_work() -> None:
+    """The page agent's bound: a stuck first event holds back the reader, however many
+    later events are done, since a crash makes the consumer read all of them again."""
+    stream = Stream()
+    acks = OrderedAcks(stream, idle_s=0.01)
+    for name in ("stuck", "b", "c"):
+        await acks.wait_for_room(3)
+        acks.read(name)
+    await acks.done(["b", "c"], [])  # finished, but behind "stuck": not acknowledged
+    fourth = asyncio.ensure_future(acks.wait_for_room(3))
+    await asyncio.sleep(0.05)
+    assert not fourth.done() and acks.pending == 3 and stream.acked == []
+    await acks.done(["stuck"], [])
+    await asyncio.wait_for(fourth, 2)
+    assert stream.acked == ["stuck", "b", "c"] and acks.pending == 0
+
+
+async def test_a_reset_frees_the_room_and_a_reset_while_draining_acknowledges_nothing() -> None:
+    loop = asyncio.get_running_loop()
+    stream = Stream()
+    acks = OrderedAcks(stream, idle_s=0.01)
+    acks.read("a")
+    waiting = asyncio.ensure_future(acks.wait_for_room(1))
+    await asyncio.sleep(0.01)
+    acks.reset()  # revoked: "a" will be read again
+    await asyncio.wait_for(waiting, 2)
+    acks.read("x")
+    out = loop.create_future()
+    await acks.done(["x"], [out])
+    draining = asyncio.ensure_future(acks.drain(wait=True))
+    await asyncio.sleep(0.01)
+    acks.reset()  # revoked while its output was awaited
+    out.set_result(None)
+    await asyncio.wait_for(draining, 2)  # no IndexError on the emptied queue
+    assert stream.acked == []

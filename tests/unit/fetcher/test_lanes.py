@@ -1,11 +1,9 @@
-"""Per-host lanes: order within a host, no head-of-line blocking across hosts, a bounded
-backlog, and what a rebalance drops."""
+"""Per-host lanes: order within a host, no head-of-line blocking across hosts, and what a
+rebalance drops."""
 
 from __future__ import annotations
 
 import asyncio
-
-import pytest
 
 from services.common.metrics import POLITENESS_WAIT_SECONDS
 from services.fetcher.lanes import HostLanes
@@ -33,12 +31,12 @@ async def settle() -> None:
 
 async def test_a_busy_host_does_not_hold_up_the_others() -> None:
     work = Recorder(slow=frozenset({"busy.example"}))
-    lanes: HostLanes[tuple[str, int]] = HostLanes(work, backlog=100)
+    lanes: HostLanes[tuple[str, int]] = HostLanes(work)
     # A burst of one host's links first, as a feed's first poll brings them.
     for n in range(40):
-        await lanes.submit("busy.example", ("busy.example", n))
+        lanes.submit("busy.example", ("busy.example", n))
     for n in range(3):
-        await lanes.submit(f"other{n}.example", (f"other{n}.example", n))
+        lanes.submit(f"other{n}.example", (f"other{n}.example", n))
     await settle()
     assert work.done == [("other0.example", 0), ("other1.example", 1), ("other2.example", 2)]
     work.release.set()
@@ -47,35 +45,16 @@ async def test_a_busy_host_does_not_hold_up_the_others() -> None:
     assert lanes.waiting == 0 and lanes.hosts == 0
 
 
-async def test_the_reader_waits_when_the_backlog_is_full() -> None:
-    work = Recorder(slow=frozenset({"a"}))
-    lanes: HostLanes[tuple[str, int]] = HostLanes(work, backlog=3)
-    for n in range(3):
-        await lanes.submit("a", ("a", n))
-    fourth = asyncio.ensure_future(lanes.submit("b", ("b", 0)))
-    await settle()
-    assert not fourth.done() and lanes.waiting == 3
-    work.release.set()
-    await asyncio.wait_for(fourth, 5)
-    await settle()
-    assert sorted(work.done) == [("a", 0), ("a", 1), ("a", 2), ("b", 0)]
-
-
 async def test_clear_drops_what_waits_but_not_what_is_in_work() -> None:
     work = Recorder(slow=frozenset({"a"}))
-    lanes: HostLanes[tuple[str, int]] = HostLanes(work, backlog=10)
+    lanes: HostLanes[tuple[str, int]] = HostLanes(work)
     for n in range(5):
-        await lanes.submit("a", ("a", n))
+        lanes.submit("a", ("a", n))
     await settle()
     assert lanes.clear() == 4
     work.release.set()
     await settle()
-    assert work.done == [("a", 0)]
-    # The room of the dropped items is back: a full backlog's worth can be submitted.
-    for n in range(10):
-        await asyncio.wait_for(lanes.submit("c", ("c", n)), 1)
-    await settle()
-    await lanes.close()
+    assert work.done == [("a", 0)] and lanes.waiting == 0
 
 
 async def test_a_failure_does_not_stop_its_lane() -> None:
@@ -86,25 +65,20 @@ async def test_a_failure_does_not_stop_its_lane() -> None:
             raise RuntimeError("boom")
         done.append(n)
 
-    lanes: HostLanes[int] = HostLanes(work, backlog=10)
+    lanes: HostLanes[int] = HostLanes(work)
     for n in range(3):
-        await lanes.submit("a", n)
+        lanes.submit("a", n)
     await settle()
     assert done == [0, 2] and lanes.waiting == 0
 
 
 async def test_close_stops_the_work_in_progress() -> None:
     work = Recorder(slow=frozenset({"a"}))
-    lanes: HostLanes[tuple[str, int]] = HostLanes(work, backlog=10)
-    await lanes.submit("a", ("a", 0))
+    lanes: HostLanes[tuple[str, int]] = HostLanes(work)
+    lanes.submit("a", ("a", 0))
     await settle()
     await asyncio.wait_for(lanes.close(), 5)
     assert work.done == [] and lanes.waiting == 0
-
-
-def test_backlog_must_be_positive() -> None:
-    with pytest.raises(ValueError):
-        HostLanes(Recorder(), backlog=0)
 
 
 async def test_a_host_waiting_out_its_delay_holds_no_request_slot() -> None:

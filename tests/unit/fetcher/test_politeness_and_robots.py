@@ -239,3 +239,36 @@ async def test_page_keeps_its_canonical_link(site: tuple[str, dict[str, int]]) -
 )
 def test_canonical_link(html: str, expected: str | None) -> None:
     assert canonical_link(html, "https://b.example/page") == expected
+
+
+async def test_robots_fetches_at_once_are_bounded() -> None:
+    """A backlog of new hosts asks for their robots.txt together: at most max_fetches go
+    out at once, the rest wait their turn outside the connection pool."""
+    in_flight, peak = 0, 0
+
+    async def robots(_: web.Request) -> web.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.05)
+        in_flight -= 1
+        return web.Response(text="User-agent: *\nDisallow: /private/\n")
+
+    app = web.Application()
+    app.router.add_get("/robots.txt", robots)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    ports = []
+    for _ in range(12):  # twelve origins: twelve robots.txt
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        ports.append(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+    client = HttpClient(Settings(allow_private_networks=True))
+    cache = RobotsCache(client, "NewswireBot/0.1", ttl_s=60, max_fetches=3)
+    try:
+        urls = [f"http://127.0.0.1:{port}/story" for port in ports]
+        results = await asyncio.gather(*(cache.check(u) for u in urls))
+        assert results == [None] * 12 and peak == 3
+    finally:
+        await client.close()
+        await runner.cleanup()

@@ -17,6 +17,7 @@ from services.common.stage import Output
 from services.common.topics import DLQ, ENTRIES
 from services.fetcher.http import HttpClient
 from services.fetcher.pipeline import load_state, poll_feed, register_feed
+from services.fetcher.schedule import FencedTable
 from services.fetcher.state import FeedState
 from tests.conftest import serve_locally
 
@@ -163,3 +164,18 @@ async def test_a_first_body_of_undated_entries_is_not_a_burst_of_publishing(site
     assert len(links(await poll(site))) == 1
     state = load_state(site.table, site.url)
     assert state is not None and len(state.entry_times) == 1  # found now: a fair guess
+
+
+async def test_a_poll_whose_partition_was_revoked_writes_nothing(site: Site) -> None:
+    site.body = json_feed({"id": "a", "url": "https://news.example/a"})
+    before = dict(site.table)
+    owned = [True]
+    site.on_hit = lambda: owned.__setitem__(0, False)  # revoked while the GET was out
+    fenced = FencedTable(site.table, lambda: owned[0])
+    client = HttpClient(SETTINGS)
+    try:
+        command = encode(FeedPoll(url=site.url, partition=0))
+        assert await poll_feed(command, table=fenced, client=client, settings=SETTINGS) == []
+    finally:
+        await client.close()
+    assert site.table == before  # the new owner's to poll and to write
