@@ -72,7 +72,12 @@ LINE_RULES: dict[str, re.Pattern[str]] = {
         # Wix renders its scroll anchors as the literal text "top of page" / "bottom of page".
         "scroll_anchor": r"(top|bottom) of (the )?page|(back|scroll) to top\s*[↑⬆▲^]?",
         "skip_link": r"skip to (the )?(main )?(content|navigation|main|article)",
-        "share_prompt": r"(share|tweet|pin|email) (this|on) [\w .()]{1,30}"
+        # "Share on Facebook", "Email this article", "Tweet this" (not "Share on the market
+        # fell", "Email on Tuesday was...": "on" takes a network, "this" a short object).
+        "share_prompt": rf"(share|tweet|pin|email|e-mail|send|post) (it |this )?(on|via|to) "
+        rf"({_SOCIAL}|pinterest|whatsapp|reddit|e-?mail|messenger|telegram|flipboard|sms)\b.{{0,20}}"
+        r"|(share|tweet|pin|email|e-mail|send) this( (post|article|story|page|link|video))?"
+        r"( (with|to) (a friend|friends|your friends))?[.!]?"
         r"|share this (post|article|story)|copy link|share"
         r"|like this (story|article|post)\?.{0,60}"
         # WordPress (Jetpack) under every post: "Share this:", "Like this:", "Loading..."
@@ -82,10 +87,11 @@ LINE_RULES: dict[str, re.Pattern[str]] = {
         # use of cookies", "Accept all cookies".
         "cookie_notice": _needs(
             "cookie",
-            rf"{_LEAD}we( and our \w+)? use cookies(?=$|\s*[.,;:!]|\s+(and|to|so|on"
-            rf"|that|which|for|by|as)\b).{{0,250}}"
+            rf"{_LEAD}we( and our \w+)? use cookies(\s*[.!]?$|(?={_IN_SENTENCE}{{0,80}}"
+            rf"\b({_COOKIE_BANNER})\b).{{0,250}})"
             rf"|{_LEAD}(this|our) (web ?site|site|page|app|service) uses cookies\b.{{0,250}}"
-            rf"|{_LEAD}{_IN_SENTENCE}{{0,60}}\buses cookies\b"
+            rf"|{_LEAD}([\w-]+(\.[\w-]+)+|(?-i:[A-Z][\w&'’-]*)( (?-i:[A-Z][\w&'’-]*)){{0,2}})"
+            rf" uses cookies\b"
             rf"(?={_IN_SENTENCE}{{0,80}}\b({_COOKIE_BANNER})\b).{{0,250}}"
             r"|by (continuing|using|clicking|browsing).{0,150}\b(use of cookies|cookie policy)\b"
             r".{0,200}"
@@ -98,7 +104,8 @@ LINE_RULES: dict[str, re.Pattern[str]] = {
             "newsletter",
             rf"{_LEAD}((you can|you may|please) (also )?)?"
             rf"(subscribe|sign up|sign-up|register|join|get|receive|never miss)\b"
-            rf"{_IN_SENTENCE}{{0,120}}\bnewsletters?\b.{{0,120}}",
+            rf"{_IN_SENTENCE}{{0,120}}\b(our|your|this|the|[\w.-]+['’]s)( [\w'’&-]+){{0,3}} "
+            r"newsletters?\b[^,]{0,100}",
         ),
         # The author's or the desk's contact line under the article: "Follow" opens a
         # sentence ("Fans follow her every move on Instagram" is prose).
@@ -115,14 +122,17 @@ LINE_RULES: dict[str, re.Pattern[str]] = {
         # A dateline on its own: a short line with a year and a time of day that is not a
         # sentence ("5:45 AM PST 11/19/2019 by Patrick Shanley"), or a labelled timestamp
         # ("Published: 12 March 2024 10:42", "Updated 10:42 AM EST, Tue March 5, 2024").
-        "dateline": rf"(?=.{{0,80}}$)(?=.*\b\d{{1,2}}[:h]\d\d\b)(?=.*\b(19|20)\d\d\b)"
+        # A capitalised word opening a line that ends in "p.m." is a sentence ("The 2024
+        # debate starts at 9:00 p.m."), not a timestamp.
+        "dateline": rf"(?!(?-i:[A-Z][a-z]+)\s.*[ap]\.m\.$)(?=.{{0,80}}$)"
+        rf"(?=.*\b\d{{1,2}}[:h]\d\d\b)(?=.*\b(19|20)\d\d\b)"
         rf"(?!(\S+\s+){{10}})(?!.*{_SENTENCE_END}$).*"
         rf"|(last |first )?(updated|published|posted|modified|edited)( at| on)?:? {_TIMESTAMP}",
         # Unrendered WordPress shortcodes: "[button link=...]Send us...[/button]".
         "shortcode": r".{0,200}\[/[a-z_-]+\].{0,200}",
         # "© 2023 by News of War. Proudly created with Wix.com", "Powered by WordPress",
         # "This site is built with Squarespace" (not "her website was made with WordPress").
-        "builder_credit": r"((©|\(c\)|copyright)[^.|]{0,60}[.|]?\s+|[^|·]{0,60}[|·]\s*)?"
+        "builder_credit": r"((©|\(c\)|copyright)[^.|]{0,60}[.|]\s+|[^|·]{0,60}[|·]\s*)?"
         r"((this )?(web ?site|site|blog|page) (is )?)?(proudly )?"
         r"(created|made|built|powered|designed|hosted) (with|by|on|using) "
         r"(wix|squarespace|wordpress|weebly|godaddy|webflow|blogger|ghost|jimdo)(\.com)?\.?",
