@@ -68,8 +68,9 @@ class Settings(BaseSettings):
     robots_cache_seconds: float = 24 * 3600.0
     # Page requests in flight at once per worker (across hosts: one per host at a time).
     page_concurrency: int = Field(8, ge=1)
-    # Entries a worker reads ahead into its per-host lanes, so one busy host does not
-    # hold up the others; bounds memory and the work redone after a rebalance.
+    # Entries a worker may hold read and not yet acknowledged, in its per-host lanes (so
+    # one busy host does not hold up the others): bounds memory and the pages fetched
+    # again after a crash or a rebalance.
     page_backlog: int = Field(1000, ge=1)
 
     # Cleaner.
