@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 from services.common.broker import free_port
 from services.common.settings import PROJECT_ROOT
@@ -30,11 +29,14 @@ def test_sigterm_during_startup_exits_at_once(tmp_path: object) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        time.sleep(3)  # imported and waiting for the broker
+        # Its first connection to the "broker": imported, handler set, waiting for Kafka.
+        silent.settimeout(120)
+        conn, _ = silent.accept()
         assert proc.poll() is None
         proc.send_signal(signal.SIGTERM)
         # 143: our handler ran (the default action would be -15, and PID 1 would ignore it).
         assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+        conn.close()
     finally:
         silent.close()
         if proc.poll() is None:

@@ -250,7 +250,7 @@ async def test_robots_fetches_at_once_are_bounded() -> None:
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
         in_flight -= 1
         return web.Response(text="User-agent: *\nDisallow: /private/\n")
 
@@ -268,7 +268,7 @@ async def test_robots_fetches_at_once_are_bounded() -> None:
     try:
         urls = [f"http://127.0.0.1:{port}/story" for port in ports]
         results = await asyncio.gather(*(cache.check(u) for u in urls))
-        assert results == [None] * 12 and peak == 3
+        assert results == [None] * 12 and 1 <= peak <= 3  # unbounded, it reaches 12
     finally:
         await client.close()
         await runner.cleanup()
