@@ -348,40 +348,45 @@ def feed_urls(base: str, feeds: int) -> list[str]:
     return [f"{base}/feeds/{i}.xml" for i in range(feeds)]
 
 
+@dataclass(frozen=True)
+class Setup:
+    """What the measured paths share: the feed server, its feeds, how they are polled."""
+
+    base: str
+    control: Control
+    feeds: int
+    rounds: int
+    concurrency: int
+    settings: Settings
+
+    @property
+    def urls(self) -> list[str]:
+        return feed_urls(self.base, self.feeds)
+
+
 async def measure_rounds(
     path: str,
+    setup: Setup,
     repeat: int,
-    control: Control,
     items: Sequence[T],
     one: Callable[[T], Awaitable[None]],
-    *,
-    rounds: int,
-    concurrency: int,
     tally: Counter[str],
 ) -> Measurement:
-    """`rounds` timed rounds of `one` over `items`; `one` counts "entries" and "errors"."""
+    """`setup.rounds` timed rounds of `one` over `items`; `one` counts "entries" and
+    "errors" in `tally`."""
     result = Measurement(path, repeat)
-    for n in range(rounds):
+    for n in range(setup.rounds):
         tally.clear()
-        rr = await timed_round(n, control, lambda: drive(items, one, concurrency))
+        rr = await timed_round(n, setup.control, lambda: drive(items, one, setup.concurrency))
         rr.polls, rr.entries, rr.errors = len(items), tally["entries"], tally["errors"]
         result.rounds.append(rr)
     return result
 
 
-async def measure_newswire(
-    base: str,
-    control: Control,
-    *,
-    feeds: int,
-    rounds: int,
-    concurrency: int,
-    settings: Settings,
-    limit_per_host: int | None,
-    repeat: int,
-) -> Measurement:
+async def measure_newswire(setup: Setup, *, limit_per_host: int | None, repeat: int) -> Measurement:
     table: dict[str, str] = {}
-    urls = feed_urls(base, feeds)
+    settings = setup.settings
+    urls = setup.urls
     t0 = time.perf_counter()
     for url in urls:
         register_feed(encode(FeedRecord(url=url)), key=url.encode(), partition=0, table=table)
@@ -399,16 +404,7 @@ async def measure_newswire(
             tally[counted.get(out.topic, out.topic)] += 1
 
     try:
-        result = await measure_rounds(
-            "newswire",
-            repeat,
-            control,
-            urls,
-            one,
-            rounds=rounds,
-            concurrency=concurrency,
-            tally=tally,
-        )
+        result = await measure_rounds("newswire", setup, repeat, urls, one, tally)
         result.register_s = register_s
         result.connector = connector_limits(client._session)
     finally:
@@ -416,20 +412,11 @@ async def measure_newswire(
     return result
 
 
-async def measure_bare(
-    base: str,
-    control: Control,
-    *,
-    feeds: int,
-    rounds: int,
-    concurrency: int,
-    settings: Settings,
-    limit_per_host: int,
-    repeat: int,
-) -> Measurement:
+async def measure_bare(setup: Setup, *, limit_per_host: int, repeat: int) -> Measurement:
     validators: dict[str, tuple[str | None, str | None]] = {}
+    settings = setup.settings
     session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=concurrency, limit_per_host=limit_per_host),
+        connector=aiohttp.TCPConnector(limit=setup.concurrency, limit_per_host=limit_per_host),
         timeout=aiohttp.ClientTimeout(
             total=settings.fetch_total_timeout,
             sock_connect=settings.fetch_connect_timeout,
@@ -455,16 +442,7 @@ async def measure_bare(
             tally["errors"] += 1
 
     try:
-        result = await measure_rounds(
-            "bare",
-            repeat,
-            control,
-            feed_urls(base, feeds),
-            one,
-            rounds=rounds,
-            concurrency=concurrency,
-            tally=tally,
-        )
+        result = await measure_rounds("bare", setup, repeat, setup.urls, one, tally)
         result.connector = connector_limits(session)
     finally:
         await session.close()
@@ -472,20 +450,12 @@ async def measure_bare(
 
 
 async def measure_http_layer(
-    base: str,
-    control: Control,
-    *,
-    feeds: int,
-    rounds: int,
-    concurrency: int,
-    settings: Settings,
-    limit_per_host: int | None,
-    repeat: int,
+    setup: Setup, *, limit_per_host: int | None, repeat: int
 ) -> Measurement:
     """The bare loop's requests through Newswire's HttpClient alone (SSRF guard, body cap,
     metrics; no parsing, no state): splits the newswire path's cost in two."""
     validators: dict[str, tuple[str | None, str | None]] = {}
-    client = newswire_client(settings, limit_per_host)
+    client = newswire_client(setup.settings, limit_per_host)
     tally: Counter[str] = Counter()
 
     async def one(url: str) -> None:
@@ -499,16 +469,7 @@ async def measure_http_layer(
             validators[url] = (resp.headers.get("etag"), resp.headers.get("last-modified"))
 
     try:
-        return await measure_rounds(
-            "http_layer",
-            repeat,
-            control,
-            feed_urls(base, feeds),
-            one,
-            rounds=rounds,
-            concurrency=concurrency,
-            tally=tally,
-        )
+        return await measure_rounds("http_layer", setup, repeat, setup.urls, one, tally)
     finally:
         await client.close()
 
@@ -548,12 +509,14 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings(allow_private_networks=True)
     server = ServerProcess(args.feeds, args.changed, args.items, args.seed)
     control = Control(server.base)
-    kw: dict[str, Any] = {
-        "feeds": args.feeds,
-        "rounds": args.rounds,
-        "concurrency": args.concurrency,
-        "settings": settings,
-    }
+    setup = Setup(
+        server.base,
+        control,
+        args.feeds,
+        args.rounds,
+        args.concurrency,
+        settings,
+    )
     newswire: list[Measurement] = []
     bare: list[Measurement] = []
     layer: list[Measurement] = []
@@ -566,21 +529,17 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             for path in order if rep % 2 == 0 else reversed(order):
                 if path == "http_layer":
                     m = await measure_http_layer(
-                        server.base, control, limit_per_host=args.limit_per_host, repeat=rep, **kw
+                        setup, limit_per_host=args.limit_per_host, repeat=rep
                     )
                     layer.append(m)
                 elif path == "newswire":
                     m = await measure_newswire(
-                        server.base, control, limit_per_host=args.limit_per_host, repeat=rep, **kw
+                        setup, limit_per_host=args.limit_per_host, repeat=rep
                     )
                     newswire.append(m)
                 else:
                     m = await measure_bare(
-                        server.base,
-                        control,
-                        limit_per_host=args.bare_limit_per_host,
-                        repeat=rep,
-                        **kw,
+                        setup, limit_per_host=args.bare_limit_per_host, repeat=rep
                     )
                     bare.append(m)
                 s = m.summary()
@@ -594,9 +553,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         if args.profile:
             prof = cProfile.Profile()
             prof.enable()
-            profiled = await measure_newswire(
-                server.base, control, limit_per_host=args.limit_per_host, repeat=-1, **kw
-            )
+            profiled = await measure_newswire(setup, limit_per_host=args.limit_per_host, repeat=-1)
             prof.disable()
             Path(args.profile).parent.mkdir(parents=True, exist_ok=True)
             prof.dump_stats(args.profile)
