@@ -25,7 +25,7 @@ from services.common.models import MetadataSource
 
 _BYLINE_ROLE = (
     r"staff writer|staff reporter|staff|correspondent|reporter|contributor|columnist|"
-    r"editor|news desk|desk|wire|newsroom"
+    r"editor|news desk|desk|wire|newsroom|bureau chief"
 )
 # Shapes of a byline line at the top of the body; "By ..." is then checked part by part
 # (`looks_like_byline`): a name or a role, not a phrase ("By the numbers").
@@ -34,6 +34,9 @@ BYLINE_PATTERNS = (
     re.compile(rf"[\w.'’\- ]{{1,60}}\b({_BYLINE_ROLE})", re.IGNORECASE),
 )
 _ROLE_ONLY = re.compile(rf"(the )?({_BYLINE_ROLE})s?", re.IGNORECASE)
+# A later part of a byline that ends in a role describes the author before it ("Fumio
+# Kishida, Tokyo bureau chief", "Jane Doe, Sports Desk"): not an author of its own.
+_ENDS_IN_ROLE = re.compile(rf"\b({_BYLINE_ROLE})s?$", re.IGNORECASE)
 _ROLE_WORDS = frozenset(re.findall(r"\w+", _BYLINE_ROLE))
 _AUTHOR_SEPARATORS = re.compile(r"\s*(?:,|;|\||&|\band\b|\bund\b|\bet\b|\by\b)\s*", re.IGNORECASE)
 # Lower-case words inside names ("Ursula von der Leyen", "Gabriel García de la Cruz").
@@ -197,12 +200,20 @@ def clean_byline(line: str) -> str:
 def split_authors(byline: str) -> list[str]:
     """Author names of a byline: "By A, B and C" -> [A, B, C]; roles ("Staff Writer") dropped.
 
-    A byline that is one name with a role ("News of War Staff Writer") stays whole.
-    Parts with digits are dates or times that came with the byline, never names.
+    A byline that is one name with a role ("News of War Staff Writer") stays whole; a
+    later part that ends in a role ("Jane Doe, Tokyo bureau chief") is dropped. Parts
+    with digits are dates or times that came with the byline, never names.
     """
     whole = clean_byline(byline)
     parts = [p.strip(" .") for p in _AUTHOR_SEPARATORS.split(whole)]
-    names = [p for p in parts if p and not _ROLE_ONLY.fullmatch(p) and not _DIGIT.search(p)]
+    names = [
+        p
+        for i, p in enumerate(parts)
+        if p
+        and not _ROLE_ONLY.fullmatch(p)
+        and not _DIGIT.search(p)
+        and not (i > 0 and _ENDS_IN_ROLE.search(p))
+    ]
     # "Doe, Jane" is one name written last-name first, not two authors.
     if len(names) == 2 and all(len(n.split()) == 1 for n in names) and len(parts) == 2:
         return [whole]

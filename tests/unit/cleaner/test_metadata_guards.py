@@ -135,3 +135,11 @@ def test_a_byline_line_in_the_body_gives_each_author() -> None:
     r = extract_html(_page(body="<p>By Jane Doe and John Roe</p>" + BODY))
     assert (r.byline, r.authors) == ("Jane Doe and John Roe", ["Jane Doe", "John Roe"])
     assert r.paragraphs[0].startswith("Paragraph 0")
+
+
+def test_a_role_after_a_name_is_not_an_author_of_its_own() -> None:
+    # The enricher would otherwise ban "Tokyo" and "Sports" as keywords of the author.
+    assert split_authors("By Fumio Kishida, Tokyo bureau chief") == ["Fumio Kishida"]
+    assert split_authors("By Jane Doe, Sports Desk") == ["Jane Doe"]
+    assert split_authors("By Ana Lima, Reuters") == ["Ana Lima", "Reuters"]
+    assert split_authors("News of War Staff Writer") == ["News of War Staff Writer"]
