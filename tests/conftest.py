@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 from aiohttp import web
 from jsonschema import Draft202012Validator
 
+from services.common.models import Entry, Page
 from services.common.settings import PROJECT_ROOT, Settings
 from services.common.topics import BY_NAME
 
@@ -84,3 +87,28 @@ async def serve_locally(app: web.Application) -> tuple[web.AppRunner, str]:
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     return runner, f"http://127.0.0.1:{port}"
+
+
+def get_json(url: str) -> tuple[int, Any]:
+    """Status and JSON body of a GET, or (0, error name) when nothing listens."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+    except OSError as err:
+        return 0, type(err).__name__
+
+
+def page_for(entry: Entry, body: str, content_type: str = "text/html") -> Page:
+    """The page the fetcher would make of `entry`'s link: 200, no redirects."""
+    return Page(
+        article_id="a1",
+        url=entry.link,
+        final_url=entry.link,
+        status=200,
+        content_type=content_type,
+        body=body,
+        body_bytes=len(body),
+        entry=entry,
+    )

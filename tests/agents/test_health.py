@@ -3,10 +3,8 @@ process is alive."""
 
 from __future__ import annotations
 
-import json
 import urllib.error
 import urllib.request
-from typing import Any
 
 import pytest
 from faust.types import TP
@@ -14,6 +12,7 @@ from faust.types import TP
 from services.common.broker import free_port
 from services.common.health import HealthServer
 from services.common.settings import Settings
+from tests.conftest import get_json as get
 
 
 def fetch(url: str) -> bytes:
@@ -27,14 +26,6 @@ class FakeConsumer:
 
     def assignment(self) -> set[TP]:
         return self.tps
-
-
-def get(url: str) -> tuple[int, Any]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
 
 
 async def test_readyz_turns_ready_only_with_partitions_and_recovered_tables(

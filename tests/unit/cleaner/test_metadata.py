@@ -10,7 +10,8 @@ from services.cleaner import jsonld
 from services.cleaner.extract import extract_html
 from services.cleaner.metadata import split_authors
 from services.cleaner.pipeline import article_from
-from services.common.models import Entry, Page
+from services.common.models import Entry
+from tests.conftest import page_for
 
 BODY = "".join(
     f"<p>Paragraph {i} of the story says something new about the harbour, "
@@ -167,19 +168,6 @@ def test_split_authors(byline: str, authors: list[str]) -> None:
     assert split_authors(byline) == authors
 
 
-def _page(body: str, entry: Entry) -> Page:
-    return Page(
-        article_id="a1",
-        url=entry.link,
-        final_url=entry.link,
-        status=200,
-        content_type="text/html",
-        body=body,
-        body_bytes=len(body),
-        entry=entry,
-    )
-
-
 def test_article_falls_back_to_the_feed_and_says_so() -> None:
     entry = Entry(
         entry_id="e",
@@ -190,7 +178,7 @@ def test_article_falls_back_to_the_feed_and_says_so() -> None:
         published=datetime(2020, 1, 1, tzinfo=UTC),
     )
     html = f"<html><body><article>{BODY}</article></body></html>"
-    article = article_from(_page(html, entry), extract_html(html))
+    article = article_from(page_for(entry, html), extract_html(html))
     assert (article.title, article.authors, article.byline) == (
         "Feed Title",
         ["Feed Author"],
@@ -203,7 +191,7 @@ def test_article_falls_back_to_the_feed_and_says_so() -> None:
         "title": "feed",
     }
     with_meta = page(META)
-    article = article_from(_page(with_meta, entry), extract_html(with_meta))
+    article = article_from(page_for(entry, with_meta), extract_html(with_meta))
     assert article.top_image == "https://example.org/img/meta.jpg"  # resolved against the URL
     assert article.metadata_sources["title"] == "meta"
 
@@ -223,9 +211,9 @@ def test_the_feed_date_beats_a_date_guessed_from_the_text() -> None:
     )
     extracted = extract_html(html)
     assert extracted.sources.get("published") == "text"  # htmldate found that one
-    article = article_from(_page(html, entry), extracted)
+    article = article_from(page_for(entry, html), extracted)
     assert article.published == feed_date and article.metadata_sources["published"] == "feed"
     # Date markup on the page still wins over the feed.
     with_meta = page(META)
-    article = article_from(_page(with_meta, entry), extract_html(with_meta))
+    article = article_from(page_for(entry, with_meta), extract_html(with_meta))
     assert article.metadata_sources["published"] == "meta"

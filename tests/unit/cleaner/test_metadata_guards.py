@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from services.cleaner.extract import extract_html
 from services.cleaner.metadata import looks_like_byline, parse_date, split_authors
 from services.cleaner.pipeline import article_from
-from services.common.models import Entry, Page
+from services.common.models import Entry
+from tests.conftest import page_for
 
 BODY = "".join(
     f"<p>Paragraph {i} of the story says something new about the harbour, "
@@ -66,16 +67,7 @@ def test_a_zero_date_on_the_page_leaves_the_feed_date() -> None:
         link="https://example.org/story",
         published=datetime(2024, 3, 5, 10, tzinfo=UTC),
     )
-    page = Page(
-        article_id="a1",
-        url=entry.link,
-        final_url=entry.link,
-        status=200,
-        content_type="text/html",
-        body=html,
-        body_bytes=len(html),
-        entry=entry,
-    )
+    page = page_for(entry, html)
     article = article_from(page, extract_html(html))
     assert article.published == datetime(2024, 3, 5, 10, tzinfo=UTC)
     assert article.metadata_sources["published"] == "feed"

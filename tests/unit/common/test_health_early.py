@@ -9,28 +9,14 @@ and recovery is stood in for by a wait this test controls.
 from __future__ import annotations
 
 import asyncio
-import json
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from services.common.broker import free_port
 from services.common.faustapp import StageApp
 from services.common.settings import Settings
-
-
-def get(url: str) -> tuple[int, Any]:
-    """Status and JSON body, or (0, error name) when nothing listens."""
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
-    except OSError as err:
-        return 0, type(err).__name__
+from tests.conftest import get_json as get
 
 
 async def wait_for_status(url: str, status: int, timeout_s: float = 10.0) -> int:
