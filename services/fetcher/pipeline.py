@@ -177,7 +177,7 @@ async def poll_feed(
         # Removed while it was polled: writing the state back would bring it back.
         log.info("feed %s was removed during its poll; its results are dropped", state.url)
         return []
-    if latest is not stored_raw and latest != stored_raw:
+    if latest != stored_raw:  # str equality checks identity first: free when unchanged
         # Registered again meanwhile (a new title): that change wins over ours.
         state.title = FeedState.model_validate_json(latest).title or state.title
     table[state.url] = stored.dump()
