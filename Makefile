@@ -39,9 +39,10 @@ jars: $(JARS)
 # Tools the deploy checks use: helm (built with Go from the module proxy) and
 # promtool/prometheus (Debian's package; installed when missing and we are root).
 # Helm needs Go >= 1.24: `.ci/run go` fetches one into $(GO_DIR) when the installed Go
-# is older (Debian 12's is 1.19), and that one comes first here.
+# is older (Debian 12's is 1.19) or missing, and that one comes first here.
 $(TOOLS)/helm:
 	@mkdir -p $(TOOLS)
+	GO_DIR="$(abspath $(GO_DIR))" ./.ci/run go
 	PATH="$(abspath $(GO_DIR))/bin:$$PATH" GOBIN=$(abspath $(TOOLS)) GOFLAGS=-mod=mod \
 		go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
