@@ -9,7 +9,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.conn import create_conn
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    SaslAuthenticationFailed,
+    TopicAlreadyExistsError,
+)
 
 from services.common.errors import ConfigError
 from services.common.settings import Settings
@@ -94,10 +100,51 @@ async def cluster_metadata_ok(bootstrap_servers: str, timeout: float = 5.0) -> b
         await admin.close()
 
 
+async def refusal_reason(settings: Settings) -> str | None:
+    """Why the first bootstrap server refuses this client's TLS or SASL login, if it does."""
+    opts = client_options(settings)
+    host, _, port = bootstrap(settings).split(",")[0].strip().rpartition(":")
+    try:
+        conn = await create_conn(
+            host,
+            int(port),
+            request_timeout_ms=10_000,
+            ssl_context=opts.get("ssl_context"),
+            security_protocol=settings.kafka_security_protocol,
+            sasl_mechanism=opts.get("sasl_mechanism", "PLAIN"),
+            sasl_plain_username=opts.get("sasl_plain_username"),
+            sasl_plain_password=opts.get("sasl_plain_password"),
+        )
+    except SaslAuthenticationFailed as exc:
+        # The broker's message names the mechanism, never the password.
+        return (
+            f"Kafka at {host}:{port} refused the {settings.kafka_sasl_mechanism} login of "
+            f"user {settings.kafka_sasl_username!r}: {exc}"
+        )
+    except ssl.SSLError as exc:
+        return (
+            f"TLS with Kafka at {host}:{port} failed: {exc} (is NEWSWIRE_KAFKA_SSL_CAFILE "
+            "the CA that signed the broker's certificate?)"
+        )
+    except (OSError, KafkaError):  # unreachable or timed out: not a refusal
+        return None
+    conn.close()
+    return None
+
+
 async def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] = ALL_TOPICS) -> list[str]:
     """Create any missing topic with its contract's settings; return the names created."""
     admin = AIOKafkaAdminClient(**client_options(settings))
-    await admin.start()
+    try:
+        await admin.start()
+    except KafkaConnectionError as exc:
+        await admin.close()
+        # aiokafka logs why and raises only "Unable to bootstrap": a service that cannot
+        # log in should stop saying so.
+        reason = await refusal_reason(settings)
+        if reason is None:
+            raise
+        raise ConfigError(reason) from exc
     try:
         existing = set(await admin.list_topics())
         new = [
