@@ -35,13 +35,13 @@ def test_enrich_jsonl_file() -> None:
     en, fr, short = records
     entities = {e["text"]: e["label"] for e in en["entities"]}
     assert entities["Joseph Camilleri"] == "PERSON" and entities["Catania"] == "GPE"
+    # The quote's offsets into the body, counted by hand: the 85-character first
+    # sentence, a blank line (2) and the opening quotation mark put it at 88..123.
+    quote = "We have never seen waves like these"
+    body = json.loads((DATA / "articles.jsonl").read_text().splitlines()[0])["text"]
+    assert body[88:123] == quote
     assert en["quotes"] == [
-        {
-            "text": "We have never seen waves like these",
-            "speaker": "Joseph Camilleri",
-            "start": en["quotes"][0]["start"],
-            "end": en["quotes"][0]["end"],
-        }
+        {"text": quote, "speaker": "Joseph Camilleri", "start": 88, "end": 123}
     ]
     assert {p["name"]: p["country_code"] for p in en["places"]}["Catania"] == "IT"
     assert en["keywords"] and en["language"] == "en"
