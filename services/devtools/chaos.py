@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from services.common.broker import LocalBroker, start_broker
+from services.common.broker import start_broker
 from services.common.kafka import ensure_topics
 from services.common.settings import PROJECT_ROOT, Settings
 from services.devtools import corpus, harness
@@ -288,11 +288,21 @@ class Runner:
             for name in SERVICES:
                 self.start(stack, name)
             deadline = t0 + cfg.timeout
-            last_lag_check = 0.0
+            last_lag_check = last_note = 0.0
             while time.monotonic() < deadline:
                 self._revive(stack)
-                self._disturb(stack, broker, watch, len(ids))
+                self._disturb(stack, watch, len(ids))
                 done = watch.done_ids() & ids
+                if time.monotonic() - last_note > 30:
+                    last_note = time.monotonic()
+                    log.info(
+                        "%d/%d out; pages %d, articles %d, enriched %d",
+                        len(done),
+                        len(ids),
+                        len(watch.ids(harness.PAGES)),
+                        len(watch.ids(harness.ARTICLES)),
+                        len(watch.ids(harness.ENRICHED)),
+                    )
                 if len(done) == len(ids) and time.monotonic() - last_lag_check > 5:
                     checked = time.monotonic()
                     last_lag_check = checked
@@ -315,7 +325,6 @@ class Runner:
         finally:
             watch.stop()
             stack.stop()
-            shutil.rmtree(broker.workdir, ignore_errors=True)
         dlq_ids = {a for a, _, _ in watch.dlq if a}
         return {
             "finished": finished,
@@ -361,9 +370,9 @@ class Runner:
     def _elapsed(self) -> float:
         return round(time.monotonic() - min(self.started_at.values(), default=time.monotonic()), 1)
 
-    def _disturb(
-        self, stack: Stack, broker: LocalBroker, watch: harness.TopicWatch, n: int
-    ) -> None:
+    def _disturb(self, stack: Stack, watch: harness.TopicWatch, n: int) -> None:
+        broker = stack.broker
+        assert broker is not None, "the harness's own broker"
         for event in self.cfg.events:
             if event.done_at is not None:
                 continue
@@ -382,8 +391,7 @@ class Runner:
                 self.broker_events.append({"pause_s": self.cfg.pause_s, "at_s": self._elapsed()})
             else:
                 began = time.monotonic()
-                harness.kill_broker(broker)
-                harness.restart_broker(broker)
+                stack.broker = harness.kill_and_restart_broker(broker)
                 self.broker_events.append(
                     {
                         "killed_and_restarted_s": round(time.monotonic() - began, 1),

@@ -8,8 +8,6 @@ import contextlib
 import json
 import logging
 import os
-import signal
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -21,7 +19,7 @@ from typing import Any
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from services.common.broker import LocalBroker, wait_until_ready
+from services.common.broker import LocalBroker, start_broker
 from services.common.kafka import client_options, consumer
 from services.common.settings import Settings
 from services.common.urls import article_id
@@ -93,8 +91,16 @@ class TopicWatch:
     """Reads the pipeline's topics from the beginning in a thread of its own, through
     broker pauses and restarts, and keeps per-article counts and every story record."""
 
-    def __init__(self, settings: Settings, known: set[str], *, read_committed: bool) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        known: set[str],
+        *,
+        read_committed: bool,
+        topics: tuple[str, ...] = WATCHED,
+    ) -> None:
         self.settings = settings
+        self.topics = topics
         self.known = known
         self.read_committed = read_committed
         self.counts: dict[str, Counter[str]] = {t: Counter() for t in WATCHED}
@@ -148,7 +154,7 @@ class TopicWatch:
 
     async def _consume(self, cons: Any) -> None:
         tps: list[TopicPartition] = []
-        for topic in WATCHED:
+        for topic in self.topics:
             await cons._client.force_metadata_update()
             parts = cons.partitions_for_topic(topic) or set()
             tps += [TopicPartition(topic, p) for p in sorted(parts)]
@@ -225,29 +231,10 @@ async def group_lag(settings: Settings, *, marker_slack: bool) -> dict[str, int]
     return out
 
 
-def kill_broker(broker: LocalBroker) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(broker.pid, signal.SIGKILL)
-    if broker.process is not None:
-        broker.process.wait(timeout=30)
-
-
-def restart_broker(broker: LocalBroker, timeout: float = 180.0) -> None:
-    """Start the same broker command again on the same storage and ports (the storage
-    was formatted once; a second format would wipe it)."""
-    assert broker.process is not None, "a broker this process started"
-    args = [str(a) for a in broker.process.args]  # type: ignore[union-attr]
-    out = (broker.workdir / "stdout.log").open("ab")
-    proc = subprocess.Popen(
-        args,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    broker.process = proc
-    broker.pid = proc.pid
-    wait_until_ready(broker.bootstrap, timeout, proc)
+def kill_and_restart_broker(broker: LocalBroker) -> LocalBroker:
+    """SIGKILL the broker, as a crash, and start it again on its data and ports."""
+    broker.kill()
+    return start_broker(data_dir=broker.workdir)
 
 
 def _children(pid: int) -> list[int]:
