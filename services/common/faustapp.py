@@ -8,17 +8,19 @@ import logging
 import time
 import weakref
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
 
 import faust
 import mode
+from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from faust.tables.manager import TableManager
 from faust.tables.recovery import Recovery
 
-from services.common import faustfixes, metrics
+from services.common import donemeta, faults, faustfixes, metrics
 from services.common.health import DEFAULT_PORTS, HealthServer
 from services.common.kafka import ensure_topics, faust_options
+from services.common.logging import broker_unreachable
 from services.common.settings import Settings
 from services.common.stage import Output, Source, Stage
 from services.common.topics import ALL_TOPICS, BY_NAME, TopicSpec
@@ -36,6 +38,7 @@ class StageApp:
     def __init__(self, service: str, settings: Settings, **app_options: Any) -> None:
         self.service = service
         self.settings = settings
+        faults.arm(settings.fault_inject)
         self.stage = Stage(service, max_message_bytes=settings.max_message_bytes)
         metrics.zero_stage(service)
         datadir = settings.data_dir / service
@@ -60,7 +63,9 @@ class StageApp:
         )
         self._topics: dict[str, faust.TopicT] = {}
         port = settings.http_port or DEFAULT_PORTS[service]
-        self.health = HealthServer(settings.http_host, port, self.ready)
+        self.health = HealthServer(
+            settings.http_host, port, self.ready, metrics_token=settings.metrics_token
+        )
         # Faust starts app tasks only after table recovery, which can outlast the startup
         # probe; the app's children start before it. The first child: up before the
         # broker clients, and (children stop in reverse) down after them.
@@ -78,6 +83,14 @@ class StageApp:
         self._acks: weakref.WeakSet[OrderedAcks] = weakref.WeakSet()
         self._stopping: list[asyncio.Future[None]] = []
         self.app.on_partitions_revoked.connect(self._reset_acks)
+        # The graceful stop (see `_finish_in_flight`): set once SIGTERM's shutdown began.
+        self.stopping = False
+        self._stoppers: list[Callable[[], Awaitable[None]]] = []
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        # Per partition since its assignment: offsets its last commit says were done.
+        self._done_before: dict[Any, frozenset[int]] = {}
         # Lag series of topics this worker no longer reads: the new owner exports them.
         self._lag_topics: set[str] = set()
         self.app.on_partitions_revoked.connect(self._forget_revoked_lag)
@@ -135,15 +148,128 @@ class StageApp:
         self._forget_lag(keep={tp.topic for tp in assigned - revoked})
 
     def on_shutdown(self, close: Callable[[], Awaitable[None]]) -> None:
-        """Run `close` (an HTTP client's, say) when the worker stops."""
+        """Run `close` (an HTTP client's, say) when the worker stops, after the work in
+        flight finished (`on_stopping`)."""
         self._closers.append(close)
 
+    def on_stopping(self, stop: Callable[[], Awaitable[None]]) -> None:
+        """Run `stop` first when the worker stops: an agent's way to stop taking new work
+        and finish what it began (bounded by stop_grace_seconds)."""
+        self._stoppers.append(stop)
+
+    @contextlib.asynccontextmanager
+    async def busy(self) -> AsyncIterator[None]:
+        """Mark an agent's work on one event: a graceful stop waits for it to end.
+
+        For agents on streams Faust does not wait for (stream_wait_empty=False)."""
+        self._busy += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            if not self._busy:
+                self._idle.set()
+
     async def _on_shutdown(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        # Faust has stopped fetching; its agents run until its children stop, after this.
+        await self._finish_in_flight()
         for close in self._closers:
             try:
                 await close()
             except Exception:  # shutting down anyway: log, do not mask the rest
                 log.exception("error while closing %s", close)
+
+    async def _finish_in_flight(self) -> None:
+        """SIGTERM: let the work begun finish, acknowledge it, and commit, so a restarted
+        worker redoes at most what did not finish within the grace time.
+
+        Faust alone did not: with stream_wait_empty=False it commits only what was
+        acknowledged when its agents are cancelled, and ordered acknowledgements (the
+        fetcher's lanes, dedup's hops) hold back every record finished behind one still
+        open; the fetcher's HTTP client was even closed under its requests.
+        """
+        self.stopping = True
+        started = time.monotonic()
+        if self.app.crash_reason is None:  # after a crash the outputs cannot go out anyway
+            try:
+                await asyncio.wait_for(self._settle(), self.settings.stop_grace_seconds)
+            except TimeoutError:
+                log.warning(
+                    "work still in flight after %.0fs: it is redone after a restart",
+                    self.settings.stop_grace_seconds,
+                )
+        if self.settings.processing_guarantee == "exactly_once":
+            return  # the consumer's stop commits the acknowledged offsets in its transaction
+        try:
+            for _ in range(2):  # the first may only wait for a commit already under way
+                await self.app.consumer.commit()
+            await self._commit_done_beyond()
+        except Exception:  # the records are read again: redone, not lost
+            log.exception("final commit failed")
+        log.info("in-flight work finished and committed in %.1fs", time.monotonic() - started)
+
+    async def _settle(self) -> None:
+        await asyncio.gather(*(stop() for stop in self._stoppers))
+        await self._idle.wait()
+        for acks in list(self._acks):
+            await acks.flush()
+
+    async def _commit_done_beyond(self) -> None:
+        """Commit, with each partition's offset, which records after it are done too (see
+        donemeta), for agents that skip those (`done_before`)."""
+        consumer = self.app.consumer
+        committed: Mapping[Any, int | None] = getattr(consumer, "_committed_offset", {})
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for acks in list(self._acks):
+            if not acks.skip_done:
+                continue
+            for tp, (base, done) in acks.finished_beyond().items():
+                # Anything else means a record before `base` is not acknowledged: the
+                # bitmap would describe another commit point.
+                if committed.get(tp) == base and (meta := donemeta.encode_done(base, done)):
+                    offsets[TopicPartition(tp.topic, tp.partition)] = OffsetAndMetadata(base, meta)
+        if not offsets:
+            return
+        thread = consumer._thread  # type: ignore[attr-defined]
+
+        async def commit() -> None:
+            await thread._ensure_consumer().commit(offsets)
+
+        await thread.call_thread(commit)
+        log.info(
+            "committed records done past the commit point: %s",
+            "; ".join(f"{tp.topic}[{tp.partition}]@{om.offset}" for tp, om in offsets.items()),
+        )
+
+    async def done_before(self, event: Any) -> bool:
+        """Whether the worker before this one finished `event` (its outputs are on the
+        broker) although it could not commit past it; the caller acknowledges it unread."""
+        msg = event.message
+        done = self._done_before.get(msg.tp)
+        if done is None:
+            done = self._done_before[msg.tp] = await self._fetch_done(msg.tp)
+        return msg.offset in done
+
+    async def _fetch_done(self, tp: Any) -> frozenset[int]:
+        thread = self.app.consumer._thread  # type: ignore[attr-defined]
+        atp = TopicPartition(tp.topic, tp.partition)
+
+        async def fetch() -> Any:
+            coordinator = thread._ensure_consumer()._coordinator
+            return await coordinator.fetch_committed_offsets([atp])
+
+        try:
+            found = (await thread.call_thread(fetch)).get(atp)
+        except Exception as exc:  # redone rather than skipped
+            log.warning("cannot read the committed metadata of %s: %r", tp, exc)
+            return frozenset()
+        if found is None:
+            return frozenset()
+        done = donemeta.decode_done(found.metadata, found.offset)
+        if done:
+            log.info("%s: %d records past offset %d were done before", tp, len(done), found.offset)
+        return done
 
     def topic(self, name: str, **kw: Any) -> faust.TopicT:
         if name not in self._topics:
@@ -162,8 +288,12 @@ class StageApp:
         broker answered lately.
 
         The lag probe asks the broker for high-water marks every LAG_INTERVAL_S; when
-        those calls keep failing the worker is alive but cannot work: not ready.
+        those calls keep failing the worker is alive but cannot work: not ready. A broker
+        that refuses connections shows sooner, in the Kafka client's own errors (seconds,
+        not tens of them; services.common.logging counts them as they are logged).
         """
+        if broker_unreachable():
+            return False
         try:
             assigned = bool(self.app.consumer.assignment())
         except Exception:  # before the consumer exists
@@ -191,12 +321,16 @@ class StageApp:
         source = Source(msg.topic, msg.partition, msg.offset, msg.key)
         return await self.stage.handle(source, msg.value, fn, offload=offload, counted=counted)
 
-    def ordered_acks(self, stream: Any) -> OrderedAcks:
+    def ordered_acks(self, stream: Any, *, skip_done: bool = False) -> OrderedAcks:
         """Ordered acknowledgements for a `stream.noack()` stream, reset when partitions
         are revoked. A failed send stops the worker (not just the agent, which Faust
-        would restart in place without reading the records again)."""
+        would restart in place without reading the records again).
 
-        acks = OrderedAcks(stream, on_error=self._stop_worker)
+        skip_done: the agent asks `done_before` for each event and acknowledges those
+        unread, so the graceful stop commits which records past the commit point are done.
+        """
+
+        acks = OrderedAcks(stream, on_error=self._stop_worker, skip_done=skip_done)
         self._acks.add(acks)
         return acks
 
@@ -209,6 +343,7 @@ class StageApp:
         self._stopping.append(asyncio.ensure_future(self.app.crash(exc)))
 
     async def _reset_acks(self, sender: Any, /, *args: Any, **kwargs: Any) -> None:
+        self._done_before.clear()
         for acks in list(self._acks):
             acks.reset()
 
@@ -271,8 +406,11 @@ class OrderedAcks:
         limit: int = 1000,
         idle_s: float = 0.2,
         on_error: Callable[[BaseException], None] | None = None,
+        *,
+        skip_done: bool = False,
     ) -> None:
         self.stream = stream
+        self.skip_done = skip_done
         self.limit = limit
         self.idle_s = idle_s
         self.on_error = on_error
@@ -357,6 +495,30 @@ class OrderedAcks:
                 await self.stream.ack(event)
                 wait = wait and len(self._finished) > self.limit
 
+    async def flush(self) -> None:
+        """Acknowledge every finished event at the front, waiting for their outputs."""
+        while self._read and id(self._read[0]) in self._finished and not self._failed:
+            futures = self._finished[id(self._read[0])]
+            if futures:
+                await asyncio.wait(futures)
+            try:
+                await self.drain()
+            except Exception:  # reported once, by `drain`; the rest is read again
+                return
+
+    def finished_beyond(self) -> dict[Any, tuple[int, list[int]]]:
+        """Per partition with events not yet acknowledged: the first one's offset, and the
+        offsets of those finished with their outputs delivered (they wait behind an
+        unfinished one, possibly of another partition)."""
+        found: dict[Any, tuple[int, list[int]]] = {}
+        for event in self._read:
+            msg = event.message
+            _, done = found.setdefault(msg.tp, (msg.offset, []))
+            futures = self._finished.get(id(event))
+            if futures is not None and all(_delivered(f) for f in futures):
+                done.append(msg.offset)
+        return {tp: entry for tp, entry in found.items() if entry[1]}
+
     async def _drain_when_idle(self) -> None:
         while self._read and id(self._read[0]) in self._finished and not self._failed:
             await asyncio.sleep(self.idle_s)
@@ -366,6 +528,10 @@ class OrderedAcks:
                 await asyncio.wait(futures)
             with contextlib.suppress(Exception):  # reported once, by `drain`
                 await self.drain()
+
+
+def _delivered(future: Any) -> bool:
+    return bool(future.done() and not future.cancelled() and future.exception() is None)
 
 
 def changelog_specs(app: faust.App) -> tuple[TopicSpec, ...]:

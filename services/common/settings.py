@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     # How soon the group notices a dead worker and moves its partitions elsewhere.
     kafka_session_timeout_seconds: float = Field(30.0, ge=6.0)
+    # On SIGTERM, how long work already begun may take to finish before the offsets are
+    # committed and the worker exits (keep it under the orchestrator's grace period).
+    stop_grace_seconds: float = Field(20.0, ge=0.0)
+    # Test-only: comma-separated fault points (services/common/faults.py) at which the
+    # process kills itself. Empty (the default) arms none.
+    fault_inject: str = ""
     # Raw pages can be large: the producer and the pages topic both allow this much.
     max_message_bytes: int = 10 * 1024 * 1024
 

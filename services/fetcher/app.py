@@ -16,14 +16,14 @@ from typing import Any
 
 from faust.types import TP
 
-from services.common import metrics
+from services.common import faults, metrics
 from services.common.faustapp import StageApp
 from services.common.models import FeedPoll, decode, encode, utcnow
 from services.common.settings import Settings
 from services.common.topics import ENTRIES, FEED_POLLS, FEEDS
 from services.fetcher.http import HttpClient
 from services.fetcher.lanes import HostLanes
-from services.fetcher.pipeline import STAGE, fetch_page, poll_feed, register_feed
+from services.fetcher.pipeline import STAGE, PolledFeed, fetch_page, plan_poll, register_feed
 from services.fetcher.politeness import HostGate
 from services.fetcher.robots import RobotsCache
 from services.fetcher.schedule import FencedTable, ScheduledTable
@@ -95,19 +95,28 @@ def build(settings: Settings) -> StageApp:
 
     app.on_partitions_revoked.connect(count_revocation)
 
-    async def poll(raw: bytes | None) -> Any:
+    async def poll(raw: bytes | None, *, polled: list[PolledFeed]) -> Any:
         seen = revocations[0]
         table = FencedTable(feed_state, lambda: revocations[0] == seen)
         try:
-            return await poll_feed(raw, table=table, client=client, settings=settings)
+            result = await plan_poll(raw, table=table, client=client, settings=settings)
         finally:
             if raw:
                 in_flight.pop(decode(FeedPoll, raw).url, None)
+        polled.append(result)
+        return result.outputs
 
     @app.agent(sa.topic(FEED_POLLS.name), name="poll-feeds")
     async def poll_feeds(stream: Any) -> Any:
         async for event in stream.events():
-            await sa.send(await sa.handle(event, poll, counted=False), counted=False)
+            async with sa.busy():  # a graceful stop lets the poll finish
+                polled: list[PolledFeed] = []
+                outputs = await sa.handle(event, partial(poll, polled=polled), counted=False)
+                await sa.send(outputs, counted=False)
+                # The entries are on the broker: only now may the state say they were seen.
+                faults.reached(faults.POLL_SENT)
+                for result in polled:
+                    result.save()
             yield event.message.offset
 
     gate = HostGate(settings.host_min_delay_seconds, max_requests=settings.page_concurrency)
@@ -134,7 +143,9 @@ def build(settings: Settings) -> StageApp:
     @app.agent(sa.topic(ENTRIES.name), name="fetch-pages")
     async def fetch_pages(stream: Any) -> Any:
         manual = stream.noack()
-        acks = sa.ordered_acks(manual)
+        # Finished out of order, so a stop commits which entries past the commit point
+        # are done, and they are skipped after a restart (done_before).
+        acks = sa.ordered_acks(manual, skip_done=True)
 
         async def work(event: Any) -> None:
             generation = acks.generation
@@ -149,12 +160,19 @@ def build(settings: Settings) -> StageApp:
             lanes.clear()
 
         app.on_partitions_revoked.connect(drop_waiting)
+        # SIGTERM: read no more, finish the pages being fetched; the entries that were
+        # waiting in the lanes are read again after a restart.
+        sa.on_stopping(lanes.finish)
         try:
             async for event in manual.events():
                 generation = acks.generation
                 await acks.wait_for_room(settings.page_backlog)
-                if acks.generation != generation:
-                    continue  # revoked while it waited: read again from the committed offset
+                if acks.generation != generation or sa.stopping:
+                    continue  # revoked while it waited, or stopping: read again later
+                if await sa.done_before(event):
+                    await acks.add([event], [])  # its page went out before a stop
+                    yield event.message.offset
+                    continue
                 acks.read(event)
                 lanes.submit((event.message.key or b"").decode("utf-8", "replace"), event)
                 yield event.message.offset

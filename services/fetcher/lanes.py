@@ -77,6 +77,14 @@ class HostLanes(Generic[T]):
                 dropped += 1
         return dropped
 
+    async def finish(self) -> None:
+        """Drop every item not yet in work and wait for those in work to end (a graceful
+        stop: what was begun is finished, what waited is read again after a restart)."""
+        self.clear()
+        runners = list(self._runners)
+        if runners:
+            await asyncio.wait(runners)
+
     async def close(self) -> None:
         """Stop every lane, items in work included."""
         self.clear()

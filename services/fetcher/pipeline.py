@@ -6,6 +6,7 @@ import hashlib
 import logging
 import re
 from collections.abc import MutableMapping
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urljoin
 
@@ -90,14 +91,56 @@ def entries_from(parsed: ParsedFeed, state: FeedState, feed_url: str) -> list[En
     ]
 
 
+@dataclass
+class PolledFeed:
+    """A poll's records, and the feed state to write once they are on the broker.
+
+    Written before, a process that died between the state's changelog write and the
+    send would never emit those entries: the state says they were seen (issue 13).
+    Written after, it emits them again after a restart: redone, never lost.
+    """
+
+    outputs: list[Output]
+    table: FeedTable
+    url: str = ""
+    stored_raw: str = ""
+    state: StoredState | None = None
+
+    def save(self) -> None:
+        """Write the polled state back, unless the feed changed under the poll."""
+        if self.state is None:
+            return
+        latest = self.table.get(self.url)
+        if latest is None:
+            # Removed while it was polled: writing the state back would bring it back.
+            log.info("feed %s was removed during its poll; its state is dropped", self.url)
+            return
+        state = self.state.state
+        if latest != self.stored_raw:  # str equality checks identity first: free when unchanged
+            # Registered again meanwhile (a new title): that change wins over ours.
+            state.title = FeedState.model_validate_json(latest).title or state.title
+        self.table[self.url] = self.state.dump()
+
+
 async def poll_feed(
     raw: bytes | None, *, table: FeedTable, client: HttpClient, settings: Settings
 ) -> list[Output]:
-    """Poll one feed with conditional GET; emit its unseen entries; update its state."""
+    """Poll one feed and write its state at once (tools and tests; the agent sends the
+    records first: `plan_poll`)."""
+    polled = await plan_poll(raw, table=table, client=client, settings=settings)
+    polled.save()
+    return polled.outputs
+
+
+async def plan_poll(
+    raw: bytes | None, *, table: FeedTable, client: HttpClient, settings: Settings
+) -> PolledFeed:
+    """Poll one feed with conditional GET: its unseen entries and its new state, which
+    `save` writes (after the entries are on the broker)."""
     command = decode(FeedPoll, raw)
     stored_raw = table.get(command.url)
     if not stored_raw:
-        return []  # removed since the poll was scheduled
+        return PolledFeed([], table)  # removed since the poll was scheduled
     stored = StoredState(stored_raw)
     state = stored.state
     if state.last_polled_at is not None and state.last_polled_at >= command.requested_at:
@@ -105,7 +148,7 @@ async def poll_feed(
         # that seems lost, and again after a rebalance). Polling again would make the
         # copies pile up whenever the poll topic lags.
         metrics.FEED_POLLS_STALE.inc()
-        return []
+        return PolledFeed([], table)
     now = utcnow()
     state.last_polled_at = now
     outputs: list[Output] = []
@@ -172,16 +215,11 @@ async def poll_feed(
             now, state.error_count, retry_after_s=retry_after, **bounds
         )
         log.warning("feed %s failed (%d in a row): %s", state.url, state.error_count, exc)
-    latest = table.get(command.url)
-    if latest is None:
-        # Removed while it was polled: writing the state back would bring it back.
+    if command.url not in table:
+        # Removed while it was polled: its results are dropped with it.
         log.info("feed %s was removed during its poll; its results are dropped", state.url)
-        return []
-    if latest != stored_raw:  # str equality checks identity first: free when unchanged
-        # Registered again meanwhile (a new title): that change wins over ours.
-        state.title = FeedState.model_validate_json(latest).title or state.title
-    table[state.url] = stored.dump()
-    return outputs
+        return PolledFeed([], table)
+    return PolledFeed(outputs, table, command.url, stored_raw, stored)
 
 
 def publication_times(entries: list[Entry], now: datetime, *, first_body: bool) -> list[datetime]:

@@ -1,0 +1,43 @@
+"""Named points where a test can make a service die at once, as a crash or an OOM kill
+would: between two steps whose order decides whether a record can be lost.
+
+Off unless NEWSWIRE_FAULT_INJECT names the point (`arm` is called with that setting
+when a service is built). A dead process must not flush, commit or run finally
+blocks, so the exit is `os._exit`, with the code a SIGKILLed process reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+log = logging.getLogger(__name__)
+
+EXIT_CODE = 137  # 128 + SIGKILL
+# The fetcher's poll: its entries are on the broker, the feed's state is not yet written.
+POLL_SENT = "fetcher.poll.sent"
+
+_armed: frozenset[str] = frozenset()
+
+
+def arm(points: str) -> None:
+    """Arm the comma-separated `points` (and disarm every other)."""
+    global _armed
+    _armed = frozenset(p.strip() for p in points.split(",") if p.strip())
+    if _armed:
+        log.warning("fault injection armed at %s", ", ".join(sorted(_armed)))
+
+
+def armed() -> frozenset[str]:
+    return _armed
+
+
+def reached(point: str) -> None:
+    """Die here if `point` is armed."""
+    if point in _armed:
+        log.critical("fault injection: dying at %s", point)
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_CODE)
