@@ -210,6 +210,14 @@ def _asyncio_tasks() -> float:
 
 
 ASYNCIO_TASKS.set_function(_asyncio_tasks)
+BROKER_CONNECTION_ERRORS = Counter(
+    "broker_connection_errors",
+    "Kafka client errors reaching the broker, logged or collapsed, by cause "
+    "(services.common.logthrottle.BROKER_CAUSES).",
+    ["cause"],
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
 
 
 def zero_stage(stage: str) -> None:

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # HTTP endpoints (/metrics, /healthz, /readyz). Port 0 picks the service's default.
     http_host: str = "127.0.0.1"
     http_port: int = 0
+    # When set, /metrics wants "Authorization: Bearer <token>" (/healthz and /readyz stay
+    # open for probes). For a bind address other than loopback on a shared network.
+    metrics_token: SecretStr | None = None
 
     # Fetcher.
     feeds_file: Path = PROJECT_ROOT / "seeds" / "feeds.yaml"
@@ -130,6 +133,11 @@ class Settings(BaseSettings):
     dedup_store: str = "rocksdb://"
 
     log_level: Literal["debug", "info", "warn", "error"] = "info"
+    # Repeated Kafka client records (a broker away: thousands a minute) are logged once
+    # per cause per window, then with a count of the ones held back; at most this many
+    # causes are tracked at once (services/common/logthrottle.py).
+    log_throttle_window_seconds: float = Field(5.0, gt=0)
+    log_throttle_max_causes: int = Field(256, ge=1)
     data_dir: Path = Path(".cache/faust")
 
 
