@@ -40,9 +40,7 @@ def test_enrich_jsonl_file() -> None:
     quote = "We have never seen waves like these"
     body = json.loads((DATA / "articles.jsonl").read_text().splitlines()[0])["text"]
     assert body[88:123] == quote
-    assert en["quotes"] == [
-        {"text": quote, "speaker": "Joseph Camilleri", "start": 88, "end": 123}
-    ]
+    assert en["quotes"] == [{"text": quote, "speaker": "Joseph Camilleri", "start": 88, "end": 123}]
     assert {p["name"]: p["country_code"] for p in en["places"]}["Catania"] == "IT"
     assert en["keywords"] and en["language"] == "en"
     assert fr["language"] == "fr" and "entities" in fr["enrichment_skipped"]
