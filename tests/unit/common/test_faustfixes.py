@@ -280,3 +280,50 @@ def test_a_gap_right_after_offset_0_is_seen() -> None:
     assert hand_out(state, [0, 2, 3]) == [0, 2, 3]
     ack(state, [0, 2, 3])
     assert faustfixes._new_offset(state, PART) == 4
+
+
+# ---- exactly_once ----------------------------------------------------------------------
+
+
+def test_each_source_partition_has_its_own_stable_transactional_id() -> None:
+    ids = {
+        faustfixes.source_transactional_id("newswire-enricher", TP(topic, p))
+        for topic in ("newswire.articles", "newswire.pages")
+        for p in range(4)
+    }
+    assert len(ids) == 8
+    assert faustfixes.source_transactional_id("a", TP("t", 1)) == "a-t-1"
+
+
+def test_an_agent_acknowledging_by_hand_refuses_exactly_once() -> None:
+    import faust
+    import pytest
+
+    from services.common.errors import ConfigError
+
+    crashed: list[BaseException] = []
+
+    async def run() -> None:
+        app = faust.App("eos-noack", broker="kafka://127.0.0.1:9", store="memory://")
+        app.__dict__["in_transaction"] = True  # a worker with exactly_once
+
+        async def crash(exc: BaseException) -> None:
+            crashed.append(exc)
+
+        app.crash = crash  # type: ignore[method-assign]
+        with pytest.raises(ConfigError, match="OrderedAcks"):
+            app.stream([1, 2]).noack()
+        await asyncio.sleep(0)  # the worker's crash is scheduled, not awaited
+
+    asyncio.run(run())
+    assert len(crashed) == 1 and isinstance(crashed[0], ConfigError)
+
+
+def test_at_least_once_agents_still_acknowledge_by_hand() -> None:
+    import faust
+
+    async def run() -> bool:
+        app = faust.App("eos-noack-alo", broker="kafka://127.0.0.1:9", store="memory://")
+        return bool(app.stream([1, 2]).noack().enable_acks)
+
+    assert asyncio.run(run()) is False
