@@ -15,8 +15,9 @@ import sys
 log = logging.getLogger(__name__)
 
 EXIT_CODE = 137  # 128 + SIGKILL
-# The fetcher's poll: its entries are on the broker, the feed's state is not yet written.
-POLL_SENT = "fetcher.poll.sent"
+# A fetcher poll that found new entries: they are on the broker, the feed's state (which
+# marks them seen) is not yet written.
+POLL_SENT = "fetcher.poll.entries-sent"
 
 _armed: frozenset[str] = frozenset()
 

@@ -114,7 +114,8 @@ def build(settings: Settings) -> StageApp:
                 outputs = await sa.handle(event, partial(poll, polled=polled), counted=False)
                 await sa.send(outputs, counted=False)
                 # The entries are on the broker: only now may the state say they were seen.
-                faults.reached(faults.POLL_SENT)
+                if any(out.topic == ENTRIES.name for out in outputs):
+                    faults.reached(faults.POLL_SENT)
                 for result in polled:
                     result.save()
             yield event.message.offset

@@ -1,0 +1,96 @@
+"""The fetcher's side of issue 13: a poll's state is written only after its entries are
+out, and a stop finishes the pages in work while the waiting ones are left to be read
+again."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+
+from services.common.models import FeedPoll, FeedRecord, encode
+from services.common.settings import Settings
+from services.common.topics import ENTRIES
+from services.fetcher.http import HttpClient
+from services.fetcher.lanes import HostLanes
+from services.fetcher.pipeline import load_state, plan_poll, register_feed
+from tests.conftest import serve_locally
+
+RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+<item><title>One</title><link>{base}/a/1.html</link><guid>g1</guid></item>
+<item><title>Two</title><link>{base}/a/2.html</link><guid>g2</guid></item>
+</channel></rss>"""
+
+
+@pytest.fixture
+async def feed_base() -> AsyncIterator[str]:
+    base = ""
+
+    async def feed(_: web.Request) -> web.Response:
+        return web.Response(text=RSS.format(base=base), content_type="application/rss+xml")
+
+    app = web.Application()
+    app.router.add_get("/feed.xml", feed)
+    runner, base = await serve_locally(app)
+    yield base
+    await runner.cleanup()
+
+
+async def test_a_poll_writes_its_state_only_when_saved(feed_base: str) -> None:
+    settings = Settings(allow_private_networks=True, _env_file=None)  # type: ignore[call-arg]
+    table: dict[str, str] = {}
+    url = f"{feed_base}/feed.xml"
+    register_feed(encode(FeedRecord(url=url)), key=url.encode(), partition=0, table=table)
+    registered = table[url]
+    client = HttpClient(settings)
+    try:
+        command = encode(FeedPoll(url=url, partition=0))
+        polled = await plan_poll(command, table=table, client=client, settings=settings)
+    finally:
+        await client.close()
+    assert [o.topic for o in polled.outputs] == [ENTRIES.name, ENTRIES.name]
+    # Planned, not saved: a process dying now has not marked the entries seen.
+    assert table[url] == registered
+    polled.save()
+    state = load_state(table, url)
+    assert state is not None and set(state.seen) == {"g1", "g2"}
+
+
+async def test_a_save_after_the_feed_was_removed_does_not_bring_it_back(feed_base: str) -> None:
+    settings = Settings(allow_private_networks=True, _env_file=None)  # type: ignore[call-arg]
+    table: dict[str, str] = {}
+    url = f"{feed_base}/feed.xml"
+    register_feed(encode(FeedRecord(url=url)), key=url.encode(), partition=0, table=table)
+    client = HttpClient(settings)
+    try:
+        command = encode(FeedPoll(url=url, partition=0))
+        polled = await plan_poll(command, table=table, client=client, settings=settings)
+    finally:
+        await client.close()
+    register_feed(None, key=url.encode(), partition=0, table=table)  # removed meanwhile
+    polled.save()
+    assert url not in table
+
+
+async def test_finish_completes_the_work_begun_and_drops_the_waiting() -> None:
+    done: list[str] = []
+    release = asyncio.Event()
+
+    async def work(item: str) -> None:
+        await release.wait()
+        done.append(item)
+
+    lanes: HostLanes[str] = HostLanes(work)
+    for item in ("a1", "a2", "a3"):
+        lanes.submit("a", item)
+    lanes.submit("b", "b1")
+    await asyncio.sleep(0)
+    finishing = asyncio.ensure_future(lanes.finish())
+    await asyncio.sleep(0.01)
+    assert not finishing.done()  # a1 and b1 are in work: waited for, not cancelled
+    release.set()
+    await finishing
+    assert sorted(done) == ["a1", "b1"]
+    assert lanes.waiting == 0
