@@ -228,13 +228,19 @@ def scram_arguments(users: Mapping[str, str]) -> list[str]:
     return args
 
 
-def _write_keystore(workdir: Path, listener: SaslSslListener) -> Path:
-    key = listener.keyfile.read_text()
+def private_key(keyfile: Path) -> str:
+    """The key as Kafka's PEM keystore takes it: unencrypted PKCS#8, else a BrokerError."""
+    key = keyfile.read_text()
     if "-----BEGIN PRIVATE KEY-----" not in key:
         raise BrokerError(
-            f"{listener.keyfile}: Kafka's PEM keystore needs an unencrypted PKCS#8 key "
+            f"{keyfile}: Kafka's PEM keystore needs an unencrypted PKCS#8 key "
             "(BEGIN PRIVATE KEY); convert with `openssl pkcs8 -topk8 -nocrypt`"
         )
+    return key
+
+
+def _write_keystore(workdir: Path, listener: SaslSslListener) -> Path:
+    key = private_key(listener.keyfile)
     keystore = workdir / "tls" / "server-keystore.pem"
     keystore.parent.mkdir(mode=0o700, exist_ok=True)
     fd = os.open(keystore, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -338,6 +344,10 @@ def start_broker(
     on that data with its configuration and ports as they were, not formatted again.
     `LocalBroker.stop()` removes the folder unless `keep_data`.
     """
+    if sasl_ssl is not None:
+        # Bad users or a key Kafka cannot read fail here, before any slow step.
+        scram_arguments(sasl_ssl.users)
+        private_key(sasl_ssl.keyfile)
     libs = ensure_jars()
     java = _java()
     restart = data_dir is not None and _formatted(data_dir)

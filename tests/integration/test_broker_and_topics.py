@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from services.common.kafka import cluster_metadata_ok, ensure_topics
+from services.common.kafka import cluster_metadata_ok, consumer, ensure_topics, producer
 from services.common.settings import Settings
 from services.common.topics import ALL_TOPICS, FEEDS, PAGES
 
@@ -42,3 +43,61 @@ def test_topics_are_declared_with_their_contract(kafka_settings: Settings) -> No
     assert configs[FEEDS.name]["cleanup.policy"] == "compact"
     assert configs[PAGES.name]["cleanup.policy"] == "delete"
     assert int(configs[PAGES.name]["max.message.bytes"]) == kafka_settings.max_message_bytes
+
+
+def test_broker_restarts_on_its_kept_data_and_stop_removes_its_folder() -> None:
+    """What chaos testing needs: a broker stopped or killed, then started on the same data."""
+    from services.common.broker import start_broker
+
+    broker = start_broker(keep_data=True)
+    workdir, bootstrap = broker.workdir, broker.bootstrap
+    meta = workdir / "logs" / "meta.properties"
+    cluster_id = meta.read_text()
+    settings = Settings(kafka_bootstrap=bootstrap, _env_file=None)
+    try:
+        asyncio.run(ensure_topics(settings, (PAGES,)))
+        asyncio.run(_send(settings, b"before-stop"))
+        broker.stop()  # clean shutdown; keep_data keeps the folder
+        assert meta.read_text() == cluster_id
+
+        broker = start_broker(data_dir=workdir, keep_data=True)
+        assert broker.bootstrap == bootstrap  # same port: clients reconnect by themselves
+        asyncio.run(_send(settings, b"before-kill"))
+        broker.kill()  # a crash: no clean shutdown
+        assert broker.workdir.exists()
+
+        broker = start_broker(data_dir=workdir)
+        assert broker.bootstrap == bootstrap
+        # Not formatted again: the same cluster, the records of both earlier lives.
+        assert meta.read_text() == cluster_id
+        values = asyncio.run(_read_values(settings, 2))
+        assert set(values) == {b"before-stop", b"before-kill"}
+    finally:
+        broker.stop()
+    assert not workdir.exists(), f"{workdir} outlived the broker's stop"
+
+
+async def _send(settings: Settings, value: bytes) -> None:
+    prod = producer(settings)
+    await prod.start()
+    try:
+        await prod.send_and_wait(PAGES.name, key=b"k", value=value)
+    finally:
+        await prod.stop()
+
+
+async def _read_values(settings: Settings, count: int, timeout: float = 60.0) -> list[bytes]:
+    cons = consumer(settings, enable_auto_commit=False, group_id=None)
+    await cons.start()
+    try:
+        partitions = [TopicPartition(PAGES.name, p) for p in range(settings.topic_partitions)]
+        cons.assign(partitions)
+        await cons.seek_to_beginning(*partitions)
+        values: list[bytes] = []
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(values) < count and asyncio.get_running_loop().time() < deadline:
+            batch = await cons.getmany(timeout_ms=500)
+            values += [rec.value for recs in batch.values() for rec in recs if rec.value]
+        return values
+    finally:
+        await cons.stop()
