@@ -223,8 +223,10 @@ def test_fetcher_sigterm_redoes_only_what_was_in_flight(
         if r["key"] in hosts
     ]
     assert not dead, f"pages dead-lettered: {[r['value'].get('error') for r in dead]}"
-    # In flight: at most page_concurrency requests (one per host at a time within that).
-    bound = max(PAGE_CONCURRENCY, N_PAGES // 100)
+    # In flight: at most page_concurrency requests (one per host at a time within that),
+    # and a few more for a partition whose done records could not be recorded in its
+    # commit (measured 0-4 of 320 here; 38 and 54 before the graceful stop).
+    bound = PAGE_CONCURRENCY + 4
     assert refetched <= bound, f"{refetched} pages fetched twice (bound {bound})"
     assert duplicates <= bound, f"{duplicates} pages sent twice (bound {bound})"
 
