@@ -53,6 +53,8 @@ def run_pip_audit(pip_audit: str, python: str, extra: list[str]) -> dict[str, An
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"
         cmd = [pip_audit, "--format", "json", "--output", str(out), "--progress-spinner", "off"]
+        # Newswire itself is installed editable and is not on PyPI: nothing to look up.
+        cmd.append("--skip-editable")
         env = {**os.environ, "PIPAPI_PYTHON_LOCATION": python}
         done = subprocess.run(
             [*cmd, *extra], env=env, capture_output=True, text=True, timeout=1800, check=False
