@@ -71,6 +71,14 @@ class FeedServer:
     def stop(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
 
+    def polls_since(self, t0: float) -> dict[str, list[str]]:
+        """Each feed's pollers since t0, in the order of their polls."""
+        by_feed: dict[str, list[str]] = {}
+        for when, feed, agent in list(self.polls):
+            if when >= t0:
+                by_feed.setdefault(feed, []).append(agent.split("/")[0])
+        return by_feed
+
     def pollers_since(self, t0: float) -> dict[str, set[str]]:
         by_feed: dict[str, set[str]] = {}
         for when, feed, agent in list(self.polls):
@@ -97,6 +105,16 @@ def wait_until(check: object, timeout: float, what: object) -> None:
             pass
         time.sleep(0.5)
     pytest.fail(f"timed out: {what() if callable(what) else what}")
+
+
+def settled(polls: dict[str, list[str]], feeds: set[str]) -> bool:
+    return set(polls) == feeds and all(
+        len(agents) >= 2 and len(set(agents[-2:])) == 1 for agents in polls.values()
+    )
+
+
+def polled_twice(polls: dict[str, list[str]], feeds: set[str]) -> bool:
+    return set(polls) == feeds and all(len(agents) >= 2 for agents in polls.values())
 
 
 @pytest.fixture
@@ -153,9 +171,20 @@ def test_two_replicas_split_the_feeds_and_fail_over(
             f"B {gauge(b.port, 'newswire_feeds_tracked')}"
         ),
     )
-    time.sleep(2)  # polls scheduled before the rebalance have drained
+    # Settled: each feed's last two polls came from one replica, so polls scheduled
+    # before the rebalance have drained (an event, not a guessed number of seconds).
+    wait_until(
+        lambda: settled(server.polls_since(t_split), all_feeds),
+        120,
+        lambda: f"polls settle: {server.polls_since(t_split)}",
+    )
     t0 = time.monotonic()
-    time.sleep(8)
+    # Two rounds of polls of every feed, however long the loaded machine takes for them.
+    wait_until(
+        lambda: polled_twice(server.polls_since(t0), all_feeds),
+        120,
+        lambda: f"two rounds of polls: {server.polls_since(t0)}",
+    )
     pollers = server.pollers_since(t0)
     assert set(pollers) == {str(i) for i in range(N_FEEDS)}, "every feed is polled"
     assert all(len(agents) == 1 for agents in pollers.values()), pollers
@@ -167,7 +196,11 @@ def test_two_replicas_split_the_feeds_and_fail_over(
     t_over = time.monotonic()
     wait_until(lambda: set(server.pollers_since(t_over)) == all_feeds, 120, "A polls them all")
     t1 = time.monotonic()
-    time.sleep(6)
+    wait_until(
+        lambda: polled_twice(server.polls_since(t1), all_feeds),
+        120,
+        lambda: f"two rounds of polls by A: {server.polls_since(t1)}",
+    )
     pollers = server.pollers_since(t1)
     assert set(pollers) == {str(i) for i in range(N_FEEDS)}
     assert all(agents == {"ReplicaA"} for agents in pollers.values()), pollers
