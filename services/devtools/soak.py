@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,7 @@ class LiveSite:
     port: int
     rate: float
     started: float = field(default_factory=time.monotonic)
+    started_wall: datetime = field(default_factory=lambda: datetime.now(UTC))
     stopped_at: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -148,14 +149,14 @@ class LiveSite:
         upto = self.released()
         last = upto - 1 - ((upto - 1 - h) % n) if upto > h else -1
         ks = list(range(last, -1, -n))[:FEED_ITEMS]
-        now = datetime.now(UTC)
         items = [
             corpus.SitePage(
                 host=self.hosts[h],
                 path=f"/live/{k:07d}.html",
                 body=b"",
                 title=self.docs[k % len(self.docs)].title or f"Story {k}",
-                published=now,
+                # Each item keeps the moment it was published, poll after poll.
+                published=self.started_wall + timedelta(seconds=k / self.rate),
                 kind="original",
                 doc=self.docs[k % len(self.docs)].key,
             )
@@ -341,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         live = LiveSite(docs, hosts, port, args.rate)
         site = corpus.SiteServer(hosts, port, live.resolver()).start()
         live.started = sampler.t0 = time.monotonic()
+        live.started_wall = datetime.now(UTC)
         soak_s = args.minutes * 60
         log.info(
             "soak: %.1f articles/s for %.0f min on %d hosts", args.rate, args.minutes, len(hosts)

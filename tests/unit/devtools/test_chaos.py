@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import random
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -153,19 +154,29 @@ def test_plan_is_seeded_and_hits_every_service_five_times() -> None:
 
 # ---------------------------------------------------------------- corpus and site
 
-BODY = " ".join(
-    f"Sentence {j} of the report says the council met on Tuesday to discuss budget item {j}."
-    for j in range(12)
+VOCABULARY = (
+    "council budget river harbour election minister storm vaccine school railway bridge "
+    "festival court strike museum forest drought airport factory senator treaty market "
+    "hospital police bank farmer rocket island mayor library reservoir coalition tariff "
+    "orchestra glacier pipeline stadium refinery ferry census vineyard satellite"
 )
+
+
+def distinct_text(rng: random.Random, n: int = 90) -> str:
+    """Sentences of words in a random order: no two pages look alike to dedup."""
+    words = VOCABULARY.split()
+    drawn = [rng.choice(words) for _ in range(n)]
+    return " ".join(" ".join(drawn[i : i + 9]).capitalize() + "." for i in range(0, n, 9))
 
 
 def tiny_datasets(root: Path, n: int = 3) -> Path:
     """A datasets folder shaped like ../shared/datasets, with made-up pages."""
+    rng = random.Random(n)
     aeb = root / "article-extraction-benchmark"
     (aeb / "html").mkdir(parents=True)
     gold = {}
     for i in range(n):
-        body = f"Story {i}. " + BODY.replace("council", f"council{i}")
+        body = distinct_text(rng)
         page = f"<html><head><title>Story {i}</title></head><body><article><h1>Story {i}</h1>"
         page += "".join(f"<p>{s}.</p>" for s in body.split(". ")) + "</article></body></html>"
         (aeb / "html" / f"k{i}.html.gz").write_bytes(gzip.compress(page.encode()))
@@ -175,14 +186,11 @@ def tiny_datasets(root: Path, n: int = 3) -> Path:
     traf.mkdir(parents=True)
     for i in range(n):
         page = f"<html><head><title>Blog {i}</title></head><body><main>"
-        page += f"<p>{BODY.replace('budget', f'garden{i}')}</p></main></body></html>"
+        page += f"<p>{distinct_text(rng)}</p></main></body></html>"
         (traf / f"t{i}.html.gz").write_bytes(gzip.compress(page.encode()))
     ecb = root / "ecbplus-dev"
     ecb.mkdir()
-    rows = [
-        {"id": f"e{i}", "title": None, "text": BODY.replace("Tuesday", f"day {i}")}
-        for i in range(n)
-    ]
+    rows = [{"id": f"e{i}", "title": None, "text": distinct_text(rng)} for i in range(n)]
     rows.append(dict(rows[0], id="same-text"))  # not distinct: left out
     (ecb / "articles.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     return root
