@@ -189,7 +189,21 @@ def test_seed_article_flows_end_to_end(stack: Stack) -> None:
     assert all(p.alive() for p in stack.procs.values())
 
     # 4. Let the feeds be re-polled a few times: unchanged feeds produce nothing more.
-    time.sleep(6)
+    # Waited for by the fetcher's own count of unchanged polls (304 or the same body),
+    # two more for each of the two feeds, rather than for a guessed number of seconds.
+    def unchanged_polls() -> float:
+        samples = scrape(stack.metrics_url("fetcher"))
+        return samples.get("newswire_fetch_not_modified_total", 0) + samples.get(
+            "newswire_fetch_unchanged_total", 0
+        )
+
+    mark = unchanged_polls()
+    deadline = time.monotonic() + WAIT_S
+    while unchanged_polls() < mark + 4:
+        assert time.monotonic() < deadline, f"feeds not re-polled; logs in {stack.run_dir}"
+        assert all(p.alive() for p in stack.procs.values()), f"logs in {stack.run_dir}"
+        time.sleep(0.5)
+    assert scrape(stack.metrics_url("fetcher"))["newswire_feed_entries_new_total"] == 2
     entries = read(settings, "newswire.entries")
     assert len(entries) == 2, [e["value"]["link"] for e in entries]
     stories = read(settings, "newswire.stories")
