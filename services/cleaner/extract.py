@@ -178,8 +178,16 @@ def extract_plain(text: str, *, markdown: bool = False) -> Extracted:
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 
 
+# Characters no XML tree may hold. libxml2's HTML parser keeps C0 controls in text, and
+# trafilatura's Markdown pass, writing such text back into a tree, then raised ValueError
+# (a crash, not a dead letter; found by `make fuzz`). They carry nothing a reader sees.
+_NOT_XML = re.compile("[\x00-\x08\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_XML_SPACE = re.compile("[\x0b\x0c]")
+
+
 def _parse(html: str) -> lxml_html.HtmlElement:
     html = _XML_DECLARATION.sub("", html, count=1)
+    html = _XML_SPACE.sub(" ", _NOT_XML.sub("", html))
     try:
         tree = lxml_html.document_fromstring(html, parser=_PARSER)
     except (etree.ParserError, ValueError) as exc:

@@ -37,6 +37,26 @@ def extraction(
     )
 
 
+def _host(url: str) -> str | None:
+    """The URL's host, None for none; a record's URL that urlsplit refuses ("http://[x",
+    a port that is no number) is no host, not a crash (`make fuzz` found both)."""
+    try:
+        return host_of(url) or None
+    except ValueError:
+        return None
+
+
+def _join(base: str, ref: str | None) -> str | None:
+    """`ref` (a canonical or image URL the page states) made absolute; None for none, or
+    for one urljoin refuses: a bad hint costs the field, not the article."""
+    if not ref:
+        return None
+    try:
+        return urljoin(base, ref)
+    except ValueError:
+        return None
+
+
 def article_from(page: Page, ext: Extracted) -> Article:
     """The article record: what the page says, the feed entry where the page says nothing."""
     entry = page.entry
@@ -60,10 +80,10 @@ def article_from(page: Page, ext: Extracted) -> Article:
     modified = date("modified", ext.modified, entry.updated)
     authors = ext.authors or list(entry.authors)
     byline = ext.byline or (", ".join(entry.authors) if entry.authors else None)
-    site = ext.site or host_of(page.final_url) or None
+    site = ext.site or _host(page.final_url)
     if not ext.site and site:
         sources["site"] = "url"
-    canonical = urljoin(page.final_url, ext.canonical_url) if ext.canonical_url else None
+    canonical = _join(page.final_url, ext.canonical_url)
     return Article(
         id=page.article_id,
         url=page.final_url,
@@ -76,7 +96,7 @@ def article_from(page: Page, ext: Extracted) -> Article:
         published=published,
         modified=modified,
         language_hint=ext.language_hint,
-        top_image=urljoin(page.final_url, ext.top_image) if ext.top_image else None,
+        top_image=_join(page.final_url, ext.top_image),
         section=ext.section,
         tags=ext.tags,
         metadata_sources=dict(sorted(sources.items())),
@@ -90,7 +110,7 @@ def article_from(page: Page, ext: Extracted) -> Article:
 
 def learn_site(article: Article, sites: MutableMapping[str, str], cfg: LearnSettings) -> Article:
     """Drop the lines this article's host repeats on most pages; remember this page's lines."""
-    host = host_of(article.url)
+    host = _host(article.url)
     if not host:
         return article
     stored = sites.get(host)
