@@ -23,13 +23,19 @@ from services.common.errors import ExtractionTimeoutError, WorkerCrashedError
 
 T = TypeVar("T")
 
-# Imported once in the forkserver; every worker forks with them loaded.
-PRELOAD = ["services.cleaner.extract"]
+# Imported once in the forkserver; every worker forks with them loaded. The first one
+# makes the forkserver ignore SIGTERM (see its docstring).
+PRELOAD = ["services.cleaner.forkshield", "services.cleaner.extract"]
 
 
 def _init_worker() -> None:
-    # Ctrl-C reaches the whole process group; the parent decides when workers stop.
+    # Ctrl-C and a SIGTERM to the process group (make run, the test harness, some
+    # supervisors) reach the workers too. The parent stops gracefully: it lets the page
+    # in extraction finish, then shuts the pool down itself (SIGKILL, see `_replace`),
+    # so a worker that died of the signal would only turn that page into a
+    # `worker_crashed` dead letter.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 class ExtractionPool:
