@@ -32,8 +32,9 @@ dropped, and a seek back to the committed offsets fetches it again. The holes:
    offset per commit. Here:
    - the fetch loop's hand-outs are tracked per partition since its assignment
      (`_Reading`); a seek keeps the read offset at the last record handed out
-     (those wait in the stream buffers; their copies fetched again are dropped), so
-     no gap is made up over them, and only moves it when nothing was handed out;
+     (those wait in the stream buffers; their copies fetched again are dropped, the
+     last one's too, which the fetch loop would hand out twice), so no gap is made up
+     over them, and only moves it when nothing was handed out;
    - a read offset left by a record of the previous assignment (set after the
      revocation cleared it) is dropped before it drops this assignment's records;
    - offsets from the seek target (or the committed offset) up to the first record
@@ -207,6 +208,13 @@ async def _getmany_tracked(self: Any, timeout: float) -> AsyncIterator[tuple[TP,
     async for tp, message in _getmany(self, timeout):
         offset = message.offset
         handed = reading.handed.get(tp)
+        if handed is not None and offset <= handed[1]:
+            # A copy fetched again after the seek back: the record itself is in the
+            # stream buffers, or done. The fetch loop would drop those before the last
+            # one handed out, but hand that one out again (it passes a record *at* the
+            # read offset): processed twice, and under exactly_once its outputs went
+            # twice into the same transaction, both committed.
+            continue
         if handed is None:
             start = reading.sought.pop(tp, None)
             if start is None:

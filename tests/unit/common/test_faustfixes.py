@@ -15,7 +15,7 @@ from typing import Any
 
 from faust.transport.consumer import Consumer as FaustConsumer
 from faust.types import TP
-from intervaltree import IntervalTree
+from intervaltree import IntervalTree  # type: ignore[import-untyped]
 
 from services.common import faustfixes
 from services.common.faustfixes import commit_point
@@ -163,11 +163,52 @@ def test_a_seek_during_a_fetch_keeps_what_was_handed_out() -> None:
     assert hand_out(state, list(range(100, 140))) == list(range(100, 140))
     asyncio.run(faustfixes._perform_seek(state))
     assert state._committed_offset[PART] == 100 and state._read_offset[PART] == 139
-    # The rest of the fetch, then the copies fetched again from 100: dropped up to 140.
-    assert hand_out(state, [140, *range(100, 142)]) == [140, 140, 141]
+    # The rest of the fetch, then the copies fetched again from 100: dropped up to 140,
+    # the last one handed out included (faust's fetch loop passes a record at its read
+    # offset: 140 was processed twice, and both outputs committed under exactly_once).
+    assert hand_out(state, [140, *range(100, 142)]) == [140, 141]
     assert not state._gap[PART]
     ack(state, [100, 140, 141])
     assert faustfixes._new_offset(state, PART) == 101
+
+
+def test_the_last_record_handed_out_before_the_seek_is_not_handed_out_again() -> None:
+    """The exactly_once duplicates: a restarted cleaner (committed 60) handed out 60..63
+    while recovery's seek back ran; the fetch then began again at 60. Faust's fetch loop
+    drops 60..62 but passes 63, the offset its read offset holds: 63 was processed a
+    second time, its article sent twice in one transaction."""
+    state = consumer(None, start=60)
+    assert hand_out(state, [60, 61, 62, 63]) == [60, 61, 62, 63]
+    asyncio.run(faustfixes._perform_seek(state))
+    assert hand_out(state, [60, 61, 62, 63, 64, 65]) == [64, 65]
+    ack(state, range(60, 66))
+    assert faustfixes._new_offset(state, PART) == 66
+    # A record the fetch loop got while the seek ran (it yields to the event loop every
+    # hundred records, before its test) is still handed out, once.
+    state = consumer(None, start=60)
+
+    async def seek_midway() -> list[int]:
+        out: list[int] = []
+        original = faustfixes._getmany
+
+        async def fetched(self: Any, timeout: float) -> Any:
+            for offset in (60, 61, 60, 61, 62):
+                yield PART, SimpleNamespace(offset=offset)
+
+        faustfixes._getmany = fetched
+        try:
+            async for tp, message in faustfixes._getmany_tracked(state, 1.0):
+                if message.offset == 61 and not out.count(61):
+                    await faustfixes._perform_seek(state)  # while 61 is in the loop's hands
+                read = state._read_offset[tp]
+                if read is None or message.offset >= read:
+                    out.append(message.offset)
+                    state._read_offset[tp] = message.offset
+        finally:
+            faustfixes._getmany = original
+        return out
+
+    assert asyncio.run(seek_midway()) == [60, 61, 62]
 
 
 def test_after_a_seek_missing_records_at_the_target_are_a_gap() -> None:
@@ -310,9 +351,9 @@ def test_an_agent_acknowledging_by_hand_refuses_exactly_once() -> None:
         async def crash(exc: BaseException) -> None:
             crashed.append(exc)
 
-        app.crash = crash  # type: ignore[method-assign]
+        app.crash = crash  # type: ignore[method-assign,assignment]
         with pytest.raises(ConfigError, match="OrderedAcks"):
-            app.stream([1, 2]).noack()
+            app.stream([1, 2]).noack()  # type: ignore[attr-defined]
         await asyncio.sleep(0)  # the worker's crash is scheduled, not awaited
 
     asyncio.run(run())
@@ -324,6 +365,6 @@ def test_at_least_once_agents_still_acknowledge_by_hand() -> None:
 
     async def run() -> bool:
         app = faust.App("eos-noack-alo", broker="kafka://127.0.0.1:9", store="memory://")
-        return bool(app.stream([1, 2]).noack().enable_acks)
+        return bool(app.stream([1, 2]).noack().enable_acks)  # type: ignore[attr-defined]
 
     assert asyncio.run(run()) is False
