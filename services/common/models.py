@@ -249,6 +249,10 @@ class Story(Message):
     article: Enriched
 
 
+# Dedup's days count from the Unix epoch and are stored in two bytes (dedup/lsh.py).
+MAX_DAY = 65535
+
+
 class DedupPrep(BaseModel):
     """What dedup computed of an article before it entered the sequence (dedup/engine.py)."""
 
@@ -258,7 +262,7 @@ class DedupPrep(BaseModel):
     url_key: str
     digest: str
     chars: int = Field(ge=0)
-    day: int | None = None
+    day: int | None = Field(None, ge=0, le=MAX_DAY)
     at: float | None = None
     shingles: int = Field(0, ge=0)
     signature: str = ""  # base64 of the MinHash signature; "" without a sketch
@@ -295,7 +299,7 @@ class DedupQuestion(Message):
     fall in this record's partition (all of them keyed, and partitioned, by key)."""
 
     seq: int = Field(ge=0)
-    day: int
+    day: int = Field(ge=0, le=MAX_DAY)
     lookups: list[DedupLookup]
 
 
@@ -309,6 +313,8 @@ class DedupAnswer(Message):
     # head: the number of distinct lookups asked, and the article.
     expect: int | None = Field(None, ge=0)
     record: DedupSequenced | None = None
+    # head: the stream's day at the article (dedup/clock.py), which its lookups used.
+    day: int | None = Field(None, ge=0, le=MAX_DAY)
 
 
 class DeadLetter(Message):

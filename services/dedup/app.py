@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, MutableMapping
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -42,6 +41,7 @@ from services.common.topics import (
     ENRICHED,
     partition_for,
 )
+from services.dedup.clock import StreamClock
 from services.dedup.config import config_from
 from services.dedup.engine import (
     DECIDER_STORES,
@@ -51,10 +51,12 @@ from services.dedup.engine import (
     lookups_of,
 )
 from services.dedup.gather import Gatherer, Ready
-from services.dedup.pipeline import STAGE, answer, arrival, ask, route, verdict
+from services.dedup.pipeline import STAGE, answer, ask, route, verdict
 
 # Stores whose values are packed bytes (lsh.py); the others hold JSON or text.
 BYTES_STORES = ("bands", "story_keys", "sketches")
+# The lookups sweep this many days behind the stream's clock (sweep_daily).
+SWEEP_LAG_DAYS = 1
 
 
 def build(settings: Settings) -> StageApp:
@@ -91,19 +93,23 @@ def build(settings: Settings) -> StageApp:
     )
     lookups = lookups_of(stores, config)
     decider = Decider(stores, config)
+    # The stream's day at each sequence number, where the sequence is numbered (one
+    # partition, like newswire.dedup-sequence).
+    clock = StreamClock(table("clock", 1, binary=False))
     gatherer: Gatherer[Any] = Gatherer(lambda: decider.progress()[0])
     swept_day: dict[int, int] = {}  # lookup partition (or -1, the decider) -> day swept
 
-    def sweep_decider(now: datetime) -> None:
-        """Forget what left the retention window, once per day of article time.
+    def sweep_decider() -> None:
+        """Forget what left the retention window, once per day of the stream's clock.
 
-        Reads already ignore entries expired for the reading article, so for articles in
-        time order when the sweep runs changes no verdict; an article much older than
-        those before it may miss entries a sweep already dropped. It keeps the tables
-        (and the changelogs, by tombstones) bounded. Daily: retention is counted in
-        days, and a sweep reads every outcome.
+        Safe whenever it runs: an entry is visible to an article only while it was filed
+        within the window of the stream's day at that article, and that day never goes
+        back, so what the sweep drops no later decision could have seen. Only the memo
+        below lives in memory; after a restart the first decision sweeps once more,
+        dropping nothing an undisturbed run keeps. Daily: retention is counted in days,
+        and a sweep reads every outcome.
         """
-        day = int(now.timestamp() // 86400)
+        day = decider.progress()[1]
         if swept_day.get(-1, -1) >= day:
             return
         swept_day[-1] = day
@@ -116,7 +122,12 @@ def build(settings: Settings) -> StageApp:
 
     def sweep_daily(day: int, partition: int) -> None:
         """The lookups' sweep, per partition: only keys of the partition being read, whose
-        changelog partition the deletions go to."""
+        changelog partition the deletions go to.
+
+        `day` is the stream's day of the question being answered; the sweep runs a day
+        behind it, so that a question redelivered from just before the clock moved
+        still finds what it found the first time."""
+        day -= SWEEP_LAG_DAYS
         if swept_day.get(partition, -1) >= day:
             return
         swept_day[partition] = day
@@ -153,7 +164,9 @@ def build(settings: Settings) -> StageApp:
         async for event in manual.events():
             seq = event.message.offset
             outputs = await sa.handle(
-                event, partial(ask, seq=seq, partitions=lookup_partitions), counted=False
+                event,
+                partial(ask, seq=seq, partitions=lookup_partitions, clock=clock),
+                counted=False,
             )
             await acks.add([event], await sa.send_soon(outputs))
             yield seq
@@ -172,9 +185,10 @@ def build(settings: Settings) -> StageApp:
 
     async def finish(acks: OrderedAcks, ready: Ready[Any]) -> None:
         def decide(_: bytes | None) -> Any:
+            outputs = verdict(ready, decider)
             if not ready.decided:
-                sweep_decider(arrival(ready.record.article))
-            return verdict(ready, decider)
+                sweep_decider()
+            return outputs
 
         source = Source(DEDUP_ANSWERS.name, 0, None, str(ready.seq).encode())
         outputs = await sa.stage.handle(source, encode(ready.record), decide, counted=False)

@@ -14,7 +14,8 @@ from services.common.settings import Settings
 
 @dataclass(frozen=True)
 class DedupConfig:
-    # Entries older than this (by the article's published or arrival time) are evicted.
+    # Entries are evicted this many days of stream time (arrival days, clock.py) after
+    # they were filed.
     retention_days: int = 30
     # Near-duplicates: 5-word shingles, 7 single-row LSH bands over 64 one-permutation
     # MinHash bins; a candidate is a near-duplicate when the estimated share of the

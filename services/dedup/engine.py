@@ -37,7 +37,7 @@ from typing import Any
 
 from services.common.errors import NewswireError
 from services.common.language import detect
-from services.common.models import Verdict
+from services.common.models import MAX_DAY, Verdict
 from services.common.urls import article_id as canonical_article_id
 from services.dedup.batch import Overlay, decode_writes, encode_writes
 from services.dedup.cluster import StoryClusterer, lookup_keys, story_features
@@ -109,8 +109,10 @@ class Prepared:
     url_key: str
     digest: str
     chars: int
-    day: int | None  # None: undated and no arrival time (offline only: the decider's clock)
-    at: float | None  # Unix time, for the story window
+    # The day the article reached the pipeline (its capture day; offline without one, its
+    # published day): what moves the stream's clock. None: neither (the decider's clock).
+    day: int | None
+    at: float | None  # Unix time of the event (published, else arrival): the story window
     sketch: Sketch | None  # None: too little text for near-duplicates
     features: Mapping[str, int] = field(default_factory=dict)  # story features
     story_keys: tuple[str, ...] = ()  # the strongest features, looked up (cluster.py)
@@ -203,7 +205,9 @@ def _aware(when: datetime) -> datetime:
 
 
 def _day(at: float) -> int:
-    return int(at // SECONDS_PER_DAY)
+    """Days since the Unix epoch, within what the stores' two bytes hold (a date before
+    1970 or after 2149 is a publisher's mistake, not a reason to fail)."""
+    return min(max(int(at // SECONDS_PER_DAY), 0), MAX_DAY)
 
 
 def url_key_of(item: Item) -> str:
@@ -224,19 +228,23 @@ def prepare(
     *,
     default_day: int | None = None,
 ) -> Prepared:
-    """Everything about one article that needs no state. `now` is its arrival time, used
-    when it has no published date; without either its day is `default_day`."""
-    given = item.published or now
-    when = _aware(given) if given is not None else None
-    if when is not None and now is not None and when > _aware(now):
-        # A publication date in the future (a publisher's mistake) counts from arrival:
-        # it would otherwise expire everything the article's keys touch.
-        when = _aware(now)
-    at: float | None = None
-    day = default_day
-    if when is not None:
-        at = when.timestamp()
-        day = _day(at)
+    """Everything about one article that needs no state. `now` is its arrival (capture)
+    time; without it the published date stands in, and without either `default_day`.
+
+    Two times, kept apart on purpose: `at` (when the event was published) decides which
+    story an article may join; `day` (when the pipeline got it) moves the stream's clock
+    that retention counts in. An article published 40 days ago and fetched today is
+    remembered for the whole retention window from today, so its copies still find it.
+    """
+    published = _aware(item.published) if item.published is not None else None
+    arrived = _aware(now) if now is not None else None
+    when = published or arrived
+    if when is not None and arrived is not None and when > arrived:
+        # A publication date in the future (a publisher's mistake) counts from arrival.
+        when = arrived
+    at = when.timestamp() if when is not None else None
+    clock_time = arrived or when
+    day = _day(clock_time.timestamp()) if clock_time is not None else default_day
     found = sketch(item.text, config.bands, config.shingle_words)
     if found is not None and found.shingles < config.min_shingles:
         found = None
@@ -256,9 +264,18 @@ def prepare(
     )
 
 
-def questions(prep: Prepared, seq: int) -> list[Question]:
-    """The keyed lookups an article asks, one per distinct key."""
-    day = prep.day if prep.day is not None else 0
+def stream_day(clock: int, prep: Prepared) -> int:
+    """The stream's day once this article is in: the latest arrival day so far.
+
+    Retention counts in this clock, which only moves forward and is a function of the
+    sequence alone: a restart, a redelivery or an old-dated article cannot make it
+    forget what an undisturbed run remembers."""
+    return clock if prep.day is None else max(clock, prep.day)
+
+
+def questions(prep: Prepared, seq: int, day: int) -> list[Question]:
+    """The keyed lookups an article asks, one per distinct key; `day` is the stream's day
+    at the article (`stream_day`), against which the lookups count retention."""
     asked = [Question(seq, "url", prep.url_key, day), Question(seq, "hash", prep.digest, day)]
     if prep.sketch is not None:
         names = dict.fromkeys(band_names(prep.sketch))
@@ -327,13 +344,19 @@ class Decider:
             return None
         return record
 
-    def decide(self, seq: int, prep: Prepared, answers: Answers) -> Result:
-        """The decision for article `seq`, from its own keys and the lookups' answers.
+    def decide(
+        self, seq: int, prep: Prepared, answers: Answers, day: int | None = None
+    ) -> Result:
+        """The decision for article `seq`, from its own keys and the lookups' answers;
+        `day` is the stream's day its lookups were asked at (`stream_day`, computed by
+        whoever numbered the sequence), by default from the decider's own clock.
 
         Its writes are collected, logged under one key, applied, and the progress record
         written last (batch.py): a decision interrupted by a crash is either made again
         from scratch or completed from its log, never applied twice."""
         last, clock = self.progress()
+        # Never behind the clock: a retention window is only ever counted forward.
+        now = max(clock, day if day is not None else stream_day(clock, prep))
         if seq <= last or self._logged(seq):
             again = self._complete(seq)
             if again is None:
@@ -343,7 +366,7 @@ class Decider:
         overlays = {name: Overlay(getattr(base, name)) for name in DECIDER_STORES}
         self._bind(dataclasses.replace(base, **overlays))
         try:
-            result = self._decide(seq, prep, answers, clock)
+            result = self._decide(seq, prep, answers, now)
         finally:
             self._bind(base)
         writes = [
@@ -352,8 +375,7 @@ class Decider:
             if name != "progress"
             for key, value in overlays[name].writes.items()
         ]
-        day = prep.day if prep.day is not None else clock
-        writes.append(("progress", PROGRESS_KEY, f"{seq} {max(day, clock)}"))
+        writes.append(("progress", PROGRESS_KEY, f"{seq} {now}"))
         base.progress[WAL_KEY] = encode_writes(seq, writes)
         self._apply(writes)
         return result
@@ -379,8 +401,8 @@ class Decider:
             else:
                 store[key] = value
 
-    def _decide(self, seq: int, prep: Prepared, answers: Answers, clock: int) -> Result:
-        day = prep.day if prep.day is not None else clock
+    def _decide(self, seq: int, prep: Prepared, answers: Answers, day: int) -> Result:
+        # `day` is the stream's: every entry is filed under it and read against it.
         known = self._earlier(answers.url, day)
         if known is not None:
             return self._known_url(seq, prep, known, day)
@@ -538,9 +560,9 @@ class Deduper:
         """Decide one article; `now` is its arrival time, used when it has no published date."""
         last, clock = self.decider.progress()
         prep = prepare(item, self.config, now, default_day=clock)
-        seq = last + 1
-        answers = [self.lookups.answer(q) for q in questions(prep, seq)]
-        return self.decider.decide(seq, prep, Answers.gather(prep, answers))
+        seq, day = last + 1, stream_day(clock, prep)
+        answers = [self.lookups.answer(q) for q in questions(prep, seq, day)]
+        return self.decider.decide(seq, prep, Answers.gather(prep, answers), day)
 
     def sweep(self, now: datetime) -> int:
         """Evict every entry older than the retention window before `now`; how many."""

@@ -34,12 +34,14 @@ class Ready(Generic[T]):
     tokens: list[T]
     # Already decided before (a redelivery after a restart): produce its verdict again.
     decided: bool = False
+    day: int | None = None  # the stream's day its lookups were asked at (the head's)
 
 
 @dataclass
 class _Pending(Generic[T]):
     record: DedupSequenced | None = None
     expect: int = 0
+    day: int | None = None
     answers: dict[tuple[str, str], Answer] = field(default_factory=dict)
     tokens: list[T] = field(default_factory=list)
 
@@ -75,6 +77,7 @@ class Gatherer(Generic[T]):
         if answer.kind == "head":
             if entry.record is None and answer.record is not None:
                 entry.record, entry.expect = answer.record, answer.expect or 0
+                entry.day = answer.day
                 heapq.heappush(self._heads, seq)
                 # Answers still waiting without a head from before this one belong to
                 # articles decided before the restart (their heads were committed).
@@ -90,5 +93,7 @@ class Gatherer(Generic[T]):
             first = heapq.heappop(self._heads)
             got = self._pending.pop(first)
             assert got.record is not None
-            ready.append(Ready(first, got.record, list(got.answers.values()), got.tokens))
+            ready.append(
+                Ready(first, got.record, list(got.answers.values()), got.tokens, day=got.day)
+            )
         return ready, done

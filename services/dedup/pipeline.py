@@ -36,6 +36,7 @@ from services.common.topics import (
     STORIES,
     partition_for,
 )
+from services.dedup.clock import StreamClock
 from services.dedup.config import DedupConfig
 from services.dedup.engine import Answers, Decider, Item, Prepared, Result, prepare, questions
 from services.dedup.gather import Ready
@@ -59,11 +60,15 @@ def item_of(article: Enriched) -> Item:
 
 
 def arrival(article: Enriched) -> datetime:
-    """The article's time for the retention window when it has no published date.
+    """When the article reached the pipeline: its fetch (or archive capture) time, which
+    moves the stream's clock that retention counts in (engine.prepare).
 
     The fetch time, not the clock: a record replayed after a crash gets the same day.
+    Never later than now: one bad capture time must not age everything else out.
     """
-    return article.trace.fetched_at or utcnow()
+    now = utcnow()
+    fetched = article.trace.fetched_at
+    return now if fetched is None or fetched > now else fetched
 
 
 # Room the answers topic's envelope around a sequenced record needs (its head record).
@@ -88,18 +93,19 @@ def route(raw: bytes | None, config: DedupConfig, limit: int | None = None) -> l
     return [Output(DEDUP_SEQUENCE.name, article.id.encode(), value, partition=0)]
 
 
-def ask(raw: bytes | None, seq: int, partitions: int) -> list[Output]:
+def ask(raw: bytes | None, seq: int, partitions: int, clock: StreamClock) -> list[Output]:
     """The article at sequence number `seq`: its lookups, one record per partition of
-    newswire.dedup-lookups holding some of its keys, and its head."""
+    newswire.dedup-lookups holding some of its keys, and its head; both carry the
+    stream's day at the article, which retention counts against everywhere."""
     record = decode(DedupSequenced, raw)
     prep = Prepared.from_json(record.prep.model_dump())
-    asked = questions(prep, seq)
+    day = clock.day_at(seq, prep.day)
+    asked = questions(prep, seq, day)
     by_partition: dict[int, list[DedupLookup]] = {}
     for q in asked:
         by_partition.setdefault(partition_for(q.key, partitions), []).append(
             DedupLookup(kind=q.kind, key=q.key)
         )
-    day = asked[0].day
     outputs = [
         Output(
             DEDUP_LOOKUPS.name,
@@ -109,7 +115,7 @@ def ask(raw: bytes | None, seq: int, partitions: int) -> list[Output]:
         )
         for partition, lookups in sorted(by_partition.items())
     ]
-    head = DedupAnswer(seq=seq, kind="head", expect=len(asked), record=record)
+    head = DedupAnswer(seq=seq, kind="head", expect=len(asked), record=record, day=day)
     outputs.append(Output(DEDUP_ANSWERS.name, str(seq).encode(), encode(head), partition=0))
     return outputs
 
@@ -144,7 +150,7 @@ def verdict(ready: Ready[object], decider: Decider) -> list[Output]:
         if prep.id != article.id:
             raise SchemaError(f"sequence record {ready.seq}: prep for {prep.id}, not {article.id}")
         answers = Answers.gather(prep, ready.answers)
-        result = decider.decide(ready.seq, prep, answers)
+        result = decider.decide(ready.seq, prep, answers, ready.day)
         metrics.DEDUP_VERDICTS.labels(result.verdict).inc()
         if result.match == "near" and result.containment is not None:
             metrics.DEDUP_SIMILARITY.observe(result.containment)

@@ -74,7 +74,7 @@ def run(
     out = []
     for n, item in enumerate(items):
         prep = prepare(item, config, None, default_day=0)
-        answers = Answers.gather(prep, [deduper.lookups.answer(q) for q in questions(prep, n)])
+        answers = Answers.gather(prep, [deduper.lookups.answer(q) for q in questions(prep, n, 0)])
         if crash_at is not None and crash_at[0] == n:
             log = stores.outcomes.log  # type: ignore[attr-defined]
             log.budget, log.count = crash_at[1], 0

@@ -16,6 +16,7 @@ from services.common.topics import (
     STORIES,
     partition_for,
 )
+from services.dedup.clock import StreamClock
 from services.dedup.config import config_from
 from services.dedup.engine import Decider, Deduper, DedupStores, Item, lookups_of, prepare
 from services.dedup.fingerprint import content_hash
@@ -62,6 +63,7 @@ class Hops:
         self.lookups = lookups_of(self.stores, self.config)
         self.decider = Decider(self.stores, self.config)
         self.gatherer: Gatherer[int] = Gatherer(lambda: self.decider.progress()[0])
+        self.clock = StreamClock({})
         self.rng = random.Random(seed)
         self.seq = 0
         self.days: list[int] = []
@@ -76,7 +78,7 @@ class Hops:
     def records(self, sequenced: bytes) -> list[bytes]:
         seq, self.seq = self.seq, self.seq + 1
         records = []
-        for o in ask(sequenced, seq, PARTITIONS):
+        for o in ask(sequenced, seq, PARTITIONS, self.clock):
             assert o.value is not None
             validate_record(o.topic, json.loads(o.value))
             if o.topic == DEDUP_LOOKUPS.name:
@@ -200,7 +202,9 @@ def test_a_publication_date_in_the_future_counts_from_arrival() -> None:
     config = config_from(Settings(kafka_bootstrap="127.0.0.1:9"))
     later = FETCHED.replace(year=2030)
     prep = prepare(Item("a", "some text", published=later), config, now=FETCHED)
-    assert prep.day == int(FETCHED.timestamp() // 86400)
+    assert prep.at == FETCHED.timestamp()
     earlier = FETCHED.replace(year=2020)
     prep = prepare(Item("b", "some text", published=earlier), config, now=FETCHED)
-    assert prep.day == int(earlier.timestamp() // 86400)
+    assert prep.at == earlier.timestamp()
+    # Retention counts from arrival, whatever the published date says.
+    assert prep.day == int(FETCHED.timestamp() // 86400)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from services.dedup.cluster import StoryClusterer, story_features
 from services.dedup.config import DedupConfig
 from services.dedup.engine import Deduper, DedupStores, Item
@@ -182,3 +184,61 @@ def test_cluster_command(tmp_path: object) -> None:
     assert out[2]["story_id"] == "3"
     assert set(out[0]) >= {"id", "verdict", "duplicate_of", "story_id"}
     assert "error" in out[3]
+
+
+def test_retention_counts_from_arrival_not_from_the_published_date() -> None:
+    # An evergreen page published 40 days before it was fetched is remembered for the
+    # whole window from its arrival: its copy, undated, arriving a day later is found.
+    d = Deduper(config=DedupConfig(retention_days=30))
+    body = _text(300, 11)
+    d.process(Item("orig", body, published=T0 - timedelta(days=40)), T0)
+    for i in range(3):
+        d.process(Item(f"n{i}", _text(300, 20 + i), published=T0), T0)
+    d.sweep(T0 + timedelta(days=1))
+    copy = d.process(Item("copy", body), T0 + timedelta(days=1))
+    assert (copy.verdict, copy.duplicate_of) == ("duplicate", "orig")
+    # Past the window of stream time it is forgotten.
+    late = d.process(Item("late", body), T0 + timedelta(days=32))
+    assert (late.verdict, late.duplicate_of) == ("new", None)
+
+
+def _stream(n: int, seed: int) -> list[tuple[Item, datetime]]:
+    """Arrivals over ~50 days with old-dated, undated and future-dated articles, exact
+    copies and new versions: every path retention touches."""
+    rng = random.Random(seed)
+    out: list[tuple[Item, datetime]] = []
+    for i in range(n):
+        arrived = T0 + timedelta(hours=i * 50 * 24 / n)
+        published = rng.choice([None, arrived, arrived - timedelta(days=rng.randint(1, 90))])
+        if out and rng.random() < 0.35:
+            prior, _ = rng.choice(out)
+            if rng.random() < 0.5:
+                item = Item(f"c{i}", prior.text, published=published)
+            else:
+                item = Item(prior.id, prior.text + f" Update {i}.", url=prior.url)
+        else:
+            item = Item(
+                f"a{i}", _text(200, 1000 + i), url=f"https://x.example/{i}", published=published
+            )
+        out.append((item, arrived))
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sweeps_and_restarts_at_any_moment_change_no_decision(seed: int) -> None:
+    config = DedupConfig(retention_days=10)
+    stream = _stream(160, seed)
+    undisturbed = Deduper(config=config)
+    want = [undisturbed.process(item, at) for item, at in stream]
+    assert {r.verdict for r in want} == {"new", "duplicate", "update"}
+    rng = random.Random(seed)
+    stores = DedupStores()
+    d = Deduper(stores, config)
+    got = []
+    for item, at in stream:
+        if rng.random() < 0.2:
+            d = Deduper(stores, config)  # a restart: nothing kept but the stores
+        if rng.random() < 0.3:
+            d.sweep(at)  # a sweep at the arrival's own time, whenever it comes
+        got.append(d.process(item, at))
+    assert got == want
