@@ -13,7 +13,8 @@ GO_DIR  ?= .cache/go
 RUNTEST = PATH="$(abspath $(TOOLS)):$$PATH" $(PYTEST)
 
 .PHONY: help venv jars tools prometheus run test-deploy test test-unit test-agents test-integration test-e2e lint schemas clean \
-	check-feeds bench-fetcher eval-extract bench-cleaner bench-enricher eval-dedup bench-dedup bench-dedup-agent
+	check-feeds bench-fetcher eval-extract bench-cleaner bench-enricher eval-dedup bench-dedup bench-dedup-agent \
+	fuzz audit chaos soak
 
 help:
 	@echo "make run    - broker + seed server + the four services, showing stories (Ctrl-C stops)"
@@ -130,6 +131,30 @@ bench-dedup-agent: venv jars
 	@mkdir -p $(RESULTS)
 	$(BIN)/python -m services.devtools.benchdedupagent $(or $(DATASET_DIR),$(DATASETS)) \
 		--workers $(or $(WORKERS),1) --out $(RESULTS)/bench-dedup-agent.json
+
+# Fuzzing: atheris + hypothesis on feed parsing, charset decoding, extraction, enrichment
+# and dedup/record decoding; crashing inputs under results/fuzz-crashes/<target>/.
+# CASES=N for fewer cases per target (the full run takes hours on two cores).
+fuzz: venv
+	@mkdir -p $(RESULTS)
+	$(BIN)/python -m services.devtools.fuzz --cases $(or $(CASES),100000) --target all \
+		--jobs 2 --out $(RESULTS)/fuzz.json
+
+PIP_AUDIT_VERSION = 2.10.1
+AUDIT_VENV = .cache/pip-audit
+
+# pip-audit in a virtualenv of its own: its dependencies stay out of the audited set.
+$(AUDIT_VENV)/.installed:
+	$(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/pip install --quiet pip-audit==$(PIP_AUDIT_VERSION)
+	touch $@
+
+# Known vulnerabilities in the installed packages (pip-audit). A package it cannot look
+# up is counted as skipped, not clean; STRICT=1 fails on skipped packages too.
+audit: venv $(AUDIT_VENV)/.installed
+	@mkdir -p $(RESULTS)
+	$(BIN)/python -m services.devtools.audit --pip-audit $(AUDIT_VENV)/bin/pip-audit \
+		--out $(RESULTS)/audit.json $(if $(STRICT),--strict)
 
 schemas: venv
 	$(BIN)/newswire schemas --write
