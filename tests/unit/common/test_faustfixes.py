@@ -323,6 +323,63 @@ def test_a_gap_right_after_offset_0_is_seen() -> None:
     assert faustfixes._new_offset(state, PART) == 4
 
 
+# ---- recovery over transaction markers --------------------------------------------------
+
+
+def test_markers_only_left_when_the_position_is_past_the_last_offset() -> None:
+    # Records up to 4 seen, 5 is the commit marker, the consumer's next fetch is 6.
+    assert faustfixes.markers_only_left(5, 4, 6)
+    assert not faustfixes.markers_only_left(5, 4, 5)  # offset 5 not fetched yet
+    assert not faustfixes.markers_only_left(5, 5, 6)  # nothing left at all
+    assert not faustfixes.markers_only_left(5, 4, None)  # no position yet
+    assert not faustfixes.markers_only_left(5, None, 6)
+
+
+def recovery_state(last: int, seen: int, position: int, queued: int = 0) -> Any:
+    """A recovery of one changelog partition, for MarkerAwareRecovery's check."""
+
+    async def get_position(tp: TP) -> int:
+        return int(state.position)
+
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(queued):
+        queue.put_nowait(n)
+    state = SimpleNamespace(
+        position=position,
+        active_highwaters={PART: last},
+        active_offsets={PART: seen},
+        app=SimpleNamespace(consumer=SimpleNamespace(position=get_position)),
+        tables=SimpleNamespace(changelog_queue=queue),
+        _read_to_end={},
+        log=SimpleNamespace(info=lambda *a: None),
+    )
+    return state
+
+
+def check(state: Any) -> int:
+    asyncio.run(faustfixes.MarkerAwareRecovery._check_read_to_end(state))
+    return int(state.active_offsets[PART])
+
+
+def test_recovery_ends_at_trailing_markers_after_two_quiet_checks() -> None:
+    state = recovery_state(last=5, seen=4, position=6)
+    assert check(state) == 4  # the first sighting: records may be on their way
+    assert check(state) == 5  # still so: the partition counts as read
+    # Records handed over meanwhile (the last seen moved): start over.
+    state = recovery_state(last=9, seen=4, position=10)
+    assert check(state) == 4
+    state.active_offsets[PART] = 7
+    assert check(state) == 7
+    assert check(state) == 9
+
+
+def test_recovery_waits_for_the_changelog_queue_and_the_position() -> None:
+    state = recovery_state(last=5, seen=4, position=6, queued=1)
+    assert [check(state) for _ in range(3)] == [4, 4, 4]  # a record still queued
+    state = recovery_state(last=5, seen=3, position=5)
+    assert [check(state) for _ in range(3)] == [3, 3, 3]  # offset 5 not fetched yet
+
+
 # ---- exactly_once ----------------------------------------------------------------------
 
 
