@@ -530,6 +530,7 @@ def main(argv: list[str] | None = None) -> int:
         "lost_undisturbed": calm_score["lost"],
         "extra_story_records_undisturbed": calm_score["extra_story_records"],
         "pages_fetched_twice": summarize(hit, truth)["pages_fetched_twice"],
+        "resent_records": summarize(hit, truth)["resent_records"],
         "kills": hit["kills"],
         "sigterms": hit["terms"],
         "broker_events": len(hit["broker_events"]),
