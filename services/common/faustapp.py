@@ -14,6 +14,7 @@ from typing import Any, cast
 import faust
 import mode
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
+from faust.exceptions import ConsumerNotStarted
 from faust.tables.manager import TableManager
 from faust.tables.recovery import Recovery
 
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 LAG_INTERVAL_S = 10.0
 # Not ready when the broker has not answered the lag probe for this long.
 BROKER_STALE_S = 3 * LAG_INTERVAL_S + 5
+# A call into the consumer's thread (committed metadata) that takes longer is given up:
+# its records are redone rather than the agent held.
+CONSUMER_CALL_TIMEOUT_S = 30.0
 
 
 class StageApp:
@@ -91,6 +95,7 @@ class StageApp:
         self._idle.set()
         # Per partition since its assignment: offsets its last commit says were done.
         self._done_before: dict[Any, frozenset[int]] = {}
+        self._abandoned: set[asyncio.Future[Any]] = set()  # consumer calls given up on
         # Lag series of topics this worker no longer reads: the new owner exports them.
         self._lag_topics: set[str] = set()
         self.app.on_partitions_revoked.connect(self._forget_revoked_lag)
@@ -236,7 +241,7 @@ class StageApp:
         async def commit() -> None:
             await thread._ensure_consumer().commit(offsets)
 
-        await thread.call_thread(commit)
+        await self._in_consumer_thread(commit)
         log.info(
             "committed records done past the commit point: %s",
             "; ".join(f"{tp.topic}[{tp.partition}]@{om.offset}" for tp, om in offsets.items()),
@@ -248,19 +253,29 @@ class StageApp:
         msg = event.message
         done = self._done_before.get(msg.tp)
         if done is None:
+            try:
+                assigned = msg.tp in self.app.consumer.assignment()
+            except ConsumerNotStarted:
+                assigned = False
+            if not assigned:
+                # Not read through the group here (Faust's test_context feeds an agent
+                # with no consumer thread, whose call_thread would never return), or
+                # revoked meanwhile: no commit to read. Not remembered: an assignment
+                # of the partition may follow.
+                return False
             done = self._done_before[msg.tp] = await self._fetch_done(msg.tp)
         return msg.offset in done
 
     async def _fetch_done(self, tp: Any) -> frozenset[int]:
-        thread = self.app.consumer._thread  # type: ignore[attr-defined]
+        consumer = self.app.consumer
         atp = TopicPartition(tp.topic, tp.partition)
 
         async def fetch() -> Any:
-            coordinator = thread._ensure_consumer()._coordinator
+            coordinator = consumer._thread._ensure_consumer()._coordinator  # type: ignore[attr-defined]
             return await coordinator.fetch_committed_offsets([atp])
 
         try:
-            found = (await thread.call_thread(fetch)).get(atp)
+            found = (await self._in_consumer_thread(fetch)).get(atp)
         except Exception as exc:  # redone rather than skipped
             log.warning("cannot read the committed metadata of %s: %r", tp, exc)
             return frozenset()
@@ -270,6 +285,23 @@ class StageApp:
         if done:
             log.info("%s: %d records past offset %d were done before", tp, len(done), found.offset)
         return done
+
+    async def _in_consumer_thread(self, fn: Callable[[], Awaitable[Any]]) -> Any:
+        """Run `fn` in the consumer's thread, giving up after CONSUMER_CALL_TIMEOUT_S.
+
+        aiokafka retries a committed-offset fetch for as long as the coordinator is away
+        (a paused broker: forever), and the agent waiting on it would read nothing
+        meanwhile. The call is left to finish in its thread (a cancelled promise would
+        make the thread fail to resolve it); its result no longer matters.
+        """
+        thread = self.app.consumer._thread  # type: ignore[attr-defined]
+        call = asyncio.ensure_future(thread.call_thread(fn))
+        done, _ = await asyncio.wait({call}, timeout=CONSUMER_CALL_TIMEOUT_S)
+        if not done:
+            self._abandoned.add(call)
+            call.add_done_callback(self._abandoned.discard)
+            raise TimeoutError(f"no answer from the consumer in {CONSUMER_CALL_TIMEOUT_S:.0f}s")
+        return call.result()
 
     def topic(self, name: str, **kw: Any) -> faust.TopicT:
         if name not in self._topics:
