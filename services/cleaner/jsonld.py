@@ -19,6 +19,8 @@ from typing import Any
 
 from lxml import html as lxml_html
 
+from services.cleaner.langtags import language_code
+
 # schema.org types that describe the page's article (subtypes included by suffix).
 ARTICLE_SUFFIXES = ("Article", "BlogPosting", "LiveBlogPosting", "Report")
 MAX_SCRIPT_CHARS = 1_000_000
@@ -146,8 +148,7 @@ def _tags(value: Any) -> list[str]:
 def _language(value: Any) -> str | None:
     if isinstance(value, dict):
         value = value.get("alternateName") or value.get("name")
-    text = _text(value)
-    return text.replace("_", "-").split("-")[0].lower() if text else None
+    return language_code(_text(value))
 
 
 def scripts(tree: lxml_html.HtmlElement) -> list[str]:

@@ -21,6 +21,7 @@ from typing import Any
 from lxml import html as lxml_html
 
 from services.cleaner import jsonld
+from services.cleaner.langtags import language_code
 from services.common.models import MetadataSource
 
 _BYLINE_ROLE = (
@@ -96,6 +97,9 @@ META_KEYS: dict[str, tuple[str, ...]] = {
     "top_image": ("og:image", "og:image:url", "og:image:secure_url", "twitter:image"),
     "section": ("article:section", "parsely-section", "section"),
     "tags": ("article:tag", "news_keywords", "keywords", "parsely-tags"),
+    # <meta http-equiv="Content-Language"> and og:locale before <html lang>, which themes
+    # ship as "en" and sites leave so (German and Spanish pages declaring "en" there
+    # and their own language in the others); name="language" last (free text).
     "language": ("content-language", "og:locale", "language"),
 }
 _META_WANTED = frozenset(k for keys in META_KEYS.values() for k in keys)
@@ -292,8 +296,16 @@ def _split_tags(values: list[str]) -> list[str]:
     return tags[:MAX_TAGS]
 
 
-def _language(value: str | None) -> str | None:
-    return value.replace("_", "-").split("-")[0].lower() if value else None
+def _language(tree: lxml_html.HtmlElement, index: dict[str, list[str]]) -> str | None:
+    """The first declaration that names a language, in the order the page is most often
+    right: Content-Language, og:locale, <html lang>, then name="language"."""
+    candidates = [
+        *index.get("content-language", []),
+        *index.get("og:locale", []),
+        *tree.xpath("/html/@lang"),
+        *index.get("language", []),
+    ]
+    return next(filter(None, map(language_code, map(str, candidates))), None)
 
 
 def from_meta(tree: lxml_html.HtmlElement) -> dict[str, Any]:
@@ -317,7 +329,6 @@ def from_meta(tree: lxml_html.HtmlElement) -> dict[str, Any]:
     authors = list(dict.fromkeys(a for v in author_values for a in split_authors(v)))
     canonical = _first(tree, "//link[@rel='canonical']/@href") or first("canonical_url")
     image = first("top_image") or _first(tree, "//link[@rel='image_src']/@href")
-    lang = _first(tree, "/html/@lang") or first("language")
     return {
         "title": first("title"),
         "authors": authors,
@@ -329,7 +340,7 @@ def from_meta(tree: lxml_html.HtmlElement) -> dict[str, Any]:
         "top_image": image,
         "section": first("section"),
         "tags": _split_tags(next((index[k] for k in META_KEYS["tags"] if k in index), [])),
-        "language": _language(lang),
+        "language": _language(tree, index),
     }
 
 
