@@ -453,6 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host-delay", type=float, default=0.1)
     parser.add_argument("--session-timeout", type=float, default=10.0)
     parser.add_argument("--timeout", type=float, default=3 * 3600.0, help="per run, seconds")
+    parser.add_argument("--keep", action="store_true", help="keep the service logs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s chaos %(message)s")
     # The watch's client reconnects through the broker's outages by design; its
@@ -515,6 +516,10 @@ def main(argv: list[str] | None = None) -> int:
             )
     finally:
         site.stop()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            log.info("service logs kept in %s", work)
     ids = set(truth.ids)
     calm, hit = runs["undisturbed"], runs["disturbed"]
     calm_score = score(calm["stories"], calm["dlq_ids"], ids, truth.copies)
@@ -560,7 +565,6 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(headline))
     return 0 if headline["both_finished"] and headline["lost"] == 0 else 1
 

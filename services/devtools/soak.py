@@ -298,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-seconds", type=float, default=10.0)
     parser.add_argument("--drain-timeout", type=float, default=1800.0)
     parser.add_argument("--burst-timeout", type=float, default=3 * 3600.0)
+    parser.add_argument("--keep", action="store_true", help="keep the service logs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s soak %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
@@ -391,6 +392,10 @@ def main(argv: list[str] | None = None) -> int:
         if site is not None:
             site.stop()
         stack.stop()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            log.info("service logs kept in %s", work)
         shutil.rmtree(broker.workdir, ignore_errors=True)
     flat = {
         name: {m: is_flat(s, m) for m, s in row.items() if m in FLAT_FLOOR}
@@ -425,7 +430,6 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
-    shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(headline))
     return 0 if soak_out == offered and burst_done and not exits else 1
 
