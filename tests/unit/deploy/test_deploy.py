@@ -49,6 +49,14 @@ INPUT_TOPICS = {
 }
 METRICS_PORT = 9100
 RELEASE = "newswire"
+# Where compose.yml's Prometheus keeps the services' /metrics token (prometheus.yml reads it).
+PROMETHEUS_TOKEN_FILE = "/run/newswire/metrics-token"
+# The compose stack takes the token from the shell; unset, it is empty: no token.
+METRICS_TOKEN_FROM_SHELL = "${NEWSWIRE_METRICS_TOKEN:-}"
+# Seconds a pod or container needs after the stop grace for the final commit, the
+# producer's flush and leaving the group (the chart refuses less).
+STOP_MARGIN_S = 15
+DEFAULT_STOP_GRACE_S = float(Settings.model_fields["stop_grace_seconds"].default)
 NAMESPACE = "news"
 # Kubernetes versions the chart is validated against: its minimum and the newest known.
 KUBE_MIN = "1.27.0"
@@ -224,6 +232,24 @@ def test_chart_resources_use_only_exported_metrics() -> None:
 # --- Prometheus ----------------------------------------------------------------------
 
 
+def test_alerts_select_only_broker_causes_the_services_count() -> None:
+    """A cause the services never export (a typo) would silently match nothing."""
+    from services.common.logthrottle import BROKER_CAUSES
+
+    exprs = alert_exprs(yaml.safe_load(ALERTS.read_text()), "alerts.yml")
+    selected = [
+        (where, value)
+        for where, expr in exprs.items()
+        for value in re.findall(r'\bcause\s*=~?\s*"([^"]*)"', expr)
+    ]
+    assert any("NewswireBrokerUnreachable" in where for where, _ in selected)
+    for where, value in selected:
+        causes = set(value.split("|"))
+        assert causes <= set(BROKER_CAUSES), f"{where}: {causes - set(BROKER_CAUSES)}"
+    broker = next(expr for where, expr in exprs.items() if "NewswireBrokerUnreachable" in where)
+    assert "coordinator" not in broker, "a coordinator moving is routine, not an outage"
+
+
 def test_alert_rules_pass_promtool_check() -> None:
     check_ok([promtool(), "check", "rules", str(ALERTS)])
 
@@ -232,9 +258,18 @@ def test_alert_rules_unit_tests() -> None:
     check_ok([promtool(), "test", "rules", "alerts_test.yml"], cwd=PROMETHEUS)
 
 
-def test_prometheus_config_is_valid_and_scrapes_every_service() -> None:
-    check_ok([promtool(), "check", "config", str(PROMETHEUS / "prometheus.yml")])
-    config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
+def test_prometheus_config_is_valid_and_scrapes_every_service(tmp_path: Path) -> None:
+    # The token file exists only inside the compose stack's Prometheus container: promtool
+    # checks a copy that names an empty file here, as that container has by default.
+    token_file = tmp_path / "metrics-token"
+    token_file.write_text("")
+    text = (PROMETHEUS / "prometheus.yml").read_text()
+    assert text.count(PROMETHEUS_TOKEN_FILE) == 1, "one credentials_file, shared by the jobs"
+    local = tmp_path / "prometheus.yml"
+    local.write_text(text.replace(PROMETHEUS_TOKEN_FILE, str(token_file)))
+    (tmp_path / "alerts.yml").write_bytes(ALERTS.read_bytes())
+    check_ok([promtool(), "check", "config", str(local)])
+    config = yaml.safe_load(text)
     assert config["rule_files"] == ["alerts.yml"]
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     compose = compose_doc()["services"]
@@ -247,6 +282,28 @@ def test_prometheus_config_is_valid_and_scrapes_every_service() -> None:
         assert stage in compose, f"job newswire-{stage} scrapes a service compose lacks"
         # A target label named like one of the services' labels would be renamed exported_*.
         assert all("labels" not in sc for sc in job["static_configs"])
+        # The services' /metrics token, from the file compose.yml's Prometheus writes.
+        assert job["authorization"] == {
+            "type": "Bearer",
+            "credentials_file": PROMETHEUS_TOKEN_FILE,
+        }
+
+
+def test_compose_prometheus_writes_the_token_file_it_reads() -> None:
+    """Prometheus's token file is written at start from the variable the services get."""
+    services = compose_doc()["services"]
+    prometheus = services["prometheus"]
+    assert prometheus["entrypoint"] == ["/bin/sh", "-c"]
+    (script,) = prometheus["command"]
+    # $$ is Compose's escape for a literal $: the shell, not Compose, expands the token,
+    # so it appears in no `docker compose config` output.
+    assert f"printf '%s' \"$$NEWSWIRE_METRICS_TOKEN\" > {PROMETHEUS_TOKEN_FILE}" in script
+    assert "umask 077" in script
+    exec_prometheus = r"&&\s*exec /bin/prometheus\s+--config\.file=/etc/prometheus/prometheus\.yml"
+    assert re.search(exec_prometheus, script)
+    # On a tmpfs: the token never lands in a volume or the image.
+    assert str(Path(PROMETHEUS_TOKEN_FILE).parent) in prometheus["tmpfs"]
+    assert prometheus["environment"]["NEWSWIRE_METRICS_TOKEN"] == METRICS_TOKEN_FROM_SHELL
 
 
 def test_dashboard_queries_parse_as_promql(tmp_path: Path) -> None:
@@ -404,6 +461,9 @@ def test_compose_runs_the_four_stages_from_the_image() -> None:
         assert svc.get("stop_signal", "SIGTERM") == "SIGTERM"
         unknown = set(env) - SETTINGS_VARS
         assert not unknown, f"{stage}: {unknown} are read by no setting"
+        assert env["NEWSWIRE_METRICS_TOKEN"] == METRICS_TOKEN_FROM_SHELL
+        grace = float(env.get("NEWSWIRE_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_S))
+        assert seconds(svc["stop_grace_period"]) >= grace + STOP_MARGIN_S, stage
         # The data dir must be writable under read_only.
         if svc.get("read_only"):
             assert "/var/lib/newswire" in svc["tmpfs"]
@@ -494,6 +554,8 @@ def test_dashboard_covers_the_pipeline() -> None:
         "newswire_dedup_verdicts_total",
         "sum by (stage, reason) (rate(newswire_dlq_records_total",
         "newswire_consumer_lag_records",
+        "increase(newswire_broker_connection_errors_total[5m])",
+        "newswire_asyncio_tasks",
     ):
         assert needed in exprs, f"no panel queries {needed}"
 
@@ -752,6 +814,78 @@ def test_chart_dashboard_configmap_is_the_dashboard() -> None:
     assert json.loads(cm["data"]["newswire.json"]) == json.loads(DASHBOARD.read_text())
 
 
+TOKEN_SECRET = "newswire-metrics-token"
+
+
+def metrics_token_env(deployment: dict[str, Any]) -> dict[str, Any] | None:
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container.get("env", [])}
+    found: dict[str, Any] | None = env.get("NEWSWIRE_METRICS_TOKEN")
+    return found
+
+
+@pytest.mark.parametrize("token", [True, False], ids=["token", "no-token"])
+def test_chart_metrics_token_wiring(token: bool) -> None:
+    """With tokenSecret.name the pods read the token and the ServiceMonitor sends it;
+    without, neither; the probes never need it."""
+    args = ["--set", "serviceMonitor.enabled=true"]
+    if token:
+        args += ["--set", f"metrics.tokenSecret.name={TOKEN_SECRET}"]
+        args += ["--set", "metrics.tokenSecret.key=bearer"]
+    docs = render(*args)
+    deployments = by_kind(docs, "Deployment")
+    assert set(deployments) == {f"{RELEASE}-{stage}" for stage in STAGES}
+    for name, dep in deployments.items():
+        env = metrics_token_env(dep)
+        if token:
+            assert env == {
+                "name": "NEWSWIRE_METRICS_TOKEN",
+                "valueFrom": {"secretKeyRef": {"name": TOKEN_SECRET, "key": "bearer"}},
+            }, name
+        else:
+            assert env is None, name
+        (container,) = dep["spec"]["template"]["spec"]["containers"]
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            assert "httpHeaders" not in container[probe]["httpGet"], "probes stay open"
+    (monitor,) = by_kind(docs, "ServiceMonitor").values()
+    for endpoint in monitor["spec"]["endpoints"]:
+        if token:
+            assert endpoint["authorization"] == {
+                "type": "Bearer",
+                "credentials": {"name": TOKEN_SECRET, "key": "bearer"},
+            }
+        else:
+            assert "authorization" not in endpoint
+    for cm in by_kind(docs, "ConfigMap").values():
+        assert "NEWSWIRE_METRICS_TOKEN" not in cm.get("data", {}), "the token stays in its Secret"
+    assert not by_kind(docs, "Secret"), "the token's Secret is the user's, not the chart's"
+
+
+def test_chart_all_features_values_send_the_metrics_token() -> None:
+    docs = render_all_features()
+    secret = yaml.safe_load(ALL_FEATURES.read_text())["metrics"]["tokenSecret"]
+    (monitor,) = by_kind(docs, "ServiceMonitor").values()
+    for endpoint in monitor["spec"]["endpoints"]:
+        assert endpoint["authorization"]["credentials"] == secret
+    for dep in by_kind(docs, "Deployment").values():
+        env = metrics_token_env(dep)
+        assert env is not None and env["valueFrom"]["secretKeyRef"] == secret
+
+
+@pytest.mark.parametrize("features", ["defaults", "all-features"])
+def test_chart_stop_grace_fits_in_the_termination_grace(features: str) -> None:
+    docs = render_default() if features == "defaults" else render_all_features()
+    config = by_kind(docs, "ConfigMap")[f"{RELEASE}-config"]["data"]
+    grace = float(config["NEWSWIRE_STOP_GRACE_SECONDS"])
+    if features == "defaults":
+        assert grace == DEFAULT_STOP_GRACE_S, "the chart's default is the services' own"
+    else:
+        assert grace == yaml.safe_load(ALL_FEATURES.read_text())["stopGraceSeconds"]
+    for name, dep in by_kind(docs, "Deployment").items():
+        pod = dep["spec"]["template"]["spec"]
+        assert pod["terminationGracePeriodSeconds"] >= grace + STOP_MARGIN_S, name
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -766,9 +900,17 @@ def test_chart_dashboard_configmap_is_the_dashboard() -> None:
         (["--set", "kafka.securityProtocol=TLS"], "securityProtocol"),
         (["--set", "services.dedup.autoscaling.minReplicas=0"], "minReplicas"),
         (["--set", "services.dedup.replica=3"], "replica"),
+        (["--set", "terminationGracePeriodSeconds=30"], "at least stopGraceSeconds (20) + 15"),
+        (["--set", "stopGraceSeconds=50"], "at least stopGraceSeconds (50) + 15"),
+        (["--set", "config.NEWSWIRE_METRICS_TOKEN=t"], "set by the chart"),
+        (["--set", "config.NEWSWIRE_STOP_GRACE_SECONDS=5"], "set by the chart"),
+        (["--set", "services.dedup.env.NEWSWIRE_METRICS_TOKEN=t"], "metrics.tokenSecret"),
+        (["--set", "metrics.tokenSecret.nmae=t"], "nmae"),
+        (["--set", "metrics.tokenSecret.name=Not_A_Name"], "tokenSecret"),
     ],
     ids=["sasl-no-user", "sasl-no-password", "ca-without-tls", "managed-key", "bad-protocol",
-         "min-zero", "typo"],
+         "min-zero", "typo", "grace-too-short", "stop-grace-too-long", "token-in-config",
+         "stop-grace-in-config", "token-in-service-env", "token-typo", "token-bad-name"],
 )  # fmt: skip
 def test_chart_refuses_broken_values(args: list[str], message: str) -> None:
     proc = helm_template(*args)

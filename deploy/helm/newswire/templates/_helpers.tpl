@@ -114,4 +114,17 @@ app.kubernetes.io/component: {{ .name }}
 {{- if and $kafka.tls.caSecret (not (include "newswire.tls" .)) }}
 {{- fail "kafka.tls.caSecret is set but kafka.securityProtocol is neither SSL nor SASL_SSL" }}
 {{- end }}
+{{- /* After the grace, the final commit, the producer's flush and the group leave need
+     time too: a SIGKILL during them means the work finished is redone. */}}
+{{- $margin := 15 }}
+{{- if lt (float64 .Values.terminationGracePeriodSeconds) (addf .Values.stopGraceSeconds $margin) }}
+{{- fail (printf "terminationGracePeriodSeconds (%v) must be at least stopGraceSeconds (%v) + %d" .Values.terminationGracePeriodSeconds .Values.stopGraceSeconds $margin) }}
+{{- end }}
+{{- range $name, $svc := .Values.services }}
+{{- range $key := list "NEWSWIRE_METRICS_TOKEN" "NEWSWIRE_KAFKA_SASL_PASSWORD" "NEWSWIRE_STOP_GRACE_SECONDS" }}
+{{- if hasKey ($svc.env | default dict) $key }}
+{{- fail (printf "services.%s.env.%s is set by the chart from metrics.tokenSecret, kafka.sasl or stopGraceSeconds: set it there" $name $key) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
