@@ -151,6 +151,12 @@ DEDUP_VERDICTS = Counter(
     namespace=NAMESPACE,
     registry=REGISTRY,
 )
+DEDUP_REPLAYS = Counter(
+    "dedup_replays",
+    "Articles that arrived again with the same text: their first decision stands, no new record.",
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
 DEDUP_SIMILARITY = Histogram(
     "dedup_similarity_ratio",
     "Near-duplicates accepted: estimated share of the smaller text found in the larger.",

@@ -171,6 +171,9 @@ class Result:
     match: str  # "none", "url", "hash", "near" (what decided a duplicate or update)
     content_hash: str
     url_key: str
+    # The same article with the same text again (a feed re-listing it, a page fetched
+    # again after a restart upstream): its first decision, already on the stories topic.
+    replay: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -344,9 +347,7 @@ class Decider:
             return None
         return record
 
-    def decide(
-        self, seq: int, prep: Prepared, answers: Answers, day: int | None = None
-    ) -> Result:
+    def decide(self, seq: int, prep: Prepared, answers: Answers, day: int | None = None) -> Result:
         """The decision for article `seq`, from its own keys and the lookups' answers;
         `day` is the stream's day its lookups were asked at (`stream_day`, computed by
         whoever numbered the sequence), by default from the decider's own clock.
@@ -430,7 +431,7 @@ class Decider:
     def _known_url(self, seq: int, prep: Prepared, known: dict[str, Any], day: int) -> Result:
         if known["hash"] == prep.digest:
             if known["id"] == prep.id:  # a replay: the same decision again
-                result = Result(**known["result"])
+                result = dataclasses.replace(Result(**known["result"]), replay=True)
             else:
                 result = self._result(prep, "duplicate", known, "url")
             # This article stands for the one it repeats, for later lookups of either;

@@ -151,9 +151,17 @@ def verdict(ready: Ready[object], decider: Decider) -> list[Output]:
             raise SchemaError(f"sequence record {ready.seq}: prep for {prep.id}, not {article.id}")
         answers = Answers.gather(prep, ready.answers)
         result = decider.decide(ready.seq, prep, answers, ready.day)
-        metrics.DEDUP_VERDICTS.labels(result.verdict).inc()
+        if result.replay:
+            metrics.DEDUP_REPLAYS.inc()
+        else:
+            metrics.DEDUP_VERDICTS.labels(result.verdict).inc()
         if result.match == "near" and result.containment is not None:
             metrics.DEDUP_SIMILARITY.observe(result.containment)
+    if result.replay:
+        # Its story record is on the topic already (its first arrival was acknowledged
+        # only once that record was): the stories topic carries every article once, so
+        # work redone upstream (a restart, a feed listing it again) adds nothing there.
+        return []
     now = utcnow()
     story = story_record(article, result, now)
     _observe_latency(article.trace.fetched_at, now)

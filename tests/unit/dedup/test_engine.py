@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import subprocess
@@ -64,7 +65,8 @@ def test_updates_count_versions_and_size_and_replays_repeat_the_decision() -> No
     again = d.process(
         Item("a", "Longer second version of the story text here, now with more.", url=url), T0
     )
-    assert again == v2  # a redelivery gets its first decision again
+    # A redelivery gets its first decision again, marked as one (it emits no new record).
+    assert again == dataclasses.replace(v2, replay=True)
     v3 = d.process(Item("a", "Third.", url=url), T0)
     assert (v3.verdict, v3.version) == ("update", 3) and v3.size_change < 0
     replay = d.process(Item("a", "Short first version of the story text here.", url=url), T0)
