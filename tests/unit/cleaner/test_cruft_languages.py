@@ -1,0 +1,287 @@
+"""German, French and Spanish boilerplate goes (Italian, Portuguese, Dutch where cheap);
+article sentences with the same words stay."""
+
+from __future__ import annotations
+
+from itertools import zip_longest
+
+import pytest
+from lxml import html as lxml_html
+
+from services.cleaner.cruft import (
+    _ARIA_ANY,
+    _ARIA_RULES,
+    _ID_CLASS_ANY,
+    _ID_CLASS_RULES,
+    Removed,
+    drop_promo_lists,
+    element_reason,
+    filter_lines,
+    line_reason,
+)
+from services.cleaner.extract import extract_html
+
+# The UI strings as sites print them, with the rule that must remove each.
+CRUFT: dict[str, str] = {
+    # German
+    "Weiterlesen": "read_more",
+    "Weiterlesen »": "read_more",
+    "Mehr zum Thema": "read_more",
+    "Mehr zum Thema: Bundestag beschließt das Heizungsgesetz": "read_more",
+    "Lesen Sie auch: Die wichtigsten Fragen zur Grundsteuer": "read_more",
+    "Das könnte Sie auch interessieren": "read_more",
+    "Verwandte Artikel": "read_more",
+    "Auch auf beispiel.de": "read_more",
+    "Newsletter abonnieren": "newsletter_prompt",
+    "Jetzt Newsletter abonnieren und nichts mehr verpassen!": "newsletter_prompt",
+    "Abonnieren Sie unseren kostenlosen Newsletter.": "newsletter_prompt",
+    "Melden Sie sich jetzt für unseren Newsletter an.": "newsletter_prompt",
+    "Diese Website verwendet Cookies, um Ihnen das beste Nutzererlebnis zu bieten.": (
+        "cookie_notice"
+    ),
+    "Wir verwenden Cookies, um unsere Website für Sie optimal zu gestalten.": "cookie_notice",
+    "Durch die weitere Nutzung der Seite stimmen Sie der Verwendung von Cookies zu.": (
+        "cookie_notice"
+    ),
+    "Alle Cookies akzeptieren": "cookie_notice",
+    "Artikel teilen": "share_prompt",
+    "Auf Facebook teilen": "share_prompt",
+    "Teilen": "share_prompt",
+    "Link kopieren": "share_prompt",
+    "Gefällt mir:": "share_prompt",
+    "Kommentare": "comment_prompt",
+    "Kommentare (12)": "comment_prompt",
+    "12 Kommentare": "comment_prompt",
+    "Schreiben Sie einen Kommentar": "comment_prompt",
+    "Sie müssen angemeldet sein, um Kommentare zu schreiben.": "comment_prompt",
+    "Impressum": "legal_footer",
+    "Impressum | Datenschutz | Kontakt": "legal_footer",
+    "© 2024 Beispiel Verlag GmbH. Alle Rechte vorbehalten.": "legal_footer",
+    "Alle Rechte vorbehalten. Vervielfältigung nur mit Genehmigung.": "legal_footer",
+    "Folgen Sie uns auf Facebook und Instagram.": "author_contact",
+    "Anzeige": "advertisement",
+    "Nach oben": "scroll_anchor",
+    "Zum Inhalt springen": "skip_link",
+    "Schlagworte: Politik, Wirtschaft": "taxonomy",
+    "5 Min. Lesezeit": "post_stats",
+    # French
+    "Lire la suite": "read_more",
+    "À lire aussi : Le gouvernement présente son budget": "read_more",
+    "Sur le même sujet": "read_more",
+    "Inscrivez-vous à notre newsletter": "newsletter_prompt",
+    "Abonnez-vous à notre newsletter quotidienne pour ne rien manquer.": "newsletter_prompt",
+    "Ce site utilise des cookies pour améliorer votre expérience de navigation.": ("cookie_notice"),
+    "Nous utilisons des cookies pour mesurer l'audience de notre site.": "cookie_notice",
+    "Accepter les cookies": "cookie_notice",
+    "Partager sur Facebook": "share_prompt",
+    "Partager cet article": "share_prompt",
+    "Réagir": "comment_prompt",
+    "Laisser un commentaire": "comment_prompt",
+    "3 commentaires": "comment_prompt",
+    "Tous droits réservés": "legal_footer",
+    "© Le Journal 2024 - Tous droits réservés": "legal_footer",
+    "Mentions légales | Politique de confidentialité | Contact": "legal_footer",
+    "Suivez-nous sur Twitter": "author_contact",
+    "Publicité": "advertisement",
+    "Aller au contenu principal": "skip_link",
+    "Retour en haut de la page": "scroll_anchor",
+    "Mots-clés : Politique, Économie": "taxonomy",
+    # Spanish
+    "Leer más": "read_more",
+    "Te puede interesar: El Gobierno aprueba los presupuestos": "read_more",
+    "Noticias relacionadas": "read_more",
+    "Suscríbete a nuestro boletín": "newsletter_prompt",
+    "Recibe nuestro boletín semanal en tu correo.": "newsletter_prompt",
+    "Este sitio web utiliza cookies para mejorar su experiencia de navegación.": ("cookie_notice"),
+    "Utilizamos cookies propias y de terceros para analizar nuestros servicios.": ("cookie_notice"),
+    "Aceptar todas las cookies": "cookie_notice",
+    "Compartir en Facebook": "share_prompt",
+    "Compartir": "share_prompt",
+    "Comentarios": "comment_prompt",
+    "Deja tu comentario": "comment_prompt",
+    "Todos los derechos reservados": "legal_footer",
+    "© 2024 El Diario. Todos los derechos reservados.": "legal_footer",
+    "Aviso legal | Política de privacidad | Contacto": "legal_footer",
+    "Síguenos en Twitter e Instagram": "author_contact",
+    "Publicidad": "advertisement",
+    "Saltar al contenido": "skip_link",
+    "Volver arriba": "scroll_anchor",
+    "Etiquetas: Política, Economía": "taxonomy",
+    "3 minutos de lectura": "post_stats",
+    # Italian, Portuguese, Dutch
+    "Leggi anche: Il governo approva la manovra": "read_more",
+    "© RIPRODUZIONE RISERVATA": "legal_footer",
+    "Leia também": "read_more",
+    "Todos os direitos reservados": "legal_footer",
+    "Lees ook": "read_more",
+    "Deze website gebruikt cookies om uw ervaring te verbeteren.": "cookie_notice",
+    # English strings these rules brought along.
+    "Leave a comment": "comment_prompt",
+    "Copyright © 2024 Example Media. All rights reserved.": "legal_footer",
+}
+
+# Article sentences with the words of those rules, which must stay.
+PROSE = [
+    # German
+    "Die Kommentare des Ministers sorgten im Bundestag für Empörung.",
+    "Kommentare von Lesern zeigen, wie gespalten die Stadt ist.",
+    "Die Website verwendet Cookies, um Nutzer über Seiten hinweg zu verfolgen, kritisierte "
+    "die Verbraucherzentrale.",
+    "Wer den Newsletter abonnieren will, muss seit Montag seine Telefonnummer angeben.",
+    "Der Verlag verschickt seinen Newsletter jeden Morgen an 40.000 Abonnenten.",
+    "Mehr zum Thema Klimaschutz wollte der Minister am Dienstag nicht sagen.",
+    "Weiterlesen konnte sie das Protokoll erst nach der Sitzung.",
+    "Die Nutzer teilen den Artikel tausendfach auf Facebook.",
+    "Teilen wollte der Konzern seine Gewinne nicht.",
+    "Alle Rechte vorbehalten, hieß es in der Erklärung des Verlags, der die Fotos zurückzog.",
+    "Das Impressum der Seite nennt keinen Verantwortlichen.",
+    "„Folgen Sie uns auf Instagram“, rief der Sprecher den Demonstranten zu.",
+    "Werbung für Tabak ist in Deutschland weitgehend verboten.",
+    "Anzeige gegen Unbekannt erstattete die Polizei noch am Abend.",
+    "Kommentieren wollte das Ministerium den Vorgang nicht.",
+    # French
+    "Le site utilise des cookies pour suivre ses lecteurs, a estimé la CNIL dans sa décision.",
+    "Les commentaires du ministre ont provoqué un tollé à l'Assemblée.",
+    "Partager sur les réseaux sociaux des photos d'enfants expose les familles, rappelle la CNIL.",
+    "Lire la suite du rapport prendra des semaines aux enquêteurs.",
+    "Réagir vite est essentiel, selon les pompiers.",
+    "Tous droits réservés, selon le contrat signé en 2019 par les deux parties.",
+    "La mairie a invité les habitants à s'inscrire à sa newsletter pour suivre les travaux.",
+    "Publicité mensongère : l'enseigne a été condamnée à deux millions d'euros.",
+    # Spanish
+    "Compartir en redes sociales se ha vuelto un hábito para millones de jóvenes, según el "
+    "estudio.",
+    "Los comentarios del presidente provocaron una crisis diplomática.",
+    "El sitio web utiliza cookies para rastrear a los usuarios, denunció la agencia de "
+    "protección de datos.",
+    "Leer más de veinte libros al año es habitual entre los encuestados.",
+    "Te puede interesar saber que el museo abre los lunes, dijo la guía.",
+    "Todos los derechos reservados por la familia del autor, explicó la editorial.",
+    "El ayuntamiento envía su boletín a 3.000 vecinos cada semana.",
+    "Recibe el boletín del banco central desde 2019 y nunca lo ha leído.",
+]
+
+
+def test_each_rule_removes_its_boilerplate() -> None:
+    assert {line: line_reason(line) for line in CRUFT} == CRUFT
+
+
+@pytest.mark.parametrize("sentence", PROSE)
+def test_sentences_with_the_same_words_stay(sentence: str) -> None:
+    assert line_reason(sentence) is None
+
+
+def test_prose_is_kept_beside_real_cruft_and_removals_are_counted() -> None:
+    lines = [line for pair in zip_longest(PROSE, CRUFT) for line in pair if line is not None]
+    removed = Removed()
+    assert filter_lines(lines, removed) == PROSE
+    assert removed.as_dict() == {
+        reason: list(CRUFT.values()).count(reason) for reason in set(CRUFT.values())
+    }
+
+
+@pytest.mark.parametrize(
+    ("ident", "reason"),
+    [
+        ("artikel-teilen", "share_prompt"),
+        ("social-partage", "share_prompt"),
+        ("compartir-noticia", "share_prompt"),
+        ("condividi", "share_prompt"),
+        ("verwandte-artikel", "related_list"),
+        ("articles-lies", "related_list"),
+        ("a-lire-aussi", "related_list"),
+        ("noticias-relacionadas", "related_list"),
+        ("articoli-correlati", "related_list"),
+        ("boletin-suscripcion", "newsletter_prompt"),
+        ("nieuwsbrief", "newsletter_prompt"),
+        # Words that hold a trigger word and are not one.
+        ("verteilen", None),
+        ("pressemitteilungen", None),
+        ("onderdelen", None),
+        ("artikel-inhalt", None),
+    ],
+)
+def test_identifiers_in_other_languages(ident: str, reason: str | None) -> None:
+    assert next((r for r, p in _ID_CLASS_RULES if p.search(ident)), None) == reason
+    if reason is not None:
+        assert _ID_CLASS_ANY.search(ident)
+    assert element_reason(lxml_html.fromstring(f'<div class="{ident}">x</div>')) == reason
+
+
+@pytest.mark.parametrize(
+    ("label", "reason"),
+    [
+        ("Artikel teilen", "share_prompt"),
+        ("Partager", "share_prompt"),
+        ("Compartir en redes", "share_prompt"),
+        ("Verwandte Artikel", "related_list"),
+        ("Articles liés", "related_list"),
+        ("Noticias relacionadas", "related_list"),
+        ("Verteilen", None),
+        ("Hauptmenü", None),
+    ],
+)
+def test_aria_labels_in_other_languages(label: str, reason: str | None) -> None:
+    assert next((r for r, p in _ARIA_RULES if p.search(label.lower())), None) == reason
+    if reason is not None:
+        assert _ARIA_ANY.search(label.lower())
+    assert element_reason(lxml_html.fromstring(f'<div aria-label="{label}">x</div>')) == reason
+
+
+@pytest.mark.parametrize(
+    "heading",
+    ["Das könnte Sie auch interessieren", "À lire aussi", "Te puede interesar", "Meistgelesen"],
+)
+def test_a_list_of_links_under_a_promo_heading_goes(heading: str) -> None:
+    tree = lxml_html.fromstring(
+        "<div><p>Der Stadtrat hat am Dienstag entschieden.</p>"
+        f"<h3>{heading}</h3><ul><li><a href='/a'>Eins</a></li><li><a href='/b'>Zwei</a></li>"
+        "</ul></div>"
+    )
+    assert drop_promo_lists(tree, Removed()) == 1
+    assert tree.text_content() == "Der Stadtrat hat am Dienstag entschieden."
+
+
+def test_a_heading_that_begins_like_one_but_says_more_keeps_its_list() -> None:
+    tree = lxml_html.fromstring(
+        "<div><h3>Mehr zum Thema Radverkehr sagen die Zahlen</h3>"
+        "<ul><li><a href='/a'>Eins</a></li></ul></div>"
+    )
+    assert drop_promo_lists(tree, Removed()) == 0
+
+
+ARTICLE = [
+    "Der Stadtrat hat am Dienstagabend ein neues Radwegenetz beschlossen, das bis 2030 "
+    "alle Stadtteile verbinden soll.",
+    "Die Kommentare des Oberbürgermeisters zu den Kosten sorgten in der Sitzung für "
+    "lebhafte Debatten unter den Fraktionen.",
+    "Die Website verwendet Cookies, um Nutzer über Seiten hinweg zu verfolgen, kritisierte "
+    "ein Stadtrat, der die Online-Beteiligung für das Projekt ablehnte.",
+    "Wer den Newsletter der Stadt abonnieren will, erfährt dort künftig jede Woche, welche "
+    "Straßen gerade umgebaut werden.",
+    "Die Bauarbeiten sollen im Frühjahr beginnen; der erste Abschnitt führt vom Bahnhof "
+    "bis zur Universität.",
+]
+
+
+def test_a_german_article_page_keeps_its_text_and_loses_its_boilerplate() -> None:
+    html = (
+        "<html lang='de'><head><title>Stadtrat beschließt Radwegenetz</title></head><body>"
+        "<div class='cookie-hinweis'><p>Diese Website verwendet Cookies.</p></div>"
+        "<article><h1>Stadtrat beschließt Radwegenetz</h1>"
+        "<div class='artikel-teilen'><a href='#'>Facebook</a> <a href='#'>WhatsApp</a></div>"
+        f"<p>{ARTICLE[0]}</p><p>{ARTICLE[1]}</p>"
+        "<p>Lesen Sie auch: Neue Ampeln für die Innenstadt</p>"
+        f"<p>{ARTICLE[2]}</p><p>Jetzt Newsletter abonnieren und nichts mehr verpassen!</p>"
+        f"<p>{ARTICLE[3]}</p><p>{ARTICLE[4]}</p>"
+        "<p>Artikel teilen</p><p>Kommentare (3)</p>"
+        "<p>© 2024 Stadtanzeiger GmbH. Alle Rechte vorbehalten.</p>"
+        "<h3>Das könnte Sie auch interessieren</h3>"
+        "<ul><li><a href='/a'>Brücke gesperrt</a></li><li><a href='/b'>Neuer Bahnhof</a></li></ul>"
+        "</article></body></html>"
+    )
+    result = extract_html(html)
+    assert result.paragraphs == ARTICLE
+    for reason in ("read_more", "newsletter_prompt", "share_prompt", "comment_prompt"):
+        assert result.removed.get(reason, 0) >= 1, reason
+    assert result.removed.get("legal_footer") == 1
