@@ -11,7 +11,7 @@ import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
-from services.cleaner import bodyfix, metadata
+from services.cleaner import bodyfix, metadata, rescue
 from services.cleaner.cruft import Removed, drop_promo_lists, filter_lines, strip_html
 from services.cleaner.markdown import drop_removed
 from services.cleaner.markdown import render as render_markdown
@@ -71,6 +71,8 @@ class Extracted:
     tags: list[str] = field(default_factory=list)
     sources: dict[str, MetadataSource] = field(default_factory=dict)
     markdown: str | None = None
+    # Why the body came from the rescue extraction (rescue.py), None when it did not.
+    rescued: rescue.Reason | None = None
 
     @property
     def text(self) -> str:
@@ -235,22 +237,47 @@ def _main_text(tree: lxml_html.HtmlElement) -> Any:
     return doc
 
 
+def _rescued_body(
+    html: str,
+    doc: Any,
+    lines: list[str],
+    mass: int,
+    removed: Removed,
+) -> tuple[list[str], rescue.Reason | None]:
+    """The cleaner's lines, or trafilatura's default extraction's where the cleaner's
+    are a small share of what that finds (rescue.py says why)."""
+    chars = rescue.text_chars(" ".join(lines))
+    if not rescue.needed(chars, mass):
+        return lines, None
+    rescue_removed = Removed()
+    rescued = filter_lines(rescue.default_extraction(html), rescue_removed)
+    if not rescue.better(chars, rescue.text_chars(" ".join(rescued))):
+        return lines, None
+    # What was removed from the body that is published: the rescue's lines.
+    removed.counts = rescue_removed.counts
+    return rescued, "no_content" if doc is None else "short"
+
+
 def extract_html(html: str, *, markdown: bool = False) -> Extracted:
     """HTML: drop cruft elements, let trafilatura find the article, then filter lines."""
     removed = Removed()
     tree = _parse(html)
     # Metadata is read before cruft removal: bylines often sit in elements the rules drop.
     md = metadata.read(tree)
+    # Measured before anything is pruned: the pruning is one of the ways to lose an article.
+    mass = rescue.text_mass(tree)
     strip_html(tree, removed)
     drop_promo_lists(tree, removed)
     bodyfix.protect_article_body(tree)
     bodyfix.protect_embeds(tree)
     bodyfix.merge_body_chunks(tree)
     doc = _main_text(tree)
-    if doc is None:
+    extracted = (
+        [line.strip() for line in str(doc.text).splitlines() if line.strip()] if doc else []
+    )
+    lines, rescued = _rescued_body(html, doc, filter_lines(extracted, removed), mass, removed)
+    if not lines:
         raise NoContentError("trafilatura found no main text")
-    extracted = [line.strip() for line in str(doc.text).splitlines() if line.strip()]
-    lines = filter_lines(extracted, removed)
     body, byline, from_body = _take_head(lines, md.titles, md.byline, removed)
     if from_body and byline:
         md.byline, md.authors, md.sources["authors"] = (
@@ -259,6 +286,11 @@ def extract_html(html: str, *, markdown: bool = False) -> Extracted:
             "text",
         )
     metadata.dates_from_text(tree, md)
+    # The Markdown follows the cleaner's own pass; a rescued body has none of its structure.
+    if markdown and rescued is None and doc is not None:
+        md_text: str | None = drop_removed(render_markdown(doc.body), extracted, body)
+    else:
+        md_text = "\n\n".join(body) if markdown else None
     return Extracted(
         title=md.title,
         byline=md.byline,
@@ -273,6 +305,7 @@ def extract_html(html: str, *, markdown: bool = False) -> Extracted:
         section=md.section,
         tags=md.tags,
         sources=md.sources,
-        markdown=drop_removed(render_markdown(doc.body), extracted, body) if markdown else None,
+        markdown=md_text,
         removed=removed.as_dict(),
+        rescued=rescued,
     )

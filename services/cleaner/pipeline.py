@@ -144,6 +144,8 @@ async def handle_page(
     ext = await pool.run(
         extraction(page, settings, extractor), timeout=settings.cleaner_timeout_seconds
     )
+    if ext.rescued is not None:
+        metrics.CLEANER_RESCUES.labels(ext.rescued).inc()
     article = article_from(page, ext)
     if sites is not None:
         article = learn_site(

@@ -144,6 +144,15 @@ BOILERPLATE_LINES_REMOVED = Counter(
     namespace=NAMESPACE,
     registry=REGISTRY,
 )
+# reason: "no_content" (the cleaner's own pass found nothing) or "short" (its body was a
+# small share of what trafilatura's default extraction of the unmodified page finds).
+CLEANER_RESCUES = Counter(
+    "cleaner_rescues",
+    "Pages whose body came from the rescue extraction instead of the cleaner's own pass.",
+    ["reason"],
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
 DEDUP_VERDICTS = Counter(
     "dedup_verdicts",
     "Stories emitted, by verdict.",

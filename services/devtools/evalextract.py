@@ -1,8 +1,15 @@
 """Extraction quality and speed: Newswire's cleaner against bare trafilatura, same pages, same run.
 
-    python -m services.devtools.evalextract DATASET_DIR --out results/eval-extract.json
+    python -m services.devtools.evalextract [DATASETS_DIR] --out results/eval-extract.json
 
-DATASET_DIR is the article extraction benchmark of Scrapinghub/Zyte:
+DATASETS_DIR (default ../shared/datasets) holds `article-extraction-benchmark` and
+`trafilatura-eval-dev`: both are scored in one run (the second with trafilatura's
+snippet metric, see `evalsnippets`), and the last line holds both sets' figures and
+their "lost articles" (pages where bare trafilatura's text has at least 500
+characters and the cleaner's body is under 30% of it, or no_content). Given one
+dataset folder instead, only that one is scored (the older invocation).
+
+The article extraction benchmark of Scrapinghub/Zyte is
 `html/<id>.html.gz` (gzip-compressed UTF-8 pages) and `ground-truth.json`
 (`{id: {"articleBody", "url"}}`). Each page is decoded as UTF-8 (errors replaced)
 and given to each extractor:
@@ -15,6 +22,8 @@ and given to each extractor:
   `include_comments=False`, the setting of the benchmark's own runner
   (extractors/run_trafilatura.py) and of the cleaner: these rows reproduce the
   published trafilatura figures, so they are the like-for-like comparison.
+  trafilatura_no_comments (`fast=False, include_comments=False,
+  include_tables=True`) is "bare trafilatura" for the lost-article count.
 
 Scores follow the benchmark's own evaluate.py (see `scoring`): 4-token shingles,
 precision and recall averaged over documents, F1 from the two averages. Speed is
@@ -42,7 +51,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import trafilatura
 
@@ -80,7 +89,9 @@ def trafilatura_precision(html: str) -> str:
 
 
 def trafilatura_no_comments(html: str) -> str:
-    text: str | None = trafilatura.extract(html, include_comments=False)
+    text: str | None = trafilatura.extract(
+        html, fast=False, include_comments=False, include_tables=True
+    )
     return text or ""
 
 
@@ -97,6 +108,10 @@ EXTRACTORS: dict[str, Extractor] = {
     "trafilatura_precision_no_comments": trafilatura_precision_no_comments,
 }
 # Short column heads for the printed table.
+# The bare library as the cleaner would be without its own work: the lost-article baseline.
+BARE = "trafilatura_no_comments"
+BENCHMARK = "article-extraction-benchmark"
+SNIPPETS = "trafilatura-eval-dev"
 SHORT_NAMES = {
     "trafilatura": "traf",
     "trafilatura_precision": "traf_p",
@@ -129,6 +144,16 @@ def load_dataset(root: Path) -> list[Doc]:
     return docs
 
 
+class Page(Protocol):
+    """What an extractor run needs of a dataset's page."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def html(self) -> str: ...
+
+
 @dataclass
 class Run:
     """One extractor over the whole dataset."""
@@ -150,7 +175,7 @@ class Run:
 
 
 def _one_pass(
-    extractor: Extractor, docs: Sequence[Doc]
+    extractor: Extractor, docs: Sequence[Page]
 ) -> tuple[list[str], dict[str, str], dict[str, str], float, float]:
     predictions: list[str] = []
     errors: dict[str, str] = {}
@@ -173,7 +198,7 @@ def _one_pass(
 
 
 def run_extractors(
-    docs: Sequence[Doc], extractors: Mapping[str, Extractor], *, passes: int = 2
+    docs: Sequence[Page], extractors: Mapping[str, Extractor], *, passes: int = 2
 ) -> dict[str, Run]:
     """Every extractor over every document, `passes` times, interleaved by extractor."""
     runs: dict[str, Run] = {}
@@ -269,6 +294,15 @@ def build_report(
         summary["speed_ratio"] = round(ours["docs_per_s"] / theirs["docs_per_s"], 3)
     if ours and theirs and ours["cpu_docs_per_s"] and theirs["cpu_docs_per_s"]:
         summary["speed_ratio_cpu"] = round(ours["cpu_docs_per_s"] / theirs["cpu_docs_per_s"], 3)
+    lost: list[dict[str, Any]] = []
+    if "newswire" in runs and BARE in runs:
+        ours_p, bare_p = runs["newswire"].predictions, runs[BARE].predictions
+        lost = [
+            {"id": doc.id, "newswire_chars": len(ours_p[i]), "bare_chars": len(bare_p[i])}
+            for i, doc in enumerate(docs)
+            if scoring.is_lost(ours_p[i], bare_p[i])
+        ]
+        summary["lost_articles"] = len(lost)
 
     worst_docs: list[dict[str, Any]] = []
     if "newswire" in runs:
@@ -307,6 +341,7 @@ def build_report(
     return {
         "summary": summary,
         "totals": totals,
+        "lost": lost,
         "worst": worst_docs,
         "crashes": {name: run.crashes for name, run in runs.items() if run.crashes},
         "nondeterministic": {
@@ -388,24 +423,87 @@ def _print_report(report: dict[str, Any], out: Path) -> None:
     print(f"  full results: {out}")
 
 
+def _is_benchmark(root: Path) -> bool:
+    return (root / "ground-truth.json").is_file() and (root / "html").is_dir()
+
+
+def _headline(summary: dict[str, Any], bare: str) -> dict[str, Any]:
+    """One dataset's figures for the last line: newswire and bare trafilatura, lost articles."""
+    out: dict[str, Any] = {"docs": summary["docs"]}
+    for name in ("newswire", bare):
+        if name in summary:
+            out["trafilatura" if name == bare else name] = summary[name]
+    for key in ("lost_articles", "speed_ratio"):
+        if key in summary:
+            out[key] = summary[key]
+    if "newswire" in summary and bare in summary:
+        out["f1_margin"] = round(summary["newswire"]["f1"] - summary[bare]["f1"], 4)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="evalextract", description=__doc__.split("\n")[0])
-    parser.add_argument("dataset", type=Path, help="article-extraction-benchmark folder")
+    parser.add_argument(
+        "dataset",
+        type=Path,
+        nargs="?",
+        default=Path("../shared/datasets"),
+        help=f"folder holding {BENCHMARK}/ and {SNIPPETS}/, or one of them",
+    )
     parser.add_argument("--out", type=Path, default=Path("results/eval-extract.json"))
     parser.add_argument("--passes", type=int, default=2, help="timing passes; the fastest counts")
     parser.add_argument("--worst", type=int, default=WORST, help="worst documents to list")
     args = parser.parse_args(argv)
-    if not (args.dataset / "ground-truth.json").is_file() or not (args.dataset / "html").is_dir():
-        parser.error(f"{args.dataset} has no ground-truth.json and html/ folder")
+    # Imported here: evalsnippets builds on this module's runner.
+    from services.devtools import evalsnippets
+
+    if _is_benchmark(args.dataset):
+        bench_root, snippet_root = args.dataset, None
+    elif evalsnippets.is_snippet_dataset(args.dataset):
+        bench_root, snippet_root = None, args.dataset
+    elif _is_benchmark(args.dataset / BENCHMARK) and evalsnippets.is_snippet_dataset(
+        args.dataset / SNIPPETS
+    ):
+        bench_root, snippet_root = args.dataset / BENCHMARK, args.dataset / SNIPPETS
+    else:
+        parser.error(
+            f"{args.dataset} is neither a dataset (ground-truth.json or evaldata.json, and "
+            f"html/) nor a folder holding {BENCHMARK}/ and {SNIPPETS}/"
+        )
     # Extractors' own warnings about odd pages would drown the table.
     logging.getLogger("trafilatura").setLevel(logging.ERROR)
     logging.getLogger("htmldate").setLevel(logging.ERROR)
-    report = evaluate(args.dataset, passes=args.passes, worst=args.worst)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    _print_report(report, args.out)
-    print(json.dumps(report["summary"]))
-    return 1 if report["crashes"].get("newswire") else 0
+    reports: dict[str, dict[str, Any]] = {}
+    if bench_root is not None:
+        reports[BENCHMARK] = evaluate(bench_root, passes=args.passes, worst=args.worst)
+    if snippet_root is not None:
+        reports[SNIPPETS] = evalsnippets.evaluate(
+            snippet_root,
+            {"newswire": newswire, "trafilatura": trafilatura_no_comments},
+            passes=args.passes,
+            worst=args.worst,
+        )
+    if snippet_root is None:
+        # One benchmark folder: the report as it always was.
+        report = reports[BENCHMARK]
+        args.out.write_text(
+            json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        _print_report(report, args.out)
+        print(json.dumps(report["summary"]))
+        return 1 if report["crashes"].get("newswire") else 0
+    args.out.write_text(json.dumps(reports, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    if BENCHMARK in reports:
+        _print_report(reports[BENCHMARK], args.out)
+    evalsnippets.print_report(reports[SNIPPETS])
+    print(f"  full results: {args.out}")
+    headline = {
+        name: _headline(report["summary"], BARE if name == BENCHMARK else "trafilatura")
+        for name, report in reports.items()
+    }
+    print(json.dumps(headline))
+    return 1 if any(r["crashes"].get("newswire") for r in reports.values()) else 0
 
 
 if __name__ == "__main__":

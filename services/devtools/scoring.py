@@ -144,3 +144,77 @@ def unmatched_spans(
                 spans.append(" ".join(piece.split()))
             start = None
     return spans
+
+
+# --- trafilatura's snippet metric (its tests/comparison.py `evaluate_result`) ----------
+
+_SPACE_RE = re.compile(r"\s+")
+
+
+def squash(text: str) -> str:
+    """Whitespace runs collapsed to one space, as the snippet metric compares texts."""
+    return _SPACE_RE.sub(" ", text).strip()
+
+
+@dataclass(frozen=True)
+class SnippetCounts:
+    """One page's snippet outcome: `with` snippets found (tp) or missed (fn), `without`
+    snippets found (fp) or absent (tn)."""
+
+    tp: int
+    fn: int
+    fp: int
+    tn: int
+
+    def __add__(self, other: SnippetCounts) -> SnippetCounts:
+        return SnippetCounts(
+            self.tp + other.tp, self.fn + other.fn, self.fp + other.fp, self.tn + other.tn
+        )
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def snippets(text: str | None, with_: Iterable[str], without: Iterable[str]) -> SnippetCounts:
+    """Case-sensitive substring tests of each snippet in the extracted text, whitespace
+    normalised on both sides; no text finds nothing (its `with` snippets are missed)."""
+    flat = squash(text or "")
+    found = [bool(flat) and squash(s) in flat for s in with_]
+    unwanted = [bool(flat) and squash(s) in flat for s in without]
+    return SnippetCounts(
+        tp=sum(found),
+        fn=len(found) - sum(found),
+        fp=sum(unwanted),
+        tn=len(unwanted) - sum(unwanted),
+    )
+
+
+def snippet_totals(counts: Iterable[SnippetCounts]) -> SnippetCounts:
+    """The counts of all pages added up: precision, recall and F1 over all snippets."""
+    total = SnippetCounts(0, 0, 0, 0)
+    for c in counts:
+        total = total + c
+    return total
+
+
+# --- lost articles -------------------------------------------------------------------
+
+# A page whose bare-trafilatura text is at least this long has an article to lose...
+LOST_MIN_CHARS = 500
+# ...and a cleaner body under this share of it has lost it (the issue's definition).
+LOST_SHARE = 0.3
+
+
+def is_lost(ours: str, bare: str) -> bool:
+    """Whether the cleaner's body (empty for no_content) lost the article bare trafilatura found."""
+    return len(bare) >= LOST_MIN_CHARS and len(ours) < LOST_SHARE * len(bare)
