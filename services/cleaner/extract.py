@@ -272,9 +272,7 @@ def extract_html(html: str, *, markdown: bool = False) -> Extracted:
     bodyfix.protect_embeds(tree)
     bodyfix.merge_body_chunks(tree)
     doc = _main_text(tree)
-    extracted = (
-        [line.strip() for line in str(doc.text).splitlines() if line.strip()] if doc else []
-    )
+    extracted = [line.strip() for line in str(doc.text).splitlines() if line.strip()] if doc else []
     lines, rescued = _rescued_body(html, doc, filter_lines(extracted, removed), mass, removed)
     if not lines:
         raise NoContentError("trafilatura found no main text")
