@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import codecs
 import hashlib
 import json
 import re
@@ -64,7 +65,8 @@ def _article_link(item: Any, base: str) -> str | None:
     candidates = [
         (str(ln["href"]).strip(), True)
         for ln in item.get("links", [])
-        if ln.get("href") and ln.get("rel", "alternate") == "alternate"
+        # feedparser leaves a plain string there for some broken markup
+        if isinstance(ln, dict) and ln.get("href") and ln.get("rel", "alternate") == "alternate"
     ]
     candidates.append((str(item.get("link") or "").strip(), False))
     for href, resolve in candidates:
@@ -77,6 +79,20 @@ def _article_link(item: Any, base: str) -> str | None:
             return link
     return None
 
+
+# UTF-32 first: its little-endian mark begins with UTF-16's.
+_BOMS = (
+    codecs.BOM_UTF32_LE,
+    codecs.BOM_UTF32_BE,
+    codecs.BOM_UTF8,
+    codecs.BOM_UTF16_LE,
+    codecs.BOM_UTF16_BE,
+)
+
+# The document elements of RSS, Atom, RDF (RSS 0.90/1.0) and CDF, without a prefix.
+_FEED_ROOTS = frozenset({b"rss", b"feed", b"rdf", b"channel"})
+_COMMENTS = re.compile(rb"<!--.*?(?:-->|$)", re.S)
+_ROOT = re.compile(rb"<([A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?)")
 
 _SUBSET_TOKENS = re.compile(rb"""["'\[\]>]|<!--""")
 
@@ -227,9 +243,38 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
     return parse_with_feedparser(body, url=url, content_type=content_type)
 
 
+def _refuse_empty(parsed: Any, data: bytes) -> None:
+    """Raise FeedParseError for a parse that yields no entry because `data` (the body as
+    UTF-8) is not a feed (an HTML page, any other XML) or is cut short.
+
+    A feed with no items stays an empty feed, also when it is broken in ways feedparser
+    reads past (HTML entities, an undeclared prefix): its end says it is complete. A
+    broken feed that still yields entries never gets here: real feeds are often broken.
+    """
+    data = _COMMENTS.sub(b"", data)
+    root = _ROOT.search(data)
+    name = root.group(1) if root else b""
+    if not parsed.get("version") and name.rpartition(b":")[2].lower() not in _FEED_ROOTS:
+        shown = repr(name.decode("utf-8", "replace")[:40]) if name else "none"
+        raise FeedParseError(f"not a feed: document element {shown}")
+    problem = parsed.get("bozo_exception")
+    if (
+        root is not None
+        and parsed.get("bozo")
+        and not isinstance(problem, feedparser.ThingsNobodyCaresAboutButMe)
+        and not re.search(rb"</" + re.escape(name) + rb"(?:[\s>]|$)", data[root.end() :])
+    ):
+        raise FeedParseError(f"feed cut short, no entries recovered: {problem!r}"[:300])
+
+
 def parse_with_feedparser(body: bytes, *, url: str, content_type: str | None = None) -> ParsedFeed:
     """An XML feed (RSS, Atom, RDF, CDF) through feedparser: the reference behaviour."""
     headers = {"content-type": content_type} if content_type else {}
+    if body.startswith(_BOMS):
+        # A byte order mark says how the bytes are encoded, whatever the Content-Type:
+        # browsers and most readers go by it (WHATWG Encoding), where feedparser follows
+        # RFC 3023 (text/xml without a charset is US-ASCII) and fails on UTF-16 bytes.
+        headers = {"content-type": "application/xml"}
     try:
         defused = _without_entity_declarations(body, headers)
         if defused is not None:
@@ -264,6 +309,8 @@ def parse_with_feedparser(body: bytes, *, url: str, content_type: str | None = N
                 updated=_when(item.get("updated_parsed")),
             )
         )
+    if not entries:
+        _refuse_empty(parsed, convert_to_utf8(dict(headers), body, {}))
     ttl = parsed.feed.get("ttl")
     ttl_seconds = int(ttl) * 60 if isinstance(ttl, str) and ttl.isdigit() else None
     return ParsedFeed(title=parsed.feed.get("title"), ttl_seconds=ttl_seconds, entries=entries)

@@ -135,8 +135,11 @@ def root_tag(body: bytes) -> RootTag | None:
             # root start tag (a bad entity, say) still says what it claims to be.
             failed = True
         for _event, element in parser.read_events():
-            qname = etree.QName(element)
-            return RootTag(qname.namespace, qname.localname, frozenset(element.nsmap.values()))
+            # Not etree.QName: it refuses the tag lxml keeps for an undeclared prefix
+            # ("x:y", ValueError). Such a name is in no namespace, and no sitemap's.
+            tag = str(element.tag)
+            namespace, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+            return RootTag(namespace or None, local, frozenset(element.nsmap.values()))
         if failed:
             return None
     return None
