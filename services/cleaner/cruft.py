@@ -202,8 +202,19 @@ _ARIA_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 # Joined bare (a|b|c, not (?:a|b)|(?:c)) and without a leading \b, the alternatives all
 # start with a literal and the regex engine skips ahead on their first characters: a
 # looser match than the rules', which is fine for a filter (the rules still decide).
-_ID_CLASS_ANY = re.compile("|".join(p.pattern.removeprefix(r"\b") for _, p in _ID_CLASS_RULES))
-_ARIA_ANY = re.compile("|".join(p.pattern.removeprefix(r"\b") for _, p in _ARIA_RULES))
+# For the same reason the filter drops the rules' word-start conditions ("teilen" but not
+# "verteilen"): an alternative that opens with one would cost the skip for all of them.
+_WORD_START = (r"(?<![a-z])", r"\b")
+
+
+def _loose(pattern: str) -> str:
+    for condition in _WORD_START:
+        pattern = pattern.replace(condition, "")
+    return pattern
+
+
+_ID_CLASS_ANY = re.compile("|".join(_loose(p.pattern) for _, p in _ID_CLASS_RULES))
+_ARIA_ANY = re.compile("|".join(_loose(p.pattern) for _, p in _ARIA_RULES))
 # Rules that may drop an element even when it holds the article (a hidden or
 # scroll-anchor wrapper never holds the visible article).
 _ALWAYS = frozenset({"hidden", "scroll_anchor"})
