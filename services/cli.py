@@ -253,7 +253,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in SERVICE_NAMES:
         _run_service(args.command)
         return 0
-    setup_logging(load_settings().log_level)
+    settings = load_settings()
+    setup_logging(
+        settings.log_level,
+        throttle_window_seconds=settings.log_throttle_window_seconds,
+        throttle_max_causes=settings.log_throttle_max_causes,
+    )
     if args.command == "feeds" and args.action != "list" and not args.url:
         print("feeds add|remove|show|discover need a URL", file=sys.stderr)
         return 2

@@ -234,6 +234,14 @@ class StageApp:
                 # bitmap would describe another commit point.
                 if committed.get(tp) == base and (meta := donemeta.encode_done(base, done)):
                     offsets[TopicPartition(tp.topic, tp.partition)] = OffsetAndMetadata(base, meta)
+                else:
+                    log.warning(
+                        "%s: %d records done past offset %d not recorded (committed: %s)",
+                        tp,
+                        len(done),
+                        base,
+                        committed.get(tp),
+                    )
         if not offsets:
             return
         thread = consumer._thread  # type: ignore[attr-defined]
@@ -592,5 +600,5 @@ def run_worker(stage_app: StageApp) -> None:
     asyncio.run(ensure_topics(settings, ALL_TOPICS + changelog_specs(stage_app.app)))
     from faust.worker import Worker
 
-    worker = Worker(stage_app.app, loglevel=settings.log_level, quiet=True)
+    worker = Worker(stage_app.app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

@@ -7,7 +7,11 @@ def main() -> None:
     from services.enricher.app import build
 
     settings = load_settings()
-    setup_logging(settings.log_level)
+    setup_logging(
+        settings.log_level,
+        throttle_window_seconds=settings.log_throttle_window_seconds,
+        throttle_max_causes=settings.log_throttle_max_causes,
+    )
     run_worker(build(settings))
 
 

@@ -10,7 +10,11 @@ def main() -> None:
     from services.fetcher.bootstrap import bootstrap_feeds
 
     settings = load_settings()
-    setup_logging(settings.log_level)
+    setup_logging(
+        settings.log_level,
+        throttle_window_seconds=settings.log_throttle_window_seconds,
+        throttle_max_causes=settings.log_throttle_max_causes,
+    )
     asyncio.run(bootstrap_feeds(settings))
     run_worker(build(settings))
 
