@@ -349,7 +349,16 @@ def test_metrics_named_by_alerts_and_dashboards_are_exported(stack: Stack) -> No
             assert family.endswith("_total"), family
         if kind == "gauge":
             assert family.endswith(
-                ("_records", "_tracked", "_failing", "_ready", "ready", "_entries", "_stories", "_tasks")
+                (
+                    "_records",
+                    "_tracked",
+                    "_failing",
+                    "_ready",
+                    "ready",
+                    "_entries",
+                    "_stories",
+                    "_tasks",
+                )
             ), family
     named: set[str] = set()
     for path in (PROJECT_ROOT / "deploy").rglob("*"):
