@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 LAG_INTERVAL_S = 10.0
 # Not ready when the broker has not answered the lag probe for this long.
 BROKER_STALE_S = 3 * LAG_INTERVAL_S + 5
+# Not ready while a lag probe has waited this long for the broker's answer. A paused
+# (SIGSTOPped) or wedged broker refuses no connection, so the Kafka client logs nothing;
+# the unanswered probe is the first sign (an answer takes milliseconds on a live broker).
+BROKER_WAIT_S = 5.0
 # A call into the consumer's thread (committed metadata) that takes longer is given up:
 # its records are redone rather than the agent held.
 CONSUMER_CALL_TIMEOUT_S = 30.0
@@ -76,7 +80,12 @@ class StageApp:
         self.app.add_dependency(HealthService(self.health))
         self.app.timer(LAG_INTERVAL_S, on_leader=False)(self._measure_lag)
         self._broker_probed = False
-        self._broker_ok_at = time.monotonic()
+        self._clock: Callable[[], float] = time.monotonic  # a test's fake clock goes here
+        self._broker_ok_at = self._clock()
+        # Since when lag probes have gone unanswered (the first one still waiting, or one
+        # that gave up); None once one is answered. Kept through a probe that gave up, so
+        # readiness does not flap back between probes while the broker stays away.
+        self._broker_waiting_since: float | None = None
         self._closers: list[Callable[[], Awaitable[None]]] = []
         # Faust sends this after the consumer stopped and before the producer's final flush.
         self.app.on_before_shutdown.connect(self._on_shutdown)
@@ -95,7 +104,6 @@ class StageApp:
         self._idle.set()
         # Per partition since its assignment: offsets its last commit says were done.
         self._done_before: dict[Any, frozenset[int]] = {}
-        self._abandoned: set[asyncio.Future[Any]] = set()  # consumer calls given up on
         # Lag series of topics this worker no longer reads: the new owner exports them.
         self._lag_topics: set[str] = set()
         self.app.on_partitions_revoked.connect(self._forget_revoked_lag)
@@ -114,12 +122,15 @@ class StageApp:
         if not tps:
             return
         self._broker_probed = True
+        if self._broker_waiting_since is None:
+            self._broker_waiting_since = self._clock()
         try:
             highwaters = await asyncio.wait_for(consumer.highwaters(*tps), LAG_INTERVAL_S)
         except Exception as exc:  # the broker did not answer: readiness will say so
             log.warning("cannot read high-water marks: %r", exc)
             return
-        self._broker_ok_at = time.monotonic()
+        self._broker_ok_at = self._clock()
+        self._broker_waiting_since = None
         # Faust keeps the committed offsets privately; it is the at-least-once truth.
         committed: Mapping[Any, int | None] = getattr(consumer, "_committed_offset", {})
         lag: dict[str, int] = defaultdict(int)
@@ -299,17 +310,10 @@ class StageApp:
 
         aiokafka retries a committed-offset fetch for as long as the coordinator is away
         (a paused broker: forever), and the agent waiting on it would read nothing
-        meanwhile. The call is left to finish in its thread (a cancelled promise would
-        make the thread fail to resolve it); its result no longer matters.
+        meanwhile. (mode's thread does not resolve a promise given up on.)
         """
         thread = self.app.consumer._thread  # type: ignore[attr-defined]
-        call = asyncio.ensure_future(thread.call_thread(fn))
-        done, _ = await asyncio.wait({call}, timeout=CONSUMER_CALL_TIMEOUT_S)
-        if not done:
-            self._abandoned.add(call)
-            call.add_done_callback(self._abandoned.discard)
-            raise TimeoutError(f"no answer from the consumer in {CONSUMER_CALL_TIMEOUT_S:.0f}s")
-        return call.result()
+        return await asyncio.wait_for(thread.call_thread(fn), CONSUMER_CALL_TIMEOUT_S)
 
     def topic(self, name: str, **kw: Any) -> faust.TopicT:
         if name not in self._topics:
@@ -327,10 +331,11 @@ class StageApp:
         """Ready while the consumer holds partitions, the tables are recovered and the
         broker answered lately.
 
-        The lag probe asks the broker for high-water marks every LAG_INTERVAL_S; when
-        those calls keep failing the worker is alive but cannot work: not ready. A broker
-        that refuses connections shows sooner, in the Kafka client's own errors (seconds,
-        not tens of them; services.common.logging counts them as they are logged).
+        The lag probe asks the broker for high-water marks every LAG_INTERVAL_S; one left
+        waiting BROKER_WAIT_S (a paused broker: no error, no answer) makes the worker not
+        ready until a probe is answered, and so do probes that keep failing. A broker
+        that refuses connections shows sooner, in the Kafka client's own errors
+        (services.common.logging counts them as they are logged).
         """
         if broker_unreachable():
             return False
@@ -338,8 +343,12 @@ class StageApp:
             assigned = bool(self.app.consumer.assignment())
         except Exception:  # before the consumer exists
             return False
-        broker_silent = time.monotonic() - self._broker_ok_at > BROKER_STALE_S
-        return assigned and self.recovered() and not (self._broker_probed and broker_silent)
+        now = self._clock()
+        waiting = self._broker_waiting_since
+        broker_silent = (waiting is not None and now - waiting > BROKER_WAIT_S) or (
+            self._broker_probed and now - self._broker_ok_at > BROKER_STALE_S
+        )
+        return assigned and self.recovered() and not broker_silent
 
     def recovered(self) -> bool:
         """The first changelog replay is done and no later one (after a rebalance) runs.
