@@ -38,7 +38,8 @@ venv: $(STAMP)
 # The locks, regenerated after a change to pyproject.toml or requirements/*.in: one
 # resolution for CPython 3.11 on Linux x86_64 (this machine, CI, the image), uv from a
 # hashed lock of its own in .cache/uv, the model wheels' hashes narrowed to models.in.
-UV_COMPILE = $(UV_VENV)/bin/uv pip compile --quiet --generate-hashes \
+# --no-strip-extras: pip's --require-hashes refuses a dependency's unpinned lxml[html-clean].
+UV_COMPILE = $(UV_VENV)/bin/uv pip compile --quiet --generate-hashes --no-strip-extras \
 	--python-version 3.11 --python-platform x86_64-manylinux_2_28
 REQ_IN = pyproject.toml requirements/build.in requirements/models.in
 lock:
