@@ -61,3 +61,12 @@ def decode_done(metadata: str | None, committed: int | None) -> frozenset[int]:
     return frozenset(
         committed + (i << 3) + b for i, byte in enumerate(bits) for b in range(8) if byte >> b & 1
     )
+
+
+def carried(base: int, metadata: str | None, known: Iterable[int]) -> str:
+    """The metadata for a commit at `base`: as given when it says something, else the
+    `known` done offsets from `base` on, so a commit that does not reach them yet keeps
+    them for the partition's next owner (a plain commit would forget them)."""
+    if metadata:
+        return metadata
+    return encode_done(base, (o for o in known if o >= base))

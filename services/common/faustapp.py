@@ -17,6 +17,7 @@ from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from faust.exceptions import ConsumerNotStarted
 from faust.tables.manager import TableManager
 from faust.tables.recovery import Recovery
+from faust.types import TP
 
 from services.common import donemeta, faults, faustfixes, metrics
 from services.common.health import DEFAULT_PORTS, HealthServer
@@ -104,6 +105,10 @@ class StageApp:
         self._idle.set()
         # Per partition since its assignment: offsets its last commit says were done.
         self._done_before: dict[Any, frozenset[int]] = {}
+        # Per partition, every offset a commit's metadata said was done, kept through
+        # rebalances (done stays done): this worker's own commits carry the ones past
+        # their offset, which a plain commit would forget for the partition's next owner.
+        self._done_known: dict[TP, frozenset[int]] = {}
         # Lag series of topics this worker no longer reads: the new owner exports them.
         self._lag_topics: set[str] = set()
         self.app.on_partitions_revoked.connect(self._forget_revoked_lag)
@@ -241,6 +246,8 @@ class StageApp:
             if not acks.skip_done:
                 continue
             for tp, (base, done) in acks.finished_beyond().items():
+                # Done before this worker and not read yet: still done.
+                done = [*done, *self._done_known.get(TP(tp.topic, tp.partition), ())]
                 # Anything else means a record before `base` is not acknowledged: the
                 # bitmap would describe another commit point.
                 if committed.get(tp) == base and (meta := donemeta.encode_done(base, done)):
@@ -290,20 +297,53 @@ class StageApp:
         atp = TopicPartition(tp.topic, tp.partition)
 
         async def fetch() -> Any:
-            coordinator = consumer._thread._ensure_consumer()._coordinator  # type: ignore[attr-defined]
-            return await coordinator.fetch_committed_offsets([atp])
+            kafka_consumer = consumer._thread._ensure_consumer()  # type: ignore[attr-defined]
+            self._carry_done_in_commits(kafka_consumer)
+            return await kafka_consumer._coordinator.fetch_committed_offsets([atp])
 
+        known = self._done_known.get(TP(tp.topic, tp.partition), frozenset())
         try:
             found = (await self._in_consumer_thread(fetch)).get(atp)
         except Exception as exc:  # redone rather than skipped
             log.warning("cannot read the committed metadata of %s: %r", tp, exc)
-            return frozenset()
+            return known
         if found is None:
-            return frozenset()
+            return known
         done = donemeta.decode_done(found.metadata, found.offset)
         if done:
             log.info("%s: %d records past offset %d were done before", tp, len(done), found.offset)
+        # What the commit passed is behind every reader now.
+        done = frozenset(o for o in done | known if o >= found.offset)
+        self._done_known[TP(tp.topic, tp.partition)] = done
         return done
+
+    def _carry_done_in_commits(self, kafka_consumer: Any) -> None:
+        """Make every commit of `kafka_consumer` (Faust's own, every commit interval)
+        carry the known done offsets past it in its metadata (donemeta.carried).
+
+        Without it the first commit after a restart forgets what the stopped worker
+        noted, and a rebalance soon after (a rolling restart) hands the partition to a
+        worker that redoes those records. Runs in the consumer's thread; it only reads
+        `_done_known`, whose values are replaced whole, never changed.
+        """
+        if getattr(kafka_consumer, "_newswire_carries_done", False):
+            return
+        commit = kafka_consumer.commit
+
+        async def carrying(offsets: Any = None) -> Any:
+            if offsets:
+                offsets = {tp: self._with_known_done(tp, om) for tp, om in offsets.items()}
+            return await commit(offsets)
+
+        kafka_consumer.commit = carrying
+        kafka_consumer._newswire_carries_done = True
+
+    def _with_known_done(self, tp: Any, om: Any) -> Any:
+        offset, metadata = (om, "") if isinstance(om, int) else (om.offset, om.metadata)
+        known = self._done_known.get(TP(tp.topic, tp.partition))
+        if not known:
+            return om
+        return OffsetAndMetadata(offset, donemeta.carried(offset, metadata, known))
 
     async def _in_consumer_thread(self, fn: Callable[[], Awaitable[Any]]) -> Any:
         """Run `fn` in the consumer's thread, giving up after CONSUMER_CALL_TIMEOUT_S.
