@@ -119,7 +119,7 @@ bench-fetcher: venv
 eval-extract: venv
 	@mkdir -p $(RESULTS)
 	$(BIN)/python -m services.devtools.evalextract \
-		$(or $(DATASET),$(DATASETS)/article-extraction-benchmark) --out $(RESULTS)/eval-extract.json
+		$(or $(DATASET),$(DATASETS)) --out $(RESULTS)/eval-extract.json
 
 # Cleaner speed and peak memory (the agent's handle_page with its process pool) vs bare
 # trafilatura, same pages, same run.
