@@ -7,8 +7,9 @@ redone after a restart (issue 13: a quarter of the corpus fetched again). Kafka 
 a metadata string with every committed offset; here it carries a bitmap of the
 records done after that offset, so the next owner of the partition skips them, as
 Confluent's parallel consumer does. The bitmap is only valid for the offset it was
-committed with: any later commit (with empty metadata) simply forgets it, and the
-records are redone, never lost.
+committed with; the next owner's commits carry the offsets still ahead of them
+(`carried`), so a rebalance soon after a restart does not forget them. A commit that
+drops it (another client's, a failed read) only means the records are redone, never lost.
 
 Pure functions, no Kafka.
 """
