@@ -25,11 +25,13 @@ help:
 	@echo "make lint   - ruff + mypy"
 
 # Every package from the hashed lock (runtime + dev, pip and setuptools included), wheels
-# only so no build pulls in unpinned tools; then newswire itself, built with the locked
-# setuptools.
+# only so no build pulls in unpinned tools; --no-deps because the lock is the whole closure
+# (pip's resolver would otherwise take a dependency's lxml[html_clean] as unpinned), and
+# pip check proves it is. Then newswire itself, built with the locked setuptools.
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes --only-binary :all: -r $(LOCK)
+	$(BIN)/pip install --quiet --require-hashes --only-binary :all: --no-deps -r $(LOCK)
+	$(BIN)/pip check
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
@@ -38,8 +40,7 @@ venv: $(STAMP)
 # The locks, regenerated after a change to pyproject.toml or requirements/*.in: one
 # resolution for CPython 3.11 on Linux x86_64 (this machine, CI, the image), uv from a
 # hashed lock of its own in .cache/uv, the model wheels' hashes narrowed to models.in.
-# --no-strip-extras: pip's --require-hashes refuses a dependency's unpinned lxml[html-clean].
-UV_COMPILE = $(UV_VENV)/bin/uv pip compile --quiet --generate-hashes --no-strip-extras \
+UV_COMPILE = $(UV_VENV)/bin/uv pip compile --quiet --generate-hashes \
 	--python-version 3.11 --python-platform x86_64-manylinux_2_28
 REQ_IN = pyproject.toml requirements/build.in requirements/models.in
 lock:
