@@ -241,13 +241,13 @@ def _rescued_body(
     html: str,
     doc: Any,
     lines: list[str],
-    mass: int,
+    mass: tuple[int, int],
     removed: Removed,
 ) -> tuple[list[str], rescue.Reason | None]:
     """The cleaner's lines, or trafilatura's default extraction's where the cleaner's
     are a small share of what that finds (rescue.py says why)."""
     chars = rescue.text_chars(" ".join(lines))
-    if not rescue.needed(chars, mass):
+    if not rescue.needed(chars, *mass):
         return lines, None
     rescue_removed = Removed()
     rescued = filter_lines(rescue.default_extraction(html), rescue_removed)
@@ -265,7 +265,7 @@ def extract_html(html: str, *, markdown: bool = False) -> Extracted:
     # Metadata is read before cruft removal: bylines often sit in elements the rules drop.
     md = metadata.read(tree)
     # Measured before anything is pruned: the pruning is one of the ways to lose an article.
-    mass = rescue.text_mass(tree)
+    mass = rescue.text_mass(tree), rescue.unlinked_mass(tree)
     strip_html(tree, removed)
     drop_promo_lists(tree, removed)
     bodyfix.protect_article_body(tree)

@@ -127,13 +127,86 @@ def test_the_rescue_keeps_the_cleaners_body_when_trafilatura_finds_no_more(
 
 
 @pytest.mark.parametrize(
-    ("chars", "mass", "expected"),
-    [(100, 10_000, True), (3_000, 10_000, False), (100, 400, False)],
+    ("chars", "mass", "unlinked", "expected"),
+    [
+        (100, 10_000, 10_000, True),
+        (3_000, 10_000, 10_000, False),
+        (100, 400, 400, False),
+        # Mostly navigation: a body of 2,000 is a fifth of the page but most of its prose.
+        (2_000, 10_000, 3_000, False),
+        (800, 10_000, 3_000, True),
+        # A page of links whose article is not in its visible prose (a script shell):
+        # the unlinked mass is floored at an article's minimum length.
+        (100, 800, 150, True),
+        (200, 800, 150, False),
+    ],
 )
-def test_needed_compares_the_body_with_the_pages_text_mass(
-    chars: int, mass: int, expected: bool
+def test_needed_compares_the_body_with_the_pages_unlinked_text_mass(
+    chars: int, mass: int, unlinked: int, expected: bool
 ) -> None:
-    assert rescue.needed(chars, mass) is expected
+    assert rescue.needed(chars, mass, unlinked) is expected
+
+
+# Site navigation: a few thousand characters of link text around a short news item.
+MENU = "".join(
+    f"<li><a href='/s/{i}'>Section {i}: the latest reports and analysis</a></li>" for i in range(80)
+)
+SHORT_ITEM = [POST[0], POST[1]]
+NAV_HEAVY = (
+    "<html><head><title>Brief</title></head><body>"
+    f"<nav><ul>{MENU}</ul></nav>"
+    "<main><h1>Phishing warning</h1>" + "".join(f"<p>{p}</p>" for p in SHORT_ITEM) + "</main>"
+    f"<footer><ul>{MENU}</ul></footer></body></html>"
+)
+
+
+def _record_rescues(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    default_extraction = rescue.default_extraction
+
+    def record(html: str) -> list[str]:
+        calls.append(html)
+        return default_extraction(html)
+
+    monkeypatch.setattr(rescue, "default_extraction", record)
+    return calls
+
+
+def test_a_whole_short_article_among_navigation_is_not_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Its body is a small share of the page's visible text, all of the rest links: the
+    # second extraction (the rescue's cost) does not run.
+    calls = _record_rescues(monkeypatch)
+    tree = lxml_html.document_fromstring(NAV_HEAVY)
+    body_chars = rescue.text_chars(" ".join(SHORT_ITEM))
+    assert body_chars < 0.25 * rescue.text_mass(tree)
+    result = extract_html(NAV_HEAVY)
+    assert calls == [] and result.rescued is None
+    assert all(sentence in result.text for sentence in SHORT_ITEM)
+
+
+def test_a_lost_article_among_navigation_is_still_rescued(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The same navigation around a whole post, of which the cleaner kept one line.
+    calls = _record_rescues(monkeypatch)
+    page = NAV_HEAVY.replace(
+        "".join(f"<p>{p}</p>" for p in SHORT_ITEM), "".join(f"<p>{p}</p>" for p in POST)
+    )
+    monkeypatch.setattr(extract_module, "_main_text", lambda tree: _doc(POST[0]))
+    result = extract_html(page)
+    assert len(calls) == 1 and result.rescued == "short"
+    assert all(sentence in result.text for sentence in POST)
+
+
+def test_unlinked_mass_leaves_out_link_text() -> None:
+    tree = lxml_html.document_fromstring(
+        "<html><body><p>one <a href='/x'>two <b>three</b></a> four</p>"
+        "<script>var x = 'not text';</script></body></html>"
+    )
+    assert rescue.unlinked_mass(tree) == len("one four")
+    assert rescue.text_mass(tree) == len("one two three four")
 
 
 def test_text_mass_counts_visible_text_only() -> None:
