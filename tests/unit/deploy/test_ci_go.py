@@ -1,7 +1,8 @@
 """`.ci/run go`: which Go the helm build gets, without downloading a real toolchain.
 
 Each case puts fake `go` commands on a PATH without the machine's own Go and points
-GO_PROXY at a local server (or nowhere), so a download attempt shows in the result.
+GOPROXY (the environment's, or a fake old Go's `go env GOPROXY`) at a local server or
+nowhere, so a download attempt shows in the result.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -22,23 +24,31 @@ CI_RUN = PROJECT_ROOT / ".ci" / "run"
 NOWHERE = "http://127.0.0.1:9"  # nothing listens: a fetch attempt fails
 
 
-def fake_go(bindir: Path, version: str) -> None:
+def fake_go(bindir: Path, version: str, goproxy: str = "off") -> None:
     bindir.mkdir(parents=True, exist_ok=True)
     go = bindir / "go"
     go.write_text(
         "#!/bin/sh\n"
-        f'case "$1" in env) echo {version} ;; version) echo "go version {version} fake" ;; esac\n'
+        'case "$1 $2" in\n'
+        f"  'env GOVERSION') echo {version} ;;\n"
+        f"  'env GOPROXY') echo '{goproxy}' ;;\n"
+        f"  version*) echo 'go version {version} fake' ;;\n"
+        "esac\n"
     )
     go.chmod(0o755)
 
 
-def ci_go(tmp_path: Path, path_dirs: list[Path], proxy: str) -> subprocess.CompletedProcess[str]:
+def ci_go(
+    tmp_path: Path, path_dirs: list[Path], proxy: str | None, system_path: bool = True
+) -> subprocess.CompletedProcess[str]:
+    system = ["/usr/bin", "/bin"] if system_path else []
     env = {
         "HOME": str(tmp_path),
-        "PATH": os.pathsep.join([*map(str, path_dirs), "/usr/bin", "/bin"]),
+        "PATH": os.pathsep.join([*map(str, path_dirs), *system]),
         "GO_DIR": str(tmp_path / "cache" / "go"),
-        "GO_PROXY": proxy,
     }
+    if proxy is not None:
+        env["GOPROXY"] = proxy
     return subprocess.run(
         ["bash", str(CI_RUN), "go"], env=env, capture_output=True, text=True, timeout=60
     )
@@ -91,3 +101,41 @@ def test_a_download_not_matching_the_pin_is_refused(tmp_path: Path, proxy: str) 
     assert "did NOT match" in proc.stderr or "no pinned Go toolchain" in proc.stderr, proc.stderr
     assert not (tmp_path / "cache" / "go").exists()
     assert not list((tmp_path / "cache").glob("go.*")), "temporary download left behind"
+
+
+def test_without_goproxy_the_installed_gos_setting_is_used(tmp_path: Path, proxy: str) -> None:
+    # "direct" fetches no module zips: the first URL after it is the proxy.
+    fake_go(tmp_path / "installed", "go1.19.8", goproxy=f"direct,{proxy}|off")
+    proc = ci_go(tmp_path, [tmp_path / "installed"], None)
+    assert proc.returncode != 0
+    assert f"from {proxy} into" in proc.stdout, proc.stdout + proc.stderr
+    assert "did NOT match" in proc.stderr or "no pinned Go toolchain" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("goproxy", [None, "off", "direct"])
+def test_no_go_and_no_proxy_fails_with_a_clear_message(tmp_path: Path, goproxy: str | None) -> None:
+    # Only the commands the script runs, so a Debian Go in /usr/bin stays out of sight.
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for name in (
+        "bash",
+        "dirname",
+        "sort",
+        "uname",
+        "mkdir",
+        "mktemp",
+        "curl",
+        "sha256sum",
+        "python3",
+        "rm",
+        "mv",
+        "cat",
+    ):
+        found = shutil.which(name)
+        assert found, f"{name} is not installed"
+        (tools / name).symlink_to(found)
+    proc = ci_go(tmp_path, [tools], goproxy, system_path=False)
+    assert proc.returncode != 0
+    if "no pinned Go toolchain" not in proc.stderr:
+        assert "Install Go >= 1.24 and put it on PATH, or set GOPROXY" in proc.stderr, proc.stderr
+    assert not (tmp_path / "cache").exists(), "nothing is downloaded without a proxy"
