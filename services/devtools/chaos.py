@@ -432,6 +432,11 @@ def summarize(run: dict[str, Any], truth: GroundTruth) -> dict[str, Any]:
         "entries_emitted_twice": sum(
             1 for a, n in run["counts"][harness.ENTRIES].items() if a in ids and n > 1
         ),
+        # How far each lost article got: where the pipeline dropped or stalled it.
+        "lost_reached": {
+            aid: [t.removeprefix("newswire.") for t, c in run["counts"].items() if c.get(aid)]
+            for aid in sorted(ids - set(run["counts"][harness.STORIES]) - run["dlq_ids"])
+        },
     }
 
 
