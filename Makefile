@@ -163,6 +163,24 @@ fuzz: venv
 	$(BIN)/python -m services.devtools.fuzz --cases $(or $(CASES),100000) --target all \
 		--jobs 2 --out $(RESULTS)/fuzz.json
 
+# Chaos: the datasets' pages plus syndicated copies on 20 loopback hosts through the four
+# services twice on fresh brokers: undisturbed, then each service SIGKILLed 5 times, the
+# broker paused 30 s and later killed and restarted on its data; newswire.stories compared
+# with the ground truth and the undisturbed run. CHAOS_ARGS: --sigterm, --guarantee
+# exactly_once, --pages N, --seed N.
+chaos: venv jars
+	@mkdir -p $(RESULTS)
+	$(BIN)/python -m services.devtools.chaos --datasets $(or $(DATASET_DIR),$(DATASETS)) \
+		--out $(RESULTS)/chaos.json $(CHAOS_ARGS)
+
+# Soak and burst: MINUTES (30) at RATE (2) articles/s through the four services with each
+# process's memory, open files and asyncio tasks sampled; then BURST (10000) pages at once.
+soak: venv jars
+	@mkdir -p $(RESULTS)
+	$(BIN)/python -m services.devtools.soak --datasets $(or $(DATASET_DIR),$(DATASETS)) \
+		--minutes $(or $(MINUTES),30) --rate $(or $(RATE),2) --burst $(or $(BURST),10000) \
+		--out $(RESULTS)/soak.json
+
 PIP_AUDIT_VERSION = 2.10.1
 AUDIT_VENV = .cache/pip-audit
 
