@@ -23,7 +23,7 @@ and an article decided before gets its stored decision again.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator, MutableMapping
 from functools import partial
 from typing import Any
@@ -57,6 +57,8 @@ from services.dedup.pipeline import STAGE, answer, ask, route, verdict
 BYTES_STORES = ("bands", "story_keys", "sketches")
 # The lookups sweep this many days behind the stream's clock (sweep_daily).
 SWEEP_LAG_DAYS = 1
+# In the decider's progress store: the last article whose story records the broker has.
+SENT_KEY = "sent"
 
 
 def build(settings: Settings) -> StageApp:
@@ -136,9 +138,32 @@ def build(settings: Settings) -> StageApp:
         for name in LOOKUP_STORES:
             metrics.DEDUP_INDEX_ENTRIES.labels(name).set(len(getattr(stores, name)))
 
+    # Decided articles whose story records are on their way to the broker, in order.
+    sending: deque[tuple[int, list[Any]]] = deque()
+
+    def note_sent() -> None:
+        """Record the last decided article whose story records the broker has: after a
+        crash, the decisions read again up to it are not sent a second time (only those
+        whose records may not have reached the broker are). In the agent's event, so the
+        write goes to the decider table's changelog like its other writes."""
+        last = None
+        while sending and all(f.done() for f in sending[0][1]):
+            seq, futures = sending.popleft()
+            if any(f.cancelled() or f.exception() is not None for f in futures):
+                sending.clear()  # the worker stops on a failed send (OrderedAcks)
+                return
+            last = seq
+        if last is not None:
+            stores.progress[SENT_KEY] = str(last)
+
+    def sent_before(seq: int) -> bool:
+        raw = stores.progress.get(SENT_KEY)
+        return raw is not None and seq <= int(raw)
+
     async def _forget(*_: Any, **__: Any) -> None:
         # Revoked: the records gathered so far will be read again by the new owner.
         gatherer.clear()
+        sending.clear()
 
     sa.app.on_partitions_revoked.connect(_forget)
 
@@ -185,6 +210,8 @@ def build(settings: Settings) -> StageApp:
 
     async def finish(acks: OrderedAcks, ready: Ready[Any]) -> None:
         def decide(_: bytes | None) -> Any:
+            if ready.decided and sent_before(ready.seq):
+                return []  # decided and its record on the broker before a restart
             outputs = verdict(ready, decider)
             if not ready.decided:
                 sweep_decider()
@@ -192,7 +219,9 @@ def build(settings: Settings) -> StageApp:
 
         source = Source(DEDUP_ANSWERS.name, 0, None, str(ready.seq).encode())
         outputs = await sa.stage.handle(source, encode(ready.record), decide, counted=False)
-        await acks.done(ready.tokens, await sa.send_soon(outputs))
+        futures = await sa.send_soon(outputs)
+        sending.append((ready.seq, futures))
+        await acks.done(ready.tokens, futures)
         sa.stage.count_out(outputs)
 
     @sa.app.agent(sa.topic(DEDUP_ANSWERS.name), name="decide-stories")
@@ -201,6 +230,7 @@ def build(settings: Settings) -> StageApp:
         manual = stream.noack()
         acks = sa.ordered_acks(manual)
         async for event in manual.events():
+            note_sent()
             acks.read(event)  # acknowledged in this order, whenever its article is decided
             try:
                 got = decode(DedupAnswer, event.value)

@@ -496,11 +496,19 @@ def test_an_old_dated_original_is_found_by_its_copy_after_a_restart(
     found = stories(kafka_settings, run)
     while time.monotonic() < deadline:
         ids = {str(v["article_id"]) for v in found}
-        if copy.id in ids and replays(metrics_url) >= 1:
+        offsets = asyncio.run(uncommitted(kafka_settings))
+        settled = all(end == committed for end, committed in offsets.values())
+        if copy.id in ids and settled and replays(metrics_url) >= 1:
             break
         time.sleep(1)
         found = stories(kafka_settings, run)
-    assert replays(metrics_url) == 1
+    # A graceful stop committed everything first: the original's second arrival is the
+    # only replay. After a SIGKILL the first four were also routed again (their input
+    # offsets were not committed yet): replays too, with nothing new sent for them.
+    if stop == signal.SIGTERM:
+        assert replays(metrics_url) == 1
+    else:
+        assert replays(metrics_url) >= 1
     for name in list(stack.procs):
         stack.stop_service(name)
     by_id: dict[str, list[dict[str, object]]] = {}
