@@ -28,7 +28,6 @@ import os
 import random
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -484,13 +483,7 @@ def main(argv: list[str] | None = None) -> int:
         port,
         work,
     )
-    head = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    head = harness.head_commit()
     runs: dict[str, dict[str, Any]] = {}
     try:
         for name, events in (

@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import os
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -21,7 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from services.common.broker import LocalBroker, start_broker
 from services.common.kafka import client_options, consumer
-from services.common.settings import Settings
+from services.common.settings import PROJECT_ROOT, Settings
 from services.common.urls import article_id
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,17 @@ class StoryRecord:
     # when they share a story id, so decided_at orders them first.
     partition: int = 0
     offset: int = 0
+
+
+def head_commit() -> str:
+    """The checkout's commit, for the report (empty outside a git checkout)."""
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
 
 
 def story_of(value: dict[str, Any], partition: int = 0, offset: int = 0) -> StoryRecord:

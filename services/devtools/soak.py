@@ -24,7 +24,6 @@ import logging
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -328,13 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     exits: list[dict[str, Any]] = []
     site: corpus.SiteServer | None = None
-    head = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    head = harness.head_commit()
     try:
         for name in SERVICES:
             stack.start_service(name, SERVICE_ENV)

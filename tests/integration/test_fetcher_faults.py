@@ -14,14 +14,12 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 
 from services.common import faults
-from services.common.kafka import ensure_topics
 from services.common.settings import Settings
 from services.common.topics import ENTRIES
 from services.devtools.stack import Stack
@@ -98,17 +96,6 @@ def site() -> Iterator[FeedSite]:
         s.stop()
 
 
-@pytest.fixture
-def services(kafka_settings: Settings, tmp_path: Path) -> Iterator[Stack]:
-    assert kafka_settings.kafka_bootstrap
-    asyncio.run(ensure_topics(kafka_settings))
-    stack = Stack(kafka_settings.kafka_bootstrap, seeds_url="http://127.0.0.1:9", run_dir=tmp_path)
-    try:
-        yield stack
-    finally:
-        stack.stop()
-
-
 def emitted(settings: Settings, site: FeedSite) -> Counter[str]:
     records = asyncio.run(read_topic(settings, ENTRIES.name, timeout=3.0))
     ids = (r["value"].get("entry_id") for r in records if isinstance(r["value"], dict))
@@ -130,15 +117,15 @@ def seen_in(state: str, site: FeedSite) -> set[str]:
 
 
 def test_fetcher_killed_between_send_and_state_emits_every_entry(
-    site: FeedSite, services: Stack, kafka_settings: Settings
+    site: FeedSite, stack: Stack, kafka_settings: Settings
 ) -> None:
-    feeds = services.run_dir / "feeds.yaml"
+    feeds = stack.run_dir / "feeds.yaml"
     feeds.write_text(f"feeds:\n  - {site.feed_url}\n")
     env = {"NEWSWIRE_FEEDS_FILE": str(feeds), "NEWSWIRE_HOST_MIN_DELAY_SECONDS": "0"}
 
-    proc = services.start_service("fetcher", {**env, "NEWSWIRE_FAULT_INJECT": faults.POLL_SENT})
+    proc = stack.start_service("fetcher", {**env, "NEWSWIRE_FAULT_INJECT": faults.POLL_SENT})
     code = proc.popen.wait(timeout=WAIT_S)
-    services.procs.pop("fetcher")
+    stack.procs.pop("fetcher")
     assert code == faults.EXIT_CODE, f"exit code {code}; log in {proc.log}"
     log_text = proc.log.read_text()
     assert f"dying at {faults.POLL_SENT}" in log_text
@@ -152,15 +139,15 @@ def test_fetcher_killed_between_send_and_state_emits_every_entry(
 
     # Restarted without the fault: the poll is made again, and this time the state is
     # written after the entries, which are all there.
-    services.start_service("fetcher", env)
+    stack.start_service("fetcher", env)
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
         states = feed_states(kafka_settings, site)
         if states and seen_in(states[-1], site) == site.guids():
             break
-        assert services.procs["fetcher"].alive(), f"fetcher died; log in {services.run_dir}"
+        assert stack.procs["fetcher"].alive(), f"fetcher died; log in {stack.run_dir}"
     else:
-        pytest.fail(f"the restarted fetcher did not save the feed; log in {services.run_dir}")
+        pytest.fail(f"the restarted fetcher did not save the feed; log in {stack.run_dir}")
     counts: Counter[Any] = emitted(kafka_settings, site)
     assert set(counts) == site.guids()
     print(f"entries emitted: {sum(counts.values())} records for {len(counts)} entries")

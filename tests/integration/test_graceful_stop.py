@@ -15,13 +15,12 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
-from services.common.kafka import consumer, ensure_topics, producer
+from services.common.kafka import consumer, producer
 from services.common.models import Entry, Page, encode
 from services.common.settings import Settings
 from services.common.topics import ARTICLES, DLQ, PAGES
@@ -165,44 +164,33 @@ def site() -> Iterator[Site]:
         s.stop()
 
 
-@pytest.fixture
-def services(kafka_settings: Settings, tmp_path: Path) -> Iterator[Stack]:
-    assert kafka_settings.kafka_bootstrap
-    asyncio.run(ensure_topics(kafka_settings))
-    stack = Stack(kafka_settings.kafka_bootstrap, seeds_url="http://127.0.0.1:9", run_dir=tmp_path)
-    try:
-        yield stack
-    finally:
-        stack.stop()
-
-
 def test_fetcher_sigterm_redoes_only_what_was_in_flight(
-    site: Site, services: Stack, kafka_settings: Settings
+    site: Site, stack: Stack, kafka_settings: Settings
 ) -> None:
-    feeds = services.run_dir / "feeds.yaml"
+    feeds = stack.run_dir / "feeds.yaml"
     feeds.write_text("feeds:\n" + "".join(f"  - {site.feed_url(h)}\n" for h in range(N_HOSTS)))
     env = {
         "NEWSWIRE_FEEDS_FILE": str(feeds),
         "NEWSWIRE_HOST_MIN_DELAY_SECONDS": "0",
         "NEWSWIRE_PAGE_CONCURRENCY": str(PAGE_CONCURRENCY),
     }
-    services.start_service("fetcher", env)
+    stack.start_service("fetcher", env)
     # Part-way: a third of the pages out, so most of the corpus is read and in the lanes.
     wait_until(
         lambda: site.pages_served() >= N_PAGES // 3,
         lambda: f"{site.pages_served()} pages served",
-        services,
+        stack,
     )
-    code = services.stop_service("fetcher", sig=signal.SIGTERM, timeout=120)
-    assert code == 0, f"exit code {code}; log in {services.run_dir}"
+    code = stack.stop_service("fetcher", sig=signal.SIGTERM, timeout=120)
+    assert code == 0, f"exit code {code}; log in {stack.run_dir}"
     before_restart = site.pages_served()
     assert before_restart < N_PAGES, "the stop landed after the end: nothing to measure"
 
-    services.start_service("fetcher", env)
+    stack.start_service("fetcher", env)
     wait_until(
         lambda: site.pages_served() == N_PAGES,
         lambda: f"{site.pages_served()} of {N_PAGES} pages served",
-        services,
+        stack,
     )
     ids = {article_id(site.link(h, j)) for h in range(N_HOSTS) for j in range(PER_FEED)}
 
@@ -210,7 +198,7 @@ def test_fetcher_sigterm_redoes_only_what_was_in_flight(
         on_topic = keys_on(kafka_settings, PAGES.name, "")
         return ids <= set(on_topic)
 
-    wait_until(all_out, lambda: "every page on newswire.pages", services)
+    wait_until(all_out, lambda: "every page on newswire.pages", stack)
     pages = keys_on(kafka_settings, PAGES.name, "")
     duplicates = sum(pages[i] - 1 for i in ids)
     refetched = site.served_twice()
@@ -325,24 +313,22 @@ class Tail:
 
 
 def test_cleaner_sigterm_redoes_only_what_was_in_flight(
-    services: Stack, kafka_settings: Settings
+    stack: Stack, kafka_settings: Settings
 ) -> None:
     run = uuid.uuid4().hex[:8]
     n = 400
     with Tail(kafka_settings, [ARTICLES.name, DLQ.name], run) as tail:
         asyncio.run(_produce(kafka_settings, _pages(run, n)))
-        services.start_service("cleaner")
+        stack.start_service("cleaner")
         # Part-way through this run's pages (earlier tests may have left pages before them).
-        wait_until(lambda: tail.distinct() >= n // 4, lambda: f"{tail.distinct()} out", services)
-        code = services.stop_service("cleaner", sig=signal.SIGTERM, timeout=120)
-        assert code == 0, f"exit code {code}; log in {services.run_dir}"
+        wait_until(lambda: tail.distinct() >= n // 4, lambda: f"{tail.distinct()} out", stack)
+        code = stack.stop_service("cleaner", sig=signal.SIGTERM, timeout=120)
+        assert code == 0, f"exit code {code}; log in {stack.run_dir}"
         first = tail.distinct()
         assert first < n, "the stop landed after the end: nothing to measure"
 
-        services.start_service("cleaner")
-        wait_until(
-            lambda: tail.distinct() == n, lambda: f"{tail.distinct()} of {n} cleaned", services
-        )
+        stack.start_service("cleaner")
+        wait_until(lambda: tail.distinct() == n, lambda: f"{tail.distinct()} of {n} cleaned", stack)
         duplicates = tail.extra()
     print(f"cleaner: {first} pages cleaned before SIGTERM, {duplicates} cleaned twice")
     bound = max(2, n // 100)
