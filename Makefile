@@ -51,6 +51,7 @@ lock:
 	$(UV_COMPILE) $(REQ_IN) -c requirements/dev.txt -o requirements/runtime.txt
 	$(PYTHON) -m services.devtools.lockfile pin requirements/runtime.txt requirements/models.in
 	$(UV_COMPILE) requirements/uv.in -o requirements/uv.txt
+	$(UV_COMPILE) requirements/pip-audit.in -o requirements/pip-audit.txt
 
 # Kafka's jars from Maven Central, fetched once into .cache/ (skipped when an
 # external cluster is configured).
@@ -181,13 +182,14 @@ soak: venv jars
 		--minutes $(or $(MINUTES),30) --rate $(or $(RATE),2) --burst $(or $(BURST),10000) \
 		--out $(RESULTS)/soak.json
 
-PIP_AUDIT_VERSION = 2.10.1
 AUDIT_VENV = .cache/pip-audit
 
-# pip-audit in a virtualenv of its own: its dependencies stay out of the audited set.
-$(AUDIT_VENV)/.installed:
+# pip-audit in a virtualenv of its own (its dependencies stay out of the audited set),
+# from its own hashed lock.
+$(AUDIT_VENV)/.installed: requirements/pip-audit.txt
 	$(PYTHON) -m venv $(AUDIT_VENV)
-	$(AUDIT_VENV)/bin/pip install --quiet pip-audit==$(PIP_AUDIT_VERSION)
+	$(AUDIT_VENV)/bin/pip install --quiet --require-hashes --only-binary :all: \
+		-r requirements/pip-audit.txt
 	touch $@
 
 # Known vulnerabilities in the installed packages (pip-audit). A package it cannot look
