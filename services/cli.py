@@ -154,6 +154,9 @@ def _cmd_broker(args: argparse.Namespace) -> int:
     if args.action == "fetch":
         print(ensure_jars())
         return 0
+    # A SIGTERM stops the broker (and removes its folder) like Ctrl-C does: left to the
+    # default it would end this process and leave Kafka running.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     broker = start_broker()
     print(
         f"NEWSWIRE_KAFKA_BOOTSTRAP={broker.bootstrap}  (pid {broker.pid}, log {broker.log_file})",

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from services.common.kafka import cluster_metadata_ok, consumer, ensure_topics, producer
-from services.common.settings import Settings
+from services.common.settings import PROJECT_ROOT, Settings
 from services.common.topics import ALL_TOPICS, FEEDS, PAGES
 
 
@@ -101,3 +107,30 @@ async def _read_values(settings: Settings, count: int, timeout: float = 60.0) ->
         return values
     finally:
         await cons.stop()
+
+
+def test_broker_command_stops_kafka_and_removes_its_folder_on_sigterm() -> None:
+    # `newswire broker start` under a supervisor or `kill`: the Java broker goes with it.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "broker", "start"],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # printed once the broker answers
+        found = re.search(r"\(pid (\d+), log (\S+)\)", line)
+        assert found, line
+        java, folder = int(found.group(1)), Path(found.group(2)).parent
+        assert folder.is_dir()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and Path(f"/proc/{java}").exists():
+        time.sleep(0.5)
+    assert not Path(f"/proc/{java}").exists(), "the Kafka process outlived the command"
+    assert not folder.exists()
