@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from services.common.kafka import ensure_topics
 from services.common.settings import Settings
 from services.devtools.stack import Stack
+from services.fetcher.bootstrap import remove_feed
 
 
 @pytest.fixture
@@ -23,3 +25,16 @@ def stack(kafka_settings: Settings, tmp_path: Path) -> Iterator[Stack]:
         yield st
     finally:
         st.stop()
+        forget_feeds(kafka_settings, tmp_path / "feeds.yaml")
+
+
+def forget_feeds(settings: Settings, feeds_file: Path) -> None:
+    """Remove the feeds a test registered from newswire.feeds (compacted: they would
+    stay registered for the rest of the session, and the next fetcher in the same
+    group would track them too)."""
+    if not feeds_file.exists():
+        return
+    listed = yaml.safe_load(feeds_file.read_text()) or {}
+    for feed in listed.get("feeds") or []:
+        url = feed if isinstance(feed, str) else feed["url"]
+        asyncio.run(remove_feed(settings, url))

@@ -18,6 +18,7 @@ from services.common.kafka import ensure_topics
 from services.common.settings import Settings
 from services.devtools.stack import Stack
 from services.devtools.tail import read_topic
+from tests.integration.conftest import forget_feeds
 
 N_FEEDS = 12
 RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {i}</title>
@@ -134,6 +135,7 @@ def cluster(kafka_settings: Settings, tmp_path: Path) -> Iterator[tuple[Stack, F
     finally:
         stack.stop()
         server.stop()
+        forget_feeds(kafka_settings, feeds)
 
 
 def test_two_replicas_split_the_feeds_and_fail_over(
