@@ -158,11 +158,10 @@ def _cmd_broker(args: argparse.Namespace) -> int:
     # default it would end this process and leave Kafka running.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     broker = start_broker()
-    print(
-        f"NEWSWIRE_KAFKA_BOOTSTRAP={broker.bootstrap}  (pid {broker.pid}, log {broker.log_file})",
-        flush=True,
-    )
     try:
+        # Inside the try: a signal right after the line is out still stops the broker.
+        where = f"(pid {broker.pid}, log {broker.log_file})"
+        print(f"NEWSWIRE_KAFKA_BOOTSTRAP={broker.bootstrap}  {where}", flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
