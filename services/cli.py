@@ -88,7 +88,8 @@ def _cmd_feeds(args: argparse.Namespace) -> int:
     settings = load_settings()
     asyncio.run(ensure_topics(settings))
     if args.action == "add":
-        asyncio.run(publish_feeds(settings, [FeedRecord(url=args.url, title=args.title)]))
+        record = FeedRecord(url=args.url, title=args.title, pages=args.pages)
+        asyncio.run(publish_feeds(settings, [record]))
         print(f"added {args.url}")
     elif args.action == "remove":
         asyncio.run(remove_feed(settings, args.url))
@@ -229,6 +230,12 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("action", choices=["add", "remove", "list", "show", "discover"])
     f.add_argument("url", nargs="?")
     f.add_argument("--title")
+    f.add_argument(
+        "--pages",
+        choices=["auto", "always", "never"],
+        help="request article pages (default NEWSWIRE_FEED_PAGES); auto: not when the "
+        "feed's content is the whole article; never: articles from the feed alone",
+    )
     x = sub.add_parser("extract", help="clean HTML/text files offline: one JSON line each")
     x.add_argument("paths", nargs="+", help="files, folders (.html, .html.gz, .txt) or - for stdin")
     x.add_argument("--strict", action="store_true", help="exit 1 when any document failed")

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, MutableMapping
 from datetime import datetime
 from functools import partial
 from urllib.parse import urljoin
 
+from services.cleaner import feedbody
 from services.cleaner.extract import Extracted, extract
 from services.cleaner.markdown import drop_removed
 from services.cleaner.sitelearn import LearnSettings, SiteProfile, apply
 from services.cleaner.workers import shared_pool
 from services.common import metrics
-from services.common.models import Article, MetadataSource, Page, decode, encode
+from services.common.errors import ExtractionError, NoContentError
+from services.common.models import Article, BodySource, MetadataSource, Page, decode, encode
 from services.common.settings import Settings
-from services.common.stage import Output
-from services.common.topics import ARTICLES
+from services.common.stage import Output, Source, dead_letter
+from services.common.topics import ARTICLES, PAGES
 from services.common.urls import host_of
 
 STAGE = "cleaner"
+log = logging.getLogger(__name__)
 
 # What runs in the worker process: page body and content type in, Extracted out.
 Extractor = Callable[..., Extracted]
@@ -130,23 +134,77 @@ def learn_site(article: Article, sites: MutableMapping[str, str], cfg: LearnSett
     return article.model_copy(update=update)
 
 
+async def feed_article(page: Page, source: BodySource, settings: Settings) -> Article:
+    """The article from the page's feed entry: its content cleaned like a page (in a
+    worker process, under the same time limit), or its summary as text."""
+    entry = page.entry
+    ext: Extracted | None = None
+    if source == "feed_content" and entry.content:
+        pool = shared_pool(settings.cleaner_workers)
+        call = partial(
+            feedbody.extract_feed_content,
+            entry.content if page.body_source == "page" else page.body,
+            entry.title,
+            max_chars=settings.max_page_chars,
+            markdown=settings.cleaner_markdown,
+        )
+        try:
+            ext = await pool.run(call, timeout=settings.cleaner_timeout_seconds)
+        except NoContentError:
+            if not entry.summary:
+                raise
+            source = "feed_summary"
+    if ext is None:
+        summary = entry.summary if page.body_source == "page" else (entry.summary or page.body)
+        if not summary:
+            raise NoContentError("the feed entry has no content or summary")
+        ext = feedbody.extract_summary(summary, markdown=settings.cleaner_markdown)
+        source = "feed_summary"
+    article = article_from(page, ext)
+    return article.model_copy(update={"body_source": source})
+
+
 async def handle_page(
     raw: bytes | None,
     settings: Settings,
     sites: MutableMapping[str, str] | None = None,
     *,
     extractor: Extractor = extract,
+    source: Source | None = None,
+    max_record_bytes: int | None = None,
 ) -> list[Output]:
+    """A page record to its article. A page the fetcher made from the feed entry is
+    cleaned as such. A fetched page that gives no article (any ExtractionError: no main
+    text, a timeout, too deep, a crashed worker) is dead-lettered as before and, when the
+    entry has content or a summary, the article comes from that; a failure to decode
+    the record is no page, and stays a dead letter alone. `source` names the record in
+    such a dead letter."""
     page = decode(Page, raw)
-    # Extraction is CPU work in a worker process: the event loop keeps heartbeating, and
-    # a page that runs past the time limit is stopped (ExtractionTimeoutError -> DLQ).
-    pool = shared_pool(settings.cleaner_workers)
-    ext = await pool.run(
-        extraction(page, settings, extractor), timeout=settings.cleaner_timeout_seconds
-    )
-    if ext.rescued is not None:
-        metrics.CLEANER_RESCUES.labels(ext.rescued).inc()
-    article = article_from(page, ext)
+    if page.body_source != "page":
+        # No site learning: the host's profile is of its page template, which a feed's
+        # content does not carry.
+        article = await feed_article(page, page.body_source, settings)
+        return [article_record(article)]
+    try:
+        article = await page_article(page, settings, extractor)
+    except ExtractionError as exc:
+        substitute = feedbody.feed_source(page.entry)
+        if substitute is None:
+            raise
+        try:
+            article = await feed_article(page, substitute, settings)
+        except ExtractionError:
+            raise exc from None  # the page's failure is the one to report
+        reason = exc.reason
+        log.warning("%s: %s on %s: %s (article from the feed)", STAGE, reason, source, exc)
+        metrics.RECORDS_FAILED.labels(STAGE, reason).inc()
+        metrics.DLQ_RECORDS.labels(STAGE, reason).inc()
+        metrics.FEED_FALLBACKS.labels(STAGE, article.body_source, reason).inc()
+        where = source or Source(PAGES.name, None, None, page.article_id.encode())
+        return [
+            dead_letter(STAGE, where, raw, exc, max_bytes=max_record_bytes),
+            article_record(article),
+        ]
     if sites is not None:
         article = learn_site(
             article,
@@ -158,4 +216,20 @@ async def handle_page(
         )
     for reason, count in article.removed_lines.items():
         metrics.BOILERPLATE_LINES_REMOVED.labels(reason).inc(count)
-    return [Output(ARTICLES.name, article.id.encode(), encode(article))]
+    return [article_record(article)]
+
+
+async def page_article(page: Page, settings: Settings, extractor: Extractor) -> Article:
+    # Extraction is CPU work in a worker process: the event loop keeps heartbeating, and
+    # a page that runs past the time limit is stopped (ExtractionTimeoutError -> DLQ).
+    pool = shared_pool(settings.cleaner_workers)
+    ext = await pool.run(
+        extraction(page, settings, extractor), timeout=settings.cleaner_timeout_seconds
+    )
+    if ext.rescued is not None:
+        metrics.CLEANER_RESCUES.labels(ext.rescued).inc()
+    return article_from(page, ext)
+
+
+def article_record(article: Article) -> Output:
+    return Output(ARTICLES.name, article.id.encode(), encode(article))

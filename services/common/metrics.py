@@ -153,6 +153,16 @@ CLEANER_RESCUES = Counter(
     namespace=NAMESPACE,
     registry=REGISTRY,
 )
+# stage: "fetcher" (the page failed, or was not requested: reason "pages_never",
+# "pages_auto") or "cleaner" (the page gave no article: its dead letter's reason);
+# source: "feed_content" or "feed_summary".
+FEED_FALLBACKS = Counter(
+    "feed_fallbacks",
+    "Articles taken from the feed entry's content or summary instead of the page.",
+    ["stage", "source", "reason"],
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
 DEDUP_VERDICTS = Counter(
     "dedup_verdicts",
     "Stories emitted, by verdict.",

@@ -20,6 +20,13 @@ Verdict = Literal["new", "duplicate", "update"]
 # Where an article's metadata field came from: the page's JSON-LD, its meta tags, its
 # visible text, the feed entry, or (site only) the URL's host.
 MetadataSource = Literal["json-ld", "meta", "text", "feed", "url"]
+# Whether the fetcher requests a feed's article pages (Miniflux's "fetch original
+# content"): always; never (the article comes from the feed's content or summary); auto
+# (only when the feed's content is not already the whole article: fetcher/fullcontent.py).
+FeedPages = Literal["auto", "always", "never"]
+# Where an article's body came from: its page, the feed entry's full content, or (when
+# the entry had no content) its summary.
+BodySource = Literal["page", "feed_content", "feed_summary"]
 
 
 def utcnow() -> datetime:
@@ -54,6 +61,8 @@ class FeedRecord(Message):
     title: str | None = None
     tags: list[str] = Field(default_factory=list)
     added_at: AwareDatetime = Field(default_factory=utcnow)
+    # None: the fetcher's NEWSWIRE_FEED_PAGES.
+    pages: FeedPages | None = None
 
 
 class FeedPoll(Message):
@@ -73,6 +82,13 @@ class Entry(Message):
     guid: str | None = None
     title: str | None = None
     summary: str | None = None
+    # The entry's full content as the feed carries it (RSS content:encoded, Atom content,
+    # JSON Feed content_html or content_text): HTML or text, cut at
+    # NEWSWIRE_FEED_CONTENT_MAX_BYTES (on a UTF-8 character boundary), then `content_truncated`.
+    content: str | None = None
+    content_truncated: bool = False
+    # Its feed's page mode when the entry was found, so the page fetcher needs no lookup.
+    pages: FeedPages = "always"
     authors: list[str] = Field(default_factory=list)
     published: AwareDatetime | None = None
     updated: AwareDatetime | None = None
@@ -97,6 +113,12 @@ class Page(Message):
     body: str
     body_bytes: int = Field(ge=0)
     fetched_at: AwareDatetime = Field(default_factory=utcnow)
+    # "page": the body is the page as fetched. Otherwise the page was not requested (the
+    # feed's `pages` mode) or could not be had (`page_error`: the reason its dead letter
+    # gives, e.g. "http_status", "robots", "timeout"), and the body is the entry's content
+    # or summary; then `status` is the page's HTTP status, or 0 without an answer.
+    body_source: BodySource = "page"
+    page_error: str | None = None
     entry: Entry
     trace: Trace = Field(default_factory=Trace)
 
@@ -141,6 +163,9 @@ class Article(Message):
     markdown: str | None = None
     # Lines the cruft filter removed, counted by rule name (for debugging extraction).
     removed_lines: dict[str, int] = Field(default_factory=dict)
+    # "page" unless the page was not requested or could not be had: then the feed entry's
+    # content ("feed_content", cleaned like a page) or its summary ("feed_summary").
+    body_source: BodySource = "page"
     trace: Trace = Field(default_factory=Trace)
 
 

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     # one busy host does not hold up the others): bounds memory and the pages fetched
     # again after a crash or a rebalance.
     page_backlog: int = Field(1000, ge=1)
+    # A feed entry's full content (content:encoded, Atom content, JSON Feed content_html)
+    # is kept on the entry up to this many bytes: the article when its page cannot be had.
+    feed_content_max_bytes: int = Field(256 * 1024, ge=1024)
+    # Page requests for feeds that set no `pages` of their own: always (fetch every
+    # page), auto (not when the feed's content is the whole article) or never.
+    feed_pages: Literal["auto", "always", "never"] = "always"
 
     # Cleaner.
     max_page_chars: int = 5 * 1024 * 1024

@@ -20,10 +20,17 @@ from services.common import faults, metrics
 from services.common.faustapp import StageApp
 from services.common.models import FeedPoll, decode, encode, utcnow
 from services.common.settings import Settings
+from services.common.stage import Source
 from services.common.topics import ENTRIES, FEED_POLLS, FEEDS
 from services.fetcher.http import HttpClient
 from services.fetcher.lanes import HostLanes
-from services.fetcher.pipeline import STAGE, PolledFeed, fetch_page, plan_poll, register_feed
+from services.fetcher.pipeline import (
+    STAGE,
+    PolledFeed,
+    fetch_page_or_feed,
+    plan_poll,
+    register_feed,
+)
 from services.fetcher.politeness import HostGate
 from services.fetcher.robots import RobotsCache
 from services.fetcher.schedule import FencedTable, ScheduledTable
@@ -132,7 +139,12 @@ def build(settings: Settings) -> StageApp:
         else None
     )
     fetch = partial(
-        fetch_page, client=client, gate=gate, robots=robots, partitions=settings.topic_partitions
+        fetch_page_or_feed,
+        client=client,
+        gate=gate,
+        robots=robots,
+        partitions=settings.topic_partitions,
+        max_record_bytes=sa.stage.max_record_bytes,
     )
 
     # Entries go into per-host lanes (keyed by their record key, the article host), so
@@ -150,7 +162,10 @@ def build(settings: Settings) -> StageApp:
 
         async def work(event: Any) -> None:
             generation = acks.generation
-            await sa.send(await sa.handle(event, fetch))
+            msg = event.message
+            # The source names the entry in a dead letter written beside a feed fallback.
+            source = Source(msg.topic, msg.partition, msg.offset, msg.key)
+            await sa.send(await sa.handle(event, partial(fetch, source=source)))
             if acks.generation == generation:  # else revoked meanwhile: read again
                 await acks.done([event], [])
 

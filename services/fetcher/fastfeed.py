@@ -34,7 +34,7 @@ from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urifixer
 from lxml import etree
 
-from services.fetcher.feeds import ParsedEntry, ParsedFeed, _article_link
+from services.fetcher.feeds import ParsedEntry, ParsedFeed, _article_link, text_as_html
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 DC = "{http://purl.org/dc/elements/1.1/}"
@@ -192,6 +192,12 @@ def _plain(el: Any) -> str | None:
     return text or None
 
 
+def _raw(el: Any) -> str | None:
+    """An element's content as the feed gives it (HTML for content:encoded and Atom
+    type="html"), for the article when its page cannot be had."""
+    return str(el.text or "").strip() or None
+
+
 def _uri(text: str) -> str:
     """feedparser's _urifixer.sub(r"\1\3", text): drops the slashes after "scheme://".
     Its pattern is anchored and its last group matches empty, so this is the same
@@ -209,6 +215,7 @@ class _Item:
         self.title: str | None = None
         self.guid: str | None = None
         self.summary: str | None = None
+        self.content: str | None = None
         self.authors: list[str] = []
         self.published: datetime | None = None
         self.updated: datetime | None = None
@@ -287,6 +294,7 @@ def _rss_item(el: Any) -> _Item:
         elif tag == CONTENT + "encoded":
             item.once(tag)
             _plain(child)
+            item.content = _raw(child)
         elif tag == "enclosure":
             _check_attrs(child, {"url", "length", "type"})
             if len(child) or (child.text or "").strip():
@@ -344,6 +352,10 @@ def _atom_entry(el: Any) -> _Item:
             summary = _plain(child)
             if tag == ATOM + "summary" or item.summary is None:
                 item.summary = summary
+            if tag == ATOM + "content":
+                raw = _raw(child)
+                kind = child.get("type", "text")
+                item.content = raw if kind == "html" or raw is None else text_as_html(raw)
         elif tag == ATOM + "category":
             _check_attrs(child, {"term", "scheme", "label"})
             _text(child)
@@ -511,6 +523,7 @@ def parse_fast(body: bytes, *, url: str, content_type: str | None = None) -> Par
                     published=item.published,
                     # feedparser's updated_parsed falls back to published_parsed
                     updated=item.updated if item.has_updated else item.published,
+                    content=item.content,
                 )
             )
     except _Refuse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import codecs
 import hashlib
+import html
 import json
 import re
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ class ParsedEntry:
     authors: list[str] = field(default_factory=list)
     published: datetime | None = None
     updated: datetime | None = None
+    # The item's full content as HTML (plain-text content escaped into paragraphs).
+    content: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,39 @@ def _text(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
+_BLANK_LINES = re.compile(r"\n\s*\n")
+
+
+def text_as_html(text: str) -> str | None:
+    """Plain-text content as HTML paragraphs, so an entry's content is always HTML (a
+    "<" in prose must not open a tag when the cleaner parses it)."""
+    blocks = [b.strip() for b in _BLANK_LINES.split(text) if b.strip()]
+    return "".join(f"<p>{html.escape(b)}</p>" for b in blocks) or None
+
+
+_HTML_CONTENT = ("text/html", "application/xhtml+xml", "html", "xhtml")
+
+
+def best_content(contents: Any) -> str | None:
+    """feedparser's `content` list (an item may carry several): the longest HTML one,
+    else the first other one as text."""
+    if not isinstance(contents, list):
+        return None
+    html_values: list[str] = []
+    other: list[str] = []
+    for part in contents:
+        if not isinstance(part, dict) or not isinstance(part.get("value"), str):
+            continue
+        value = part["value"].strip()
+        if not value:
+            continue
+        kind = str(part.get("type") or "").lower()
+        (html_values if kind in _HTML_CONTENT else other).append(value)
+    if html_values:
+        return max(html_values, key=len)
+    return text_as_html(other[0]) if other else None
+
+
 def parse_json_feed(body: bytes) -> ParsedFeed:
     """JSON Feed 1.0 and 1.1 (https://jsonfeed.org/version/1.1)."""
     try:
@@ -182,6 +218,10 @@ def parse_json_feed(body: bytes) -> ParsedFeed:
         guid = _text(item.get("id")) if not isinstance(item.get("id"), int) else str(item["id"])
         title = _text(item.get("title"))
         summary = _text(item.get("summary")) or _text(item.get("content_text"))
+        content_text = _text(item.get("content_text"))
+        content = _text(item.get("content_html")) or (
+            text_as_html(content_text) if content_text else None
+        )
         entry_id = _unique(guid or link or _digest(title, summary), link, title, summary, used)
         if entry_id is None:
             continue
@@ -201,6 +241,7 @@ def parse_json_feed(body: bytes) -> ParsedFeed:
                 authors=authors,
                 published=_iso(item.get("date_published")),
                 updated=_iso(item.get("date_modified")),
+                content=content,
             )
         )
     return ParsedFeed(title=_text(doc.get("title")), ttl_seconds=None, entries=entries)
@@ -307,6 +348,7 @@ def parse_with_feedparser(body: bytes, *, url: str, content_type: str | None = N
                 authors=authors,
                 published=_when(item.get("published_parsed")),
                 updated=_when(item.get("updated_parsed")),
+                content=best_content(item.get("content")),
             )
         )
     if not entries:

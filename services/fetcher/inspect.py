@@ -52,7 +52,12 @@ def describe(
     """One feed, as `newswire feeds show` prints it."""
     out: dict[str, Any] = {"url": url, "registered": registration is not None}
     if registration:
-        out.update(title=registration.get("title"), tags=registration.get("tags", []))
+        out.update(
+            title=registration.get("title"),
+            tags=registration.get("tags", []),
+            # None: the fetcher's NEWSWIRE_FEED_PAGES.
+            pages=registration.get("pages"),
+        )
     if state is not None:
         out.update(
             status="failing" if state.failing else "ok",

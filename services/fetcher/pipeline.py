@@ -14,15 +14,27 @@ from services.common import metrics
 from services.common.charset import decode_body
 from services.common.errors import (
     FeedParseError,
+    FetchError,
     HttpStatusError,
     NewswireError,
     UnsupportedContentError,
 )
-from services.common.models import Entry, FeedPoll, FeedRecord, Page, Trace, decode, encode, utcnow
+from services.common.models import (
+    Entry,
+    FeedPages,
+    FeedPoll,
+    FeedRecord,
+    Page,
+    Trace,
+    decode,
+    encode,
+    utcnow,
+)
 from services.common.settings import Settings
 from services.common.stage import Output, Source, dead_letter
 from services.common.topics import ENTRIES, FEED_POLLS, PAGES, partition_for
 from services.common.urls import article_id, host_of
+from services.fetcher import fallback, fullcontent
 from services.fetcher.caching import (
     conditional_headers,
     max_age_seconds,
@@ -60,35 +72,65 @@ def register_feed(
     record = decode(FeedRecord, raw)
     state = load_state(table, record.url)
     if state is None:
-        state = FeedState(url=record.url, partition=partition, title=record.title)
+        state = FeedState(
+            url=record.url, partition=partition, title=record.title, pages=record.pages
+        )
         log.info("feed added: %s (partition %d)", record.url, partition)
     else:
         state.title = record.title or state.title
+        state.pages = record.pages
     table[record.url] = state.model_dump_json()
     return []
 
 
-def entries_from(parsed: ParsedFeed, state: FeedState, feed_url: str) -> list[Entry]:
+def entries_from(
+    parsed: ParsedFeed,
+    state: FeedState,
+    feed_url: str,
+    *,
+    pages: FeedPages = "always",
+    content_max_bytes: int = 256 * 1024,
+) -> list[Entry]:
+    """The feed's unseen entries; `pages` is the mode for a feed that sets none."""
     seen = set(state.seen)
     now = utcnow()
-    return [
-        Entry(
-            entry_id=item.entry_id,
-            feed_url=feed_url,
-            link=item.link,
-            guid=item.guid,
-            title=item.title,
-            summary=item.summary,
-            authors=item.authors,
-            published=item.published,
-            updated=item.updated,
-            discovered_at=now,
-            # What Trace().stamped("poller", now) gives, without a model copy per entry.
-            trace=Trace(stages={"poller": now}),
+    mode = state.pages or pages
+    entries = []
+    for item in parsed.entries:
+        if item.entry_id in seen:
+            continue
+        content, truncated = cap_utf8(item.content, content_max_bytes)
+        entries.append(
+            Entry(
+                entry_id=item.entry_id,
+                feed_url=feed_url,
+                link=item.link,
+                guid=item.guid,
+                title=item.title,
+                summary=item.summary,
+                content=content,
+                content_truncated=truncated,
+                pages=mode,
+                authors=item.authors,
+                published=item.published,
+                updated=item.updated,
+                discovered_at=now,
+                # What Trace().stamped("poller", now) gives, without a model copy per entry.
+                trace=Trace(stages={"poller": now}),
+            )
         )
-        for item in parsed.entries
-        if item.entry_id not in seen
-    ]
+    return entries
+
+
+def cap_utf8(text: str | None, max_bytes: int) -> tuple[str | None, bool]:
+    """`text` cut to at most `max_bytes` of UTF-8 on a character boundary, and whether it was."""
+    if text is None or len(text) * 4 <= max_bytes:  # no character is over 4 bytes
+        return text, False
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= max_bytes:
+        return text, False
+    # errors="ignore" drops only the partial character left at the cut.
+    return data[:max_bytes].decode("utf-8", "ignore"), True
 
 
 @dataclass
@@ -117,8 +159,10 @@ class PolledFeed:
             return
         state = self.state.state
         if latest != self.stored_raw:  # str equality checks identity first: free when unchanged
-            # Registered again meanwhile (a new title): that change wins over ours.
-            state.title = FeedState.model_validate_json(latest).title or state.title
+            # Registered again meanwhile (a new title or pages mode): that change wins.
+            registered = FeedState.model_validate_json(latest)
+            state.title = registered.title or state.title
+            state.pages = registered.pages
         self.table[self.url] = self.state.dump()
 
 
@@ -172,7 +216,13 @@ async def plan_poll(
         else:
             parsed = parse_feed(resp.body, url=resp.final_url, content_type=resp.content_type)
             first_body = not stored.seen_ids()  # decoded only now, for a new body
-            new = entries_from(parsed, state, state.url)
+            new = entries_from(
+                parsed,
+                state,
+                state.url,
+                pages=settings.feed_pages,
+                content_max_bytes=settings.feed_content_max_bytes,
+            )
             source = Source(FEED_POLLS.name, command.partition, None, state.url.encode())
             outputs, emitted = entry_records(new, source, raw)
             state.remember(
@@ -311,6 +361,13 @@ async def fetch_page(
     article must not lead the fetcher into a path (or a host) that disallows it.
     """
     entry = decode(Entry, raw)
+    page = await _fetch(entry, client=client, gate=gate, robots=robots)
+    return [page_record(page, partitions)]
+
+
+async def _fetch(
+    entry: Entry, *, client: HttpClient, gate: HostGate | None, robots: RobotsCache | None
+) -> Page:
     crawl_delay = await robots.check(entry.link) if robots is not None else None
     hop_check = robots.check if robots is not None else None
     if gate is None:
@@ -318,9 +375,67 @@ async def fetch_page(
     else:
         async with gate.turn(host_of(entry.link), crawl_delay):
             resp = await client.get(entry.link, kind="page", before_redirect=hop_check)
-    page = build_page(entry, resp)
-    partition = partition_for(host_of(entry.link), partitions) if partitions else None
-    return [Output(PAGES.name, page.article_id.encode(), encode(page), partition)]
+    return build_page(entry, resp)
+
+
+def page_record(page: Page, partitions: int | None) -> Output:
+    """A newswire.pages record: keyed by article id, in its host's partition (the
+    cleaner's per-host table lives there)."""
+    partition = partition_for(host_of(page.url), partitions) if partitions else None
+    return Output(PAGES.name, page.article_id.encode(), encode(page), partition)
+
+
+async def fetch_page_or_feed(
+    raw: bytes | None,
+    *,
+    source: Source,
+    client: HttpClient,
+    gate: HostGate | None = None,
+    robots: RobotsCache | None = None,
+    partitions: int | None = None,
+    max_record_bytes: int | None = None,
+) -> list[Output]:
+    """What the page agent does with an entry: its page, or the article from the feed.
+
+    The feed's `pages` mode may skip the request (never; auto when the feed's content
+    is the whole article). A page that cannot be had (`fallback.falls_back`) is
+    dead-lettered as before, so operators see it, and the entry's content or summary
+    goes to newswire.pages in its place; other failures raise, for `Stage.handle` to
+    dead-letter alone.
+    """
+    entry = decode(Entry, raw)
+    if entry.pages == "never" or (
+        entry.pages == "auto" and fullcontent.is_whole_article(entry.content)
+    ):
+        page = fallback.feed_page(entry)
+        if page is None:
+            raise FetchError(
+                "feed's pages mode is 'never' and the entry has no content or summary",
+                reason="no_feed_content",
+            )
+        metrics.FEED_FALLBACKS.labels(STAGE, page.body_source, f"pages_{entry.pages}").inc()
+        return [page_record(page, partitions)]
+    try:
+        page = await _fetch(entry, client=client, gate=gate, robots=robots)
+    except NewswireError as exc:
+        substitute = (
+            fallback.feed_page(entry, status=fallback.status_of(exc), page_error=exc.reason)
+            if fallback.falls_back(exc)
+            else None
+        )
+        if substitute is None:
+            raise
+        # Counted and logged as Stage.handle does for a dead letter of its own.
+        reason = exc.reason
+        log.warning("%s: %s on %s: %s (article from the feed)", STAGE, reason, source, exc)
+        metrics.RECORDS_FAILED.labels(STAGE, reason).inc()
+        metrics.DLQ_RECORDS.labels(STAGE, reason).inc()
+        metrics.FEED_FALLBACKS.labels(STAGE, substitute.body_source, reason).inc()
+        return [
+            dead_letter(STAGE, source, raw, exc, max_bytes=max_record_bytes),
+            page_record(substitute, partitions),
+        ]
+    return [page_record(page, partitions)]
 
 
 LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter
 
-from services.common.models import utcnow
+from services.common.models import FeedPages, utcnow
 
 # How far back entry times are kept to estimate a feed's publishing frequency.
 FREQUENCY_WINDOW = timedelta(days=7)
@@ -42,6 +42,8 @@ class FeedState(BaseModel):
     body_digest: str | None = None
     error_count: int = 0
     last_error: str | None = None
+    # The feed's own `pages` mode (None: NEWSWIRE_FEED_PAGES), given to its entries.
+    pages: FeedPages | None = None
     # When new entries were seen (most recent last), for the frequency estimate.
     entry_times: list[AwareDatetime] = Field(default_factory=list)
     # Most recent last: ids of entries already emitted, bounded per feed. Declared last
