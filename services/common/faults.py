@@ -19,6 +19,10 @@ EXIT_CODE = 137  # 128 + SIGKILL
 # marks them seen) is not yet written.
 POLL_SENT = "fetcher.poll.entries-sent"
 
+# The dedup decider: an article's story records are on the broker, the note saying so
+# (the decider table's "sent" mark) is not yet written.
+STORIES_SENT = "dedup.decide.stories-sent"
+
 _armed: frozenset[str] = frozenset()
 
 

@@ -439,7 +439,12 @@ class StageApp:
     async def send_soon(self, outputs: Sequence[Output]) -> list[Any]:
         """Hand outputs to the producer; their futures resolve when the broker has them."""
         return [
-            await self.topic(out.topic).send(key=out.key, value=out.value, partition=out.partition)
+            await self.topic(out.topic).send(
+                key=out.key,
+                value=out.value,
+                partition=out.partition,
+                headers=list(out.headers) or None,
+            )
             for out in outputs
         ]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import AsyncIterator
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.conn import create_conn
 from aiokafka.errors import (
@@ -171,6 +172,64 @@ async def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] = ALL_T
         return created
     finally:
         await admin.close()
+
+
+async def partitions_of(settings: Settings, topic: str) -> list[int]:
+    """The partition ids of an existing topic (empty when it does not exist)."""
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(
+        p["partition"] for t in described if t.get("error_code", 0) == 0 for p in t["partitions"]
+    )
+
+
+async def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
+    """Partition -> the offset the next record of `topic` will get."""
+    tps = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
+    if not tps:
+        return {}
+    reader = consumer(settings, enable_auto_commit=False, group_id=None)
+    await reader.start()
+    try:
+        return {tp.partition: end for tp, end in (await reader.end_offsets(tps)).items()}
+    finally:
+        await reader.stop()
+
+
+async def read_tail(
+    settings: Settings, topic: str, starts: dict[int, int]
+) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
+    """The records of `topic` from `starts` (partition -> offset; a partition missing
+    from it is read from its beginning) up to the partitions' ends when called."""
+    tps = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
+    if not tps:
+        return
+    reader = consumer(settings, enable_auto_commit=False, group_id=None)
+    await reader.start()
+    try:
+        reader.assign(tps)
+        first = await reader.beginning_offsets(tps)
+        last = await reader.end_offsets(tps)
+        todo: dict[TopicPartition, int] = {}
+        for tp in tps:
+            start = max(starts.get(tp.partition, first[tp]), first[tp])
+            if start < last[tp]:
+                reader.seek(tp, start)
+                todo[tp] = last[tp]
+        while todo:
+            batch = await reader.getmany(*todo, timeout_ms=1000)
+            for records in batch.values():
+                for rec in records:
+                    yield rec
+            for tp in list(todo):  # a compacted or aborted tail ends before the high mark
+                if await reader.position(tp) >= todo[tp]:
+                    del todo[tp]
+    finally:
+        await reader.stop()
 
 
 async def _wait_for_leaders(

@@ -31,6 +31,8 @@ class Output:
     key: bytes | None
     value: bytes | None
     partition: int | None = None
+    # Kafka record headers: what a stage needs to find its own records again (dedup).
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -18,19 +18,23 @@ story centroids and the entities' document counts.
 
 At-least-once without loss: the decider acknowledges an article's records only once
 its verdict is on newswire.stories; after a crash they are read and gathered again,
-and an article decided before gets its stored decision again.
+and an article decided before gets its stored decision again. Its story record is not
+sent again when the topic has it already (sent.py): every article once on
+newswire.stories, whatever dies.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, deque
 from collections.abc import Iterator, MutableMapping
 from functools import partial
 from typing import Any
 
-from services.common import metrics
+from services.common import faults, metrics
 from services.common.errors import DecodeError
 from services.common.faustapp import OrderedAcks, StageApp
+from services.common.kafka import end_offsets, read_tail
 from services.common.models import DedupAnswer, decode, encode
 from services.common.settings import Settings
 from services.common.stage import Source
@@ -39,6 +43,7 @@ from services.common.topics import (
     DEDUP_LOOKUPS,
     DEDUP_SEQUENCE,
     ENRICHED,
+    STORIES,
     partition_for,
 )
 from services.dedup.clock import StreamClock
@@ -52,6 +57,9 @@ from services.dedup.engine import (
 )
 from services.dedup.gather import Gatherer, Ready
 from services.dedup.pipeline import STAGE, answer, ask, route, verdict
+from services.dedup.sent import SentMark, sent_record
+
+log = logging.getLogger(__name__)
 
 # Stores whose values are packed bytes (lsh.py); the others hold JSON or text.
 BYTES_STORES = ("bands", "story_keys", "sketches")
@@ -140,30 +148,59 @@ def build(settings: Settings) -> StageApp:
 
     # Decided articles whose story records are on their way to the broker, in order.
     sending: deque[tuple[int, list[Any]]] = deque()
+    # Sequence number -> article id of the story records found on newswire.stories past
+    # the last "sent" note when this worker took over the sequence (None: not read yet).
+    found_sent: dict[int, str] | None = None
 
     def note_sent() -> None:
-        """Record the last decided article whose story records the broker has: after a
-        crash, the decisions read again up to it are not sent a second time (only those
-        whose records may not have reached the broker are). In the agent's event, so the
-        write goes to the decider table's changelog like its other writes."""
-        last = None
+        """Record the last decided article whose story records the broker has, and where
+        they ended: after a crash, the decisions read again up to it are not sent a
+        second time, and the records sent after it are found from there (sent.py). In
+        the agent's event, so the write goes to the decider table's changelog like its
+        other writes."""
+        mark: SentMark | None = None
         while sending and all(f.done() for f in sending[0][1]):
             seq, futures = sending.popleft()
             if any(f.cancelled() or f.exception() is not None for f in futures):
                 sending.clear()  # the worker stops on a failed send (OrderedAcks)
                 return
-            last = seq
-        if last is not None:
-            stores.progress[SENT_KEY] = str(last)
+            faults.reached(faults.STORIES_SENT)
+            mark = mark or SentMark.decode(stores.progress.get(SENT_KEY))
+            mark.advance(seq, [f.result() for f in futures], STORIES.name)
+        if mark is not None:
+            stores.progress[SENT_KEY] = mark.encode()
 
-    def sent_before(seq: int) -> bool:
-        raw = stores.progress.get(SENT_KEY)
-        return raw is not None and seq <= int(raw)
+    async def find_sent() -> dict[int, str]:
+        """The story records sent past the last note, read back from the topic."""
+        mark = SentMark.decode(stores.progress.get(SENT_KEY))
+        found: dict[int, str] = {}
+        try:
+            if not mark.ends:
+                # The decider's first start on this table (or on a note written before
+                # the ends were kept): nothing it sent can be found, none needs to be.
+                # Note where the topic ends now, so what it sends from here can be.
+                mark.ends = await end_offsets(settings, STORIES.name)
+                stores.progress[SENT_KEY] = mark.encode()
+                return found
+            async for rec in read_tail(settings, STORIES.name, mark.ends):
+                got = sent_record(rec.headers, rec.value)
+                if got is not None and got[0] > mark.seq:
+                    found[got[0]] = got[1]
+        except Exception:  # not fatal: without it a decision may be sent twice, not lost
+            log.exception("could not read back newswire.stories; decisions may repeat")
+        return found
+
+    def sent_before(seq: int, article_id: str) -> bool:
+        if seq <= SentMark.decode(stores.progress.get(SENT_KEY)).seq:
+            return True
+        return found_sent is not None and found_sent.get(seq) == article_id
 
     async def _forget(*_: Any, **__: Any) -> None:
         # Revoked: the records gathered so far will be read again by the new owner.
+        nonlocal found_sent
         gatherer.clear()
         sending.clear()
+        found_sent = None
 
     sa.app.on_partitions_revoked.connect(_forget)
 
@@ -209,12 +246,18 @@ def build(settings: Settings) -> StageApp:
             yield event.message.offset
 
     async def finish(acks: OrderedAcks, ready: Ready[Any]) -> None:
+        article_id = ready.record.article.id
+
         def decide(_: bytes | None) -> Any:
-            if ready.decided and sent_before(ready.seq):
+            if ready.decided and sent_before(ready.seq, article_id):
                 return []  # decided and its record on the broker before a restart
             outputs = verdict(ready, decider)
             if not ready.decided:
                 sweep_decider()
+                if sent_before(ready.seq, article_id):
+                    # Its record reached the topic, its decision's writes did not reach
+                    # the changelog: decided again (the same way), not sent again.
+                    return []
             return outputs
 
         source = Source(DEDUP_ANSWERS.name, 0, None, str(ready.seq).encode())
@@ -229,7 +272,10 @@ def build(settings: Settings) -> StageApp:
         # A record is acknowledged when its article is decided, not when it is read.
         manual = stream.noack()
         acks = sa.ordered_acks(manual)
+        nonlocal found_sent
         async for event in manual.events():
+            if found_sent is None:
+                found_sent = await find_sent()
             note_sent()
             acks.read(event)  # acknowledged in this order, whenever its article is decided
             try:

@@ -41,6 +41,7 @@ from services.dedup.config import DedupConfig
 from services.dedup.engine import Answers, Decider, Item, Prepared, Result, prepare, questions
 from services.dedup.gather import Ready
 from services.dedup.lookups import Lookups, Question
+from services.dedup.sent import seq_header
 
 STAGE = "dedup"
 
@@ -165,7 +166,9 @@ def verdict(ready: Ready[object], decider: Decider) -> list[Output]:
     now = utcnow()
     story = story_record(article, result, now)
     _observe_latency(article.trace.fetched_at, now)
-    return [Output(STORIES.name, story.story_id.encode(), encode(story))]
+    return [
+        Output(STORIES.name, story.story_id.encode(), encode(story), headers=seq_header(ready.seq))
+    ]
 
 
 def story_record(article: Enriched, result: Result, now: datetime) -> Story:

@@ -243,6 +243,12 @@ class RunConfig:
     pause_s: float = BROKER_PAUSE_S
 
 
+# Services that acknowledge records themselves refuse exactly_once (faustfixes'
+# EXACTLY_ONCE_NOACK); under --guarantee exactly_once they run at-least-once, dedup
+# sending each story record once by its own means (dedup/sent.py).
+AT_LEAST_ONCE_ONLY = ("fetcher", "dedup")
+
+
 def service_env(cfg: RunConfig) -> dict[str, str]:
     return {
         "NEWSWIRE_FEEDS_FILE": str(cfg.feeds_file),
@@ -266,7 +272,10 @@ class Runner:
         self.broker_events: list[dict[str, Any]] = []
 
     def start(self, stack: Stack, name: str) -> None:
-        stack.start_service(name, self.env)
+        env = self.env
+        if name in AT_LEAST_ONCE_ONLY:
+            env = {**env, "NEWSWIRE_PROCESSING_GUARANTEE": "at_least_once"}
+        stack.start_service(name, env)
         self.started_at[name] = time.monotonic()
 
     def run(self) -> dict[str, Any]:

@@ -1,0 +1,94 @@
+"""The dedup decider dies between its story records reaching the broker and the note
+that says so: restarted, it sends no article's record a second time (issue 13, item 1:
+every article once on newswire.stories, whatever dies).
+
+Real broker, dedup as a real process killed by its own fault point (os._exit, as a
+SIGKILL or an OOM kill would).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+
+from services.common import faults
+from services.common.kafka import read_tail
+from services.common.settings import Settings
+from services.dedup.sent import sent_record
+from services.devtools.stack import Stack
+from tests.integration.test_dedup_workers import (
+    enriched,
+    produce_articles,
+    stories,
+    story_text,
+    uncommitted,
+    wait_for_stories,
+    wait_ready,
+)
+
+N_ARTICLES = 6
+WAIT_S = 240.0
+
+
+def start_dedup(stack: Stack, fault: str = "") -> None:
+    stack.start_service(
+        "dedup",
+        {
+            "NEWSWIRE_FAULT_INJECT": fault,
+            "NEWSWIRE_DATA_DIR": str(stack.run_dir / "dedup"),  # the same disk after restart
+        },
+    )
+
+
+async def headers_of(settings: Settings, run: str) -> dict[str, int]:
+    """Article id -> the sequence header of its story record."""
+    out = {}
+    async for rec in read_tail(settings, "newswire.stories", {}):
+        got = sent_record(rec.headers, rec.value)
+        if got is not None and got[1].startswith(run):
+            out[got[1]] = got[0]
+    return out
+
+
+def test_a_decider_killed_after_sending_and_before_noting_it_sends_nothing_twice(
+    stack: Stack, kafka_settings: Settings
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    articles = [
+        enriched(run, f"{run}-a{i}", story_text(f"{run}-{i}", i % 6)) for i in range(N_ARTICLES)
+    ]
+    start_dedup(stack, fault=faults.STORIES_SENT)
+    wait_ready(stack)
+    asyncio.run(produce_articles(kafka_settings, articles))
+    proc = stack.procs["dedup"]
+    deadline = time.monotonic() + WAIT_S
+    while proc.alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert proc.popen.poll() == faults.EXIT_CODE, proc.log.read_text()[-3000:]
+    assert f"dying at {faults.STORIES_SENT}" in proc.log.read_text()
+    # Died after at least one article's story record was acknowledged.
+    assert stories(kafka_settings, run), "no story record before the fault point"
+    stack.procs.pop("dedup")
+
+    start_dedup(stack)
+    wait_ready(stack)
+    wait_for_stories(stack, kafka_settings, run, N_ARTICLES, timeout=WAIT_S)
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:  # every input offset committed: nothing left to redo
+        offsets = asyncio.run(uncommitted(kafka_settings))
+        if all(end == committed for end, committed in offsets.values()):
+            break
+        time.sleep(1)
+    else:
+        raise AssertionError(f"dedup did not commit its inputs: {offsets}")
+    found = stories(kafka_settings, run)
+    stack.stop_service("dedup")
+
+    per_article = Counter(str(v["article_id"]) for v in found)
+    assert per_article == Counter({a.id: 1 for a in articles})
+    # Every record carries the decider's sequence number, each its own.
+    seqs = asyncio.run(headers_of(kafka_settings, run))
+    assert set(seqs) == {a.id for a in articles}
+    assert len(set(seqs.values())) == N_ARTICLES
