@@ -64,6 +64,10 @@ def extract_feed_content(
     except NoContentError:
         return _lines_only(visible_lines(content), markdown=markdown)
     ext.sources = _from_feed(ext.sources)
+    if title is not None and ext.title == title:
+        # The wrapper's own <title>: the article takes the entry's, marked as the feed's.
+        ext.title = None
+        ext.sources.pop("title", None)
     return ext
 
 

@@ -218,6 +218,11 @@ class RobotsCache:
                 return Rules([], False, now, self._ttl_s)  # no robots.txt: all allowed
             return Rules([], True, now, UNREACHABLE_TTL_S)
         except FetchError as exc:
+            if exc.reason == "blocked_address":
+                # The SSRF guard refused the host: that is the page's failure, not an
+                # unreachable robots.txt (which would read as "disallowed", and a
+                # robots refusal lets the article come from the feed: fetcher/fallback.py).
+                raise
             if exc.reason == "too_large":
                 return Rules([], False, now, self._ttl_s)
             return Rules([], True, now, UNREACHABLE_TTL_S)
