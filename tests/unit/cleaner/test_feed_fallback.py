@@ -156,3 +156,23 @@ async def test_a_page_whose_extraction_fails_otherwise_falls_back_too() -> None:
 async def test_a_real_page_keeps_body_source_page(seed_html: str) -> None:
     [article] = articles(await clean(page_for(entry(), seed_html)))
     assert article.body_source == "page"
+
+
+async def test_body_source_is_carried_to_enriched_and_stories() -> None:
+    from services.common.models import Story
+    from services.enricher.pipeline import enrich
+
+    page = feed_page(entry(content=None), status=403, page_error="http_status")
+    [article] = articles(await clean(page))
+    enriched = enrich(article, Settings(enrichers="stats"))
+    assert enriched.body_source == "feed_summary"
+    story = Story(
+        story_id=article.id,
+        article_id=article.id,
+        verdict="new",
+        content_hash="h",
+        article=enriched,
+    )
+    value = json.loads(encode(story))
+    validate_record("newswire.stories", value)
+    assert value["article"]["body_source"] == "feed_summary"

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from xml.sax.saxutils import escape
 
+import pytest
+
+from services.common.errors import ConfigError
 from services.common.models import Entry, FeedRecord, encode
 from services.common.settings import Settings
 from services.fetcher.fastfeed import parse_fast
 from services.fetcher.feeds import best_content, parse_feed, parse_with_feedparser, text_as_html
 from services.fetcher.pipeline import cap_utf8, entries_from, load_state, register_feed
+from services.fetcher.registry import load_feeds_file
 from services.fetcher.state import FeedState
 from tests.conftest import validate_record
 
@@ -156,3 +161,16 @@ def test_settings_defaults() -> None:
     # An old entry without the new fields still decodes, with today's behaviour.
     old = Entry.model_validate({"entry_id": "e", "feed_url": URL, "link": "http://n.example/1"})
     assert old.pages == "always" and old.content is None and not old.content_truncated
+
+
+def test_feeds_file_sets_pages_per_feed(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "feeds:\n  - url: http://a.example/f\n    pages: never\n"
+        "  - url: http://b.example/f\n  - http://c.example/f\n"
+    )
+    records = load_feeds_file(path, "http://seeds")
+    assert [r.pages for r in records] == ["never", None, None]
+    path.write_text("feeds:\n  - url: http://a.example/f\n    pages: sometimes\n")
+    with pytest.raises(ConfigError, match="pages"):
+        load_feeds_file(path, "http://seeds")
