@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from services.common.logging import setup_logging
+from services.common.logging import setup_logging_from
 from services.common.settings import PROJECT_ROOT, Settings, load_settings
 
 SERVICE_NAMES = ("fetcher", "cleaner", "enricher", "dedup")
@@ -263,11 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         _run_service(args.command)
         return 0
     settings = load_settings()
-    setup_logging(
-        settings.log_level,
-        throttle_window_seconds=settings.log_throttle_window_seconds,
-        throttle_max_causes=settings.log_throttle_max_causes,
-    )
+    setup_logging_from(settings, "cli")
     if args.command == "feeds" and args.action != "list" and not args.url:
         print("feeds add|remove|show|discover need a URL", file=sys.stderr)
         return 2

@@ -1,11 +1,24 @@
-"""Process-wide logging: one line per event, level from settings, floods collapsed."""
+"""Process-wide logging: one line per event, level from settings, floods collapsed.
+
+Text by default; with NEWSWIRE_LOG_FORMAT=json every record of every logger (Newswire's,
+Faust's, aiokafka's) is one JSON object per line, with the article being processed
+when there is one (`ARTICLE_ID`, set by the stage around each record), an exception's
+traceback as one field, and warnings and uncaught exceptions in threads logged too, so
+that nothing the process says falls outside the format.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Iterable
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 from services.common import metrics
 from services.common.logthrottle import (
@@ -22,21 +35,99 @@ LEVELS = {
     "error": logging.ERROR,
 }
 
+if TYPE_CHECKING:
+    from services.common.settings import Settings
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+#: The article id of the record a stage is handling in this task (None between records).
+ARTICLE_ID: ContextVar[str | None] = ContextVar("newswire_article_id", default=None)
+
 # One per process: services call setup_logging once, the CLI may call it again.
 _FILTER: ThrottleFilter | None = None
 _WATCH = BrokerErrorWatch()
+_FORMATTER: logging.Formatter | None = None  # set on every root handler, Faust's too
 
 
 def setup_logging(
-    level: str, *, throttle_window_seconds: float = 5.0, throttle_max_causes: int = 256
+    level: str,
+    *,
+    throttle_window_seconds: float = 5.0,
+    throttle_max_causes: int = 256,
+    fmt: str = "text",
+    service: str = "newswire",
 ) -> None:
-    logging.basicConfig(
-        level=LEVELS.get(level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    global _FORMATTER
+    logging.basicConfig(level=LEVELS.get(level, logging.INFO), format=TEXT_FORMAT)
     # aiokafka is chatty about routine rebalances at INFO.
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    if fmt == "json":
+        _FORMATTER = JsonFormatter(service)
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(_FORMATTER)
+        _log_what_bypasses_logging()
     install_throttle(throttle_window_seconds, throttle_max_causes)
+
+
+def setup_logging_from(settings: Settings, service: str) -> None:
+    """A service's logging as its settings say."""
+    setup_logging(
+        settings.log_level,
+        throttle_window_seconds=settings.log_throttle_window_seconds,
+        throttle_max_causes=settings.log_throttle_max_causes,
+        fmt=settings.log_format,
+        service=service,
+    )
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, on one line."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        article_id = ARTICLE_ID.get()
+        if article_id is not None:
+            out["article_id"] = article_id
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            out["exception"] = record.exc_text
+        if record.stack_info:
+            out["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+def _log_what_bypasses_logging() -> None:
+    """Warnings and uncaught exceptions (main thread and others) as log records: written
+    straight to stderr they would be lines outside the JSON format."""
+    logging.captureWarnings(True)
+    uncaught = logging.getLogger("newswire.uncaught")
+
+    def excepthook(
+        kind: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
+        uncaught.critical("uncaught exception", exc_info=(kind, exc, tb))
+
+    def thread_excepthook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit or args.exc_value is None:
+            return
+        uncaught.error(
+            "uncaught exception in thread %s",
+            args.thread.name if args.thread else "?",
+            exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+        )
+
+    sys.excepthook = excepthook
+    threading.excepthook = thread_excepthook
 
 
 def install_throttle(window_s: float, max_causes: int) -> ThrottleFilter:
@@ -91,7 +182,7 @@ class _FilteredHandlers(list[logging.Handler]):
         self.extend(handlers)
 
     def append(self, handler: logging.Handler) -> None:
-        handler.addFilter(self.throttle)
+        _adopt(handler, self.throttle)
         super().append(handler)
 
     def extend(self, handlers: Iterable[logging.Handler]) -> None:
@@ -99,5 +190,13 @@ class _FilteredHandlers(list[logging.Handler]):
             self.append(handler)
 
     def insert(self, index: int, handler: logging.Handler) -> None:  # type: ignore[override]
-        handler.addFilter(self.throttle)
+        _adopt(handler, self.throttle)
         super().insert(index, handler)
+
+
+def _adopt(handler: logging.Handler, throttle: ThrottleFilter) -> None:
+    """A handler joining the root logger (Faust's worker replaces ours with its own):
+    collapse its floods, and write it in the process's format."""
+    handler.addFilter(throttle)
+    if _FORMATTER is not None:
+        handler.setFormatter(_FORMATTER)

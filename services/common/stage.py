@@ -19,6 +19,7 @@ from typing import Any
 
 from services.common import metrics
 from services.common.errors import NewswireError, RecordTooLargeError
+from services.common.logging import ARTICLE_ID
 from services.common.models import DeadLetter, encode
 from services.common.topics import BY_NAME, DLQ
 
@@ -33,6 +34,14 @@ class Output:
     partition: int | None = None
     # Kafka record headers: what a stage needs to find its own records again (dedup).
     headers: tuple[tuple[str, bytes], ...] = ()
+
+
+def article_key(source: Source) -> str | None:
+    """The article id a record is keyed by, on the topics keyed by article id."""
+    spec = BY_NAME.get(source.topic or "")
+    if spec is None or spec.key != "article id" or not source.key:
+        return None
+    return source.key.decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,8 @@ class Stage:
         if counted:
             metrics.RECORDS_IN.labels(self.name).inc()
         started = time.perf_counter()
+        # Every line logged while this record is handled names its article (JSON logs).
+        context = ARTICLE_ID.set(article_key(source))
         try:
             if offload:
                 result: Any = await asyncio.to_thread(fn, value)
@@ -152,6 +163,7 @@ class Stage:
             outputs = [dead_letter(self.name, source, value, exc, max_bytes=self.max_record_bytes)]
         finally:
             metrics.PROCESSING_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+            ARTICLE_ID.reset(context)
         return outputs
 
     def count_out(self, outputs: Sequence[Output]) -> None:

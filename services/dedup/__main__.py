@@ -1,5 +1,5 @@
 from services.common.faustapp import run_worker
-from services.common.logging import setup_logging
+from services.common.logging import setup_logging_from
 from services.common.settings import load_settings
 
 
@@ -7,11 +7,7 @@ def main() -> None:
     from services.dedup.app import build
 
     settings = load_settings()
-    setup_logging(
-        settings.log_level,
-        throttle_window_seconds=settings.log_throttle_window_seconds,
-        throttle_max_causes=settings.log_throttle_max_causes,
-    )
+    setup_logging_from(settings, "dedup")
     run_worker(build(settings))
 
 

@@ -1,7 +1,7 @@
 import asyncio
 
 from services.common.faustapp import run_worker
-from services.common.logging import setup_logging
+from services.common.logging import setup_logging_from
 from services.common.settings import load_settings
 
 
@@ -10,11 +10,7 @@ def main() -> None:
     from services.fetcher.bootstrap import bootstrap_feeds
 
     settings = load_settings()
-    setup_logging(
-        settings.log_level,
-        throttle_window_seconds=settings.log_throttle_window_seconds,
-        throttle_max_causes=settings.log_throttle_max_causes,
-    )
+    setup_logging_from(settings, "fetcher")
     asyncio.run(bootstrap_feeds(settings))
     run_worker(build(settings))
 

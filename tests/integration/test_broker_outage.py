@@ -1,5 +1,7 @@
 """A real cleaner process while its broker is away: a few log lines instead of thousands,
-the errors counted in /metrics, /readyz 503 during the outage and 200 after it.
+the errors counted in /metrics, /readyz 503 during the outage and 200 after it. The
+cleaner logs JSON (NEWSWIRE_LOG_FORMAT=json), and every line of the run must be one
+JSON object: Faust's and aiokafka's records too, the outage's included.
 
 The test runs a broker of its own (it kills it), not the session's. Measured here without
 the throttle: the cleaner logged ~2,500 ERROR lines in 30 s of outage (~80 a second).
@@ -8,6 +10,7 @@ the throttle: the cleaner logged ~2,500 ERROR lines in 30 s of outage (~80 a sec
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 import urllib.error
@@ -24,8 +27,8 @@ from services.devtools.stack import Proc, Stack
 
 # Generous: the machine is shared and a broker restart can take a while on it.
 DEADLINE_S = 240.0
-# Lines from the worker's log format: "[time] [pid] [LEVEL] message".
-LEVEL = re.compile(r"^\[[^]]+\] \[\d+\] \[(WARNING|ERROR|CRITICAL)\] ")
+LOUD = {"WARNING", "ERROR", "CRITICAL"}
+FIELDS = {"time", "level", "service", "logger", "message"}
 COUNTED = re.compile(r"\(and (\d+) more like it in the last 5 s\)")
 SERIES = re.compile(r'^newswire_broker_connection_errors_total\{cause="(\w+)"\} (\S+)$', re.M)
 
@@ -75,7 +78,7 @@ def test_broker_outage_is_quiet_counted_and_unready(
     asyncio.run(ensure_topics(settings))
     stack = Stack(broker[0].bootstrap, seeds_url="http://127.0.0.1:9", run_dir=tmp_path)
     try:
-        proc = stack.start_service("cleaner")
+        proc = stack.start_service("cleaner", {"NEWSWIRE_LOG_FORMAT": "json"})
         base = f"http://127.0.0.1:{proc.port}"
         wait_for("readiness", lambda: http(f"{base}/readyz")[0] == 200, proc)
         before = connection_errors(f"{base}/metrics")
@@ -101,7 +104,7 @@ def test_broker_outage_is_quiet_counted_and_unready(
         during = connection_errors(f"{base}/metrics")
         outage_s = time.monotonic() - outage_started
         lines = outage_log().splitlines()
-        loud = [line for line in lines if LEVEL.match(line)]
+        loud = [line for line in lines if json.loads(line)["level"] in LOUD]
         held_back = sum(int(n) for n in COUNTED.findall("\n".join(lines)))
         errors = sum(during.values()) - sum(before.values())
         print(
@@ -122,5 +125,24 @@ def test_broker_outage_is_quiet_counted_and_unready(
         back = time.monotonic()
         wait_for("readiness after the outage", lambda: http(f"{base}/readyz")[0] == 200, proc)
         print(f"/readyz 200 {time.monotonic() - back:.1f}s after the broker answered again")
+        stack.stop()
+        every_line_is_one_json_record(proc.log)
     finally:
         stack.stop()
+
+
+def every_line_is_one_json_record(log: Path) -> None:
+    """The whole run's output, start and graceful stop included."""
+    lines = log.read_text(errors="replace").splitlines()
+    assert len(lines) > 10
+    loggers = set()
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            raise AssertionError(f"not a JSON line: {line!r}") from None
+        assert isinstance(record, dict) and set(record) >= FIELDS, line
+        assert record["service"] == "cleaner"
+        loggers.add(record["logger"].split(".")[0])
+    # Faust's worker replaced the root handlers with its own: they write JSON too.
+    assert {"services", "aiokafka"} <= loggers, loggers
