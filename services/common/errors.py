@@ -111,3 +111,9 @@ class WorkerCrashedError(ExtractionError):
     """The extraction process died on a page (a crash in native code, or out of memory)."""
 
     reason = "worker_crashed"
+
+
+class ArchiveRecordError(NewswireError):
+    """A WARC or ARC record `newswire backfill` cannot read (bad headers, cut short)."""
+
+    reason = "warc_record"

@@ -119,6 +119,9 @@ class Page(Message):
     # or summary; then `status` is the page's HTTP status, or 0 without an answer.
     body_source: BodySource = "page"
     page_error: str | None = None
+    # Set by `newswire backfill`: the WARC-Record-ID (or, from an ARC file, the record's
+    # file and offset) of the capture this page was read from, for provenance.
+    warc_record_id: str | None = None
     entry: Entry
     trace: Trace = Field(default_factory=Trace)
 
@@ -360,6 +363,20 @@ class DeadLetter(Message):
     failed_at: AwareDatetime = Field(default_factory=utcnow)
 
 
+class BackfillProgress(Message):
+    """newswire.backfill-progress (compacted): how far `newswire backfill` got in one
+    archive file, keyed by the file's key (services/backfill/progress.py)."""
+
+    path: str
+    size: int = Field(ge=0)
+    # The byte offset of the first record not yet sent and acknowledged; `done` once the
+    # whole file (of `size` bytes) was.
+    offset: int = Field(ge=0)
+    done: bool = False
+    records: int = Field(0, ge=0)
+    updated_at: AwareDatetime = Field(default_factory=utcnow)
+
+
 TOPIC_MODELS: dict[str, type[Message]] = {
     "feeds.schema.json": FeedRecord,
     "feed-polls.schema.json": FeedPoll,
@@ -372,6 +389,7 @@ TOPIC_MODELS: dict[str, type[Message]] = {
     "dedup-lookups.schema.json": DedupQuestion,
     "dedup-answers.schema.json": DedupAnswer,
     "dlq.schema.json": DeadLetter,
+    "backfill-progress.schema.json": BackfillProgress,
 }
 
 M = TypeVar("M", bound=BaseModel)

@@ -149,6 +149,15 @@ class Settings(BaseSettings):
     log_throttle_max_causes: int = Field(256, ge=1)
     data_dir: Path = Path(".cache/faust")
 
+    # `newswire backfill`: records it sends per second at most (0: no bound), so live
+    # traffic is not starved; and every how many records it notes how far it got in a
+    # file (what a killed run sends again at most).
+    backfill_max_records_per_s: float = Field(200.0, ge=0)
+    backfill_checkpoint_records: int = Field(500, ge=1)
+    # Fetched pages also written to rotating WARC files (one per hour, gzip per record)
+    # in this directory (services/backfill/archive.py); empty: not written.
+    archive_dir: str = ""
+
 
 def load_settings() -> Settings:
     """Read the environment once; services receive the result instead of re-reading it."""

@@ -78,6 +78,14 @@ STORIES = TopicSpec("newswire.stories", "story id", "stories.schema.json", reten
 DLQ = TopicSpec(
     "newswire.dlq", "article id (or source key)", "dlq.schema.json", retention_ms=30 * DAY_MS
 )
+# `newswire backfill`'s resume state: one record per archive file, the latest wins.
+BACKFILL_PROGRESS = TopicSpec(
+    "newswire.backfill-progress",
+    "archive file key",
+    "backfill-progress.schema.json",
+    compacted=True,
+    internal=True,
+)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     FEEDS,
@@ -91,6 +99,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     DEDUP_ANSWERS,
     STORIES,
     DLQ,
+    BACKFILL_PROGRESS,
 )
 BY_NAME: dict[str, TopicSpec] = {t.name: t for t in ALL_TOPICS}
 

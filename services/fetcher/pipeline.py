@@ -319,13 +319,16 @@ def _store_validators(state: FeedState, headers: dict[str, str], now: datetime) 
         state.etag = state.last_modified = state.validators_at = None
 
 
-def build_page(entry: Entry, resp: Response) -> Page:
+def build_page(entry: Entry, resp: Response, *, fetched_at: datetime | None = None) -> Page:
+    """The page record of a response; `fetched_at` when it was captured earlier (an
+    archive's capture time, for `newswire backfill`), else now."""
     if resp.media_type not in PAGE_TYPES:
         raise UnsupportedContentError(
             f"content type {resp.media_type or 'missing'!r} is not a page"
         )
     text, charset = decode_body(resp.body, resp.charset)
     now = utcnow()
+    at = fetched_at or now
     return Page(
         article_id=article_id(entry.link),
         url=entry.link,
@@ -341,9 +344,9 @@ def build_page(entry: Entry, resp: Response) -> Page:
         else None,
         body=text,
         body_bytes=len(resp.body),
-        fetched_at=now,
+        fetched_at=at,
         entry=entry,
-        trace=entry.trace.model_copy(update={"fetched_at": now}).stamped(STAGE, now),
+        trace=entry.trace.model_copy(update={"fetched_at": at}).stamped(STAGE, now),
     )
 
 
