@@ -44,6 +44,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     stack = start_stack(run_dir)
     try:
         print(f"kafka:  {stack.bootstrap}\nseeds:  {stack.seeds_url}", flush=True)
+        _write_stack_file(
+            run_dir,
+            stack.bootstrap,
+            {
+                name: f"http://127.0.0.1:{proc.port}"
+                for name, proc in stack.procs.items()
+                if name != "seeds"
+            },
+        )
         for name, proc in stack.procs.items():
             if name != "seeds":
                 print(
@@ -63,6 +72,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("\nstopping ...", flush=True)
         stack.stop()
     return 0
+
+
+def _write_stack_file(run_dir: Path, bootstrap: str, services: dict[str, str]) -> None:
+    """Where the local stack's broker and services are, for `newswire status`."""
+    (run_dir / "stack.json").write_text(json.dumps({"bootstrap": bootstrap, "services": services}))
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from services.ops import status
+
+    settings = load_settings()
+    stack_file = Path(args.run_dir) / "stack.json"
+    if not settings.kafka_bootstrap and stack_file.exists():  # the local stack's broker
+        bootstrap = json.loads(stack_file.read_text())["bootstrap"]
+        settings = settings.model_copy(update={"kafka_bootstrap": bootstrap})
+    services = status.services_from(args.service, settings, stack_file)
+    return status.main(settings, services, as_json=args.json, watch=args.watch)
 
 
 def _cmd_tail(args: argparse.Namespace) -> int:
@@ -220,6 +246,26 @@ def parser() -> argparse.ArgumentParser:
         sub.add_parser(name, help=f"run the {name} service (one process)")
     run = sub.add_parser("run", help="broker + seed server + all services, showing stories")
     run.add_argument("--run-dir", default=str(PROJECT_ROOT / ".cache" / "run"))
+    st = sub.add_parser("status", help="the whole pipeline on one screen (exit 1: not healthy)")
+    st.add_argument(
+        "--service",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="a service's HTTP base URL (repeatable; default NEWSWIRE_STATUS_SERVICES, "
+        "else the local stack of `newswire run`)",
+    )
+    st.add_argument("--json", action="store_true", help="one JSON object (per refresh)")
+    st.add_argument(
+        "--watch",
+        type=float,
+        nargs="?",
+        const=5.0,
+        default=None,
+        metavar="S",
+        help="refresh every S seconds (5), in place on a terminal",
+    )
+    st.add_argument("--run-dir", default=str(PROJECT_ROOT / ".cache" / "run"))
     t = sub.add_parser("tail", help="print a topic's records")
     t.add_argument("topic")
     t.add_argument("--pretty", action="store_true", help="one summary line per story")
@@ -273,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         "enrich": _cmd_enrich,
         "cluster": _cmd_cluster,
         "tail": _cmd_tail,
+        "status": _cmd_status,
         "feeds": _cmd_feeds,
         "broker": _cmd_broker,
         "topics": _cmd_topics,

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # When set, /metrics wants "Authorization: Bearer <token>" (/healthz and /readyz stay
     # open for probes). For a bind address other than loopback on a shared network.
     metrics_token: SecretStr | None = None
+    # `newswire status`: the services' endpoints, "name=URL,name=URL" (empty: the local
+    # stack `newswire run` started).
+    status_services: str = ""
 
     # Fetcher.
     feeds_file: Path = PROJECT_ROOT / "seeds" / "feeds.yaml"

@@ -1,0 +1,1 @@
+"""Tools for the people who run Newswire: the pipeline's state on one screen."""
