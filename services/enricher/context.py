@@ -89,7 +89,9 @@ class ArticleContext:
     def entities(self) -> list[Entity]:
         def compute() -> list[Entity]:
             model = self.ner_model()
-            raw = ner.recognise(self.body[: self.settings.ner_max_chars], model)
+            raw = ner.recognise(
+                self.body[: self.settings.ner_max_chars], model, self.settings.ner_matmul
+            )
             found = entities.canonicalise(raw, gazetteer.country_code, self.article.title)
             return entities.offset(found, self.body_offset)
 

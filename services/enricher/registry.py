@@ -115,7 +115,7 @@ def warm_up(settings: Settings) -> None:
         from services.enricher import ner
 
         for model in settings.ner_models.values():
-            ner.pipeline(model)
+            ner.pipeline(model, settings.ner_matmul)
     if "places" in names:
         places.index(settings.place_min_population)
     sample = Article(

@@ -81,7 +81,7 @@ def test_failing_shared_model_fails_its_dependants_only(
 ) -> None:
     calls = []
 
-    def no_model(text: str, model: str) -> list[object]:
+    def no_model(text: str, model: str, matmul: str = "numpy") -> list[object]:
         calls.append(model)
         raise OSError(f"can't find model {model!r}")
 
