@@ -223,6 +223,12 @@ def _cmd_schemas(args: argparse.Namespace) -> int:
     return 1 if stale else 0
 
 
+def _cmd_backfill(args: argparse.Namespace) -> int:
+    from services.backfill.run import main as backfill_main
+
+    return backfill_main(args, load_settings())
+
+
 def _cmd_serve_seeds(args: argparse.Namespace) -> int:
     from services.devtools import seedserver
 
@@ -300,6 +306,9 @@ def parser() -> argparse.ArgumentParser:
     ss.add_argument("--root", default=str(PROJECT_ROOT / "seeds"))
     ss.add_argument("--host", default="127.0.0.1")
     ss.add_argument("--port", type=int, default=8000)
+    from services.backfill.args import add_arguments as backfill_arguments
+
+    backfill_arguments(sub.add_parser("backfill", help="WARC/ARC archives into newswire.pages"))
     return p
 
 
@@ -325,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         "topics": _cmd_topics,
         "schemas": _cmd_schemas,
         "serve-seeds": _cmd_serve_seeds,
+        "backfill": _cmd_backfill,
     }
     return handlers[args.command](args)
 
