@@ -12,9 +12,12 @@ STAGE = "enricher"
 
 
 def enrich(
-    article: Article, settings: Settings, timings: dict[str, float] | None = None
+    article: Article,
+    settings: Settings,
+    timings: dict[str, float] | None = None,
+    cpu_timings: dict[str, float] | None = None,
 ) -> Enriched:
-    fields, errors, skipped = run_all(article, settings, timings)
+    fields, errors, skipped = run_all(article, settings, timings, cpu_timings)
     base = article.model_dump()
     base["trace"] = article.trace.stamped(STAGE)
     return Enriched(**base, **fields, enrichment_errors=errors, enrichment_skipped=skipped)
