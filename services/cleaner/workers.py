@@ -25,7 +25,7 @@ T = TypeVar("T")
 
 # Imported once in the forkserver; every worker forks with them loaded. The first one
 # makes the forkserver ignore SIGTERM (see its docstring).
-PRELOAD = ["services.cleaner.forkshield", "services.cleaner.extract"]
+PRELOAD = ["services.cleaner.forkshield", "services.cleaner.extract", "services.cleaner.pipeline"]
 
 
 def _init_worker() -> None:
