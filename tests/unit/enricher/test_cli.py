@@ -92,3 +92,16 @@ def test_bench_ends_with_one_json_line(tmp_path: Path) -> None:
     full = json.loads(out.read_text())
     assert full["languages"] == {"en": 2, "de": 1}
     assert full["enrichment_errors"] == {} and full["enrichment_skipped"]["entities"] == 1
+    # Before and after in the same run: the pre-issue-15 configuration, its figures, the
+    # ratio, and every article enriched alike by both.
+    assert headline["baseline"]["articles_per_s_per_core"] > 0
+    assert set(headline["baseline"]["enricher_cpu_ms_per_article"]) == set(
+        headline["enricher_cpu_ms_per_article"]
+    )
+    assert headline["speedup_per_core"] > 0 and headline["target_per_core"] == 20.0
+    assert full["baseline"]["settings"] == {"ner_matmul": "blis"}
+    assert full["settings"] == {"ner_matmul": "numpy"}
+    same = headline["same_results"]
+    assert same["articles"] == 3
+    assert same["entities"] == same["places"] == same["quotes"] == same["keywords"] == 3
+    assert same["embedding_max_abs_diff"] == 0.0
