@@ -37,6 +37,11 @@ def test_benchfetcher_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert results["headline"] == headline
     newswire_run = next(r for r in results["runs"] if r["path"] == "newswire")
     assert [r["entries"] for r in newswire_run["rounds"]] == [150, 10]
+    # The user's own poller parsed the same feeds and found the same new entries.
+    poller_run = next(r for r in results["runs"] if r["path"] == "poller")
+    assert [r["entries"] for r in poller_run["rounds"]] == [150, 10]
+    assert headline["vs_poller"] > 0 and headline["http_layer_ratio"] > 0
+    assert set(results["targets"]) >= {"vs_poller_met", "http_layer_ratio_met", "polls_per_s_met"}
     # The HTTP layer alone got the same answers as the bare loop.
     layer_run = next(r for r in results["runs"] if r["path"] == "http_layer")
     bare_run = next(r for r in results["runs"] if r["path"] == "bare")
