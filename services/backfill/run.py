@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import glob
 import json
+import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -209,6 +210,9 @@ async def backfill(
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
+    # Reading a just-created progress topic, aiokafka logs each retried offset look-up
+    # as an error; on this terminal they would only hide the progress bar.
+    logging.getLogger("aiokafka.consumer.fetcher").setLevel(logging.CRITICAL)
     try:
         paths = expand(args.paths)
     except ConfigError as exc:
