@@ -419,50 +419,17 @@ async def measure_newswire(setup: Setup, *, limit_per_host: int | None, repeat: 
     return result
 
 
-async def measure_bare(setup: Setup, *, limit_per_host: int, repeat: int) -> Measurement:
+async def measure_bare(
+    setup: Setup,
+    *,
+    limit_per_host: int,
+    repeat: int,
+    path: str = "bare",
+    on_200: Callable[[str, bytes, Counter[str]], None] | None = None,
+) -> Measurement:
+    """The same conditional GETs through a plain aiohttp session, reading the body and
+    keeping the validators; `on_200` is what else is done with a 200's body."""
     validators: dict[str, tuple[str | None, str | None]] = {}
-    settings = setup.settings
-    session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=setup.concurrency, limit_per_host=limit_per_host),
-        timeout=aiohttp.ClientTimeout(
-            total=settings.fetch_total_timeout,
-            sock_connect=settings.fetch_connect_timeout,
-            sock_read=settings.fetch_read_timeout,
-        ),
-        headers={"User-Agent": settings.user_agent},
-    )
-    tally: Counter[str] = Counter()
-
-    async def one(url: str) -> None:
-        headers = {"Accept": ACCEPT_FEED}
-        etag, last_modified = validators.get(url, (None, None))
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
-        try:
-            async with session.get(url, headers=headers, allow_redirects=False) as resp:
-                await resp.read()
-                if resp.status == 200:
-                    validators[url] = (resp.headers.get("ETag"), resp.headers.get("Last-Modified"))
-        except (aiohttp.ClientError, TimeoutError, OSError):
-            tally["errors"] += 1
-
-    try:
-        result = await measure_rounds("bare", setup, repeat, setup.urls, one, tally)
-        result.connector = connector_limits(session)
-    finally:
-        await session.close()
-    return result
-
-
-async def measure_poller(setup: Setup, *, limit_per_host: int, repeat: int) -> Measurement:
-    """The bare loop, plus what a user's own poller does with a 200: feedparser over the
-    body and a set of entry ids seen."""
-    import feedparser
-
-    validators: dict[str, tuple[str | None, str | None]] = {}
-    seen: set[str] = set()
     settings = setup.settings
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=setup.concurrency, limit_per_host=limit_per_host),
@@ -491,18 +458,34 @@ async def measure_poller(setup: Setup, *, limit_per_host: int, repeat: int) -> M
         except (aiohttp.ClientError, TimeoutError, OSError):
             tally["errors"] += 1
             return
+        if on_200 is not None:
+            on_200(url, body, tally)
+
+    try:
+        result = await measure_rounds(path, setup, repeat, setup.urls, one, tally)
+        result.connector = connector_limits(session)
+    finally:
+        await session.close()
+    return result
+
+
+async def measure_poller(setup: Setup, *, limit_per_host: int, repeat: int) -> Measurement:
+    """The bare loop, plus what a user's own poller does with a 200: feedparser over the
+    body and a set of entry ids seen."""
+    import feedparser
+
+    seen: set[str] = set()
+
+    def parse(url: str, body: bytes, tally: Counter[str]) -> None:
         for entry in feedparser.parse(body).entries:
             key = f"{url} {entry.get('id') or entry.get('link')}"
             if key not in seen:
                 seen.add(key)
                 tally["entries"] += 1
 
-    try:
-        result = await measure_rounds("poller", setup, repeat, setup.urls, one, tally)
-        result.connector = connector_limits(session)
-    finally:
-        await session.close()
-    return result
+    return await measure_bare(
+        setup, limit_per_host=limit_per_host, repeat=repeat, path="poller", on_200=parse
+    )
 
 
 async def measure_http_layer(
