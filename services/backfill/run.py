@@ -194,7 +194,8 @@ async def backfill(
     await ensure_topics(settings, (PAGES, DLQ, BACKFILL_PROGRESS))
     partitions = len(await partitions_of(settings, PAGES.name))
     noted = await load_notes(settings)
-    prod = producer(settings, linger_ms=10)
+    # Pages are tens to hundreds of KB: aiokafka's default 16 KB batch holds one each.
+    prod = producer(settings, linger_ms=10, max_batch_size=1024 * 1024)
     await prod.start()
     try:
         rate = (
