@@ -17,7 +17,7 @@ RUNTEST = PATH="$(abspath $(TOOLS)):$$PATH" $(PYTEST)
 
 .PHONY: help venv lock jars tools prometheus run test-deploy test test-unit test-agents test-integration test-e2e lint schemas clean \
 	check-feeds bench-fetcher eval-extract bench-cleaner bench-enricher eval-dedup bench-dedup bench-dedup-agent \
-	fuzz audit chaos soak
+	bench-backfill fuzz audit chaos soak
 
 help:
 	@echo "make run    - broker + seed server + the four services, showing stories (Ctrl-C stops)"
@@ -135,6 +135,12 @@ bench-enricher: venv
 	@mkdir -p $(RESULTS)
 	$(BIN)/python -m services.enricher.bench \
 		$(or $(DATASET),$(DATASETS)/article-extraction-benchmark) --out $(RESULTS)/bench-enricher.json
+
+# newswire backfill into a local broker vs a bare fastwarc read of the same WARC (target >= 0.8x).
+bench-backfill: venv jars
+	@mkdir -p $(RESULTS)
+	$(BIN)/python -m services.devtools.benchbackfill \
+		$(or $(DATASET),$(DATASETS)/article-extraction-benchmark) --out $(RESULTS)/bench-backfill.json
 
 # Dedup quality: near-duplicate grouping (extraction benchmark variants) and story
 # clustering (ECB+ dev), pairwise and B-cubed P/R/F1.

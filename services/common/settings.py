@@ -161,7 +161,7 @@ class Settings(BaseSettings):
     backfill_max_records_per_s: float = Field(200.0, ge=0)
     backfill_checkpoint_records: int = Field(500, ge=1)
     # Fetched pages also written to rotating WARC files (one per hour, gzip per record)
-    # in this directory (services/backfill/archive.py); empty: not written.
+    # in this directory (services/common/warcarchive.py); empty: not written.
     archive_dir: str = ""
 
 

@@ -22,6 +22,7 @@ from services.common.models import FeedPoll, decode, encode, utcnow
 from services.common.settings import Settings
 from services.common.stage import Source
 from services.common.topics import ENTRIES, FEED_POLLS, FEEDS
+from services.common.warcarchive import open_archive
 from services.fetcher.http import HttpClient
 from services.fetcher.lanes import HostLanes
 from services.fetcher.pipeline import (
@@ -57,6 +58,14 @@ def build(settings: Settings) -> StageApp:
     table.on_recover(rebuild_schedule)
     client = HttpClient(settings)
     sa.on_shutdown(client.close)
+    archive = open_archive(settings)
+    if archive is not None:
+        closing = archive
+
+        async def close_archive() -> None:
+            closing.close()
+
+        sa.on_shutdown(close_archive)
     in_flight: dict[str, float] = {}
 
     @app.agent(sa.topic(FEEDS.name), name="register-feeds")
@@ -145,6 +154,7 @@ def build(settings: Settings) -> StageApp:
         robots=robots,
         partitions=settings.topic_partitions,
         max_record_bytes=sa.stage.max_record_bytes,
+        archive=archive,
     )
 
     # Entries go into per-host lanes (keyed by their record key, the article host), so

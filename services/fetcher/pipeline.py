@@ -34,6 +34,7 @@ from services.common.settings import Settings
 from services.common.stage import Output, Source, dead_letter
 from services.common.topics import ENTRIES, FEED_POLLS, PAGES, partition_for
 from services.common.urls import article_id, host_of
+from services.common.warcarchive import WarcArchive
 from services.fetcher import fallback, fullcontent
 from services.fetcher.caching import (
     conditional_headers,
@@ -369,7 +370,12 @@ async def fetch_page(
 
 
 async def _fetch(
-    entry: Entry, *, client: HttpClient, gate: HostGate | None, robots: RobotsCache | None
+    entry: Entry,
+    *,
+    client: HttpClient,
+    gate: HostGate | None,
+    robots: RobotsCache | None,
+    archive: WarcArchive | None = None,
 ) -> Page:
     crawl_delay = await robots.check(entry.link) if robots is not None else None
     hop_check = robots.check if robots is not None else None
@@ -378,7 +384,13 @@ async def _fetch(
     else:
         async with gate.turn(host_of(entry.link), crawl_delay):
             resp = await client.get(entry.link, kind="page", before_redirect=hop_check)
-    return build_page(entry, resp)
+    page = build_page(entry, resp)
+    if archive is not None:
+        # The raw capture outlives newswire.pages' retention (NEWSWIRE_ARCHIVE_DIR);
+        # inline: about a millisecond of file I/O a page, and the writer is not
+        # thread-safe.
+        archive.write(page, raw=resp.body, headers=resp.headers)
+    return page
 
 
 def page_record(page: Page, partitions: int | None) -> Output:
@@ -397,6 +409,7 @@ async def fetch_page_or_feed(
     robots: RobotsCache | None = None,
     partitions: int | None = None,
     max_record_bytes: int | None = None,
+    archive: WarcArchive | None = None,
 ) -> list[Output]:
     """What the page agent does with an entry: its page, or the article from the feed.
 
@@ -419,7 +432,7 @@ async def fetch_page_or_feed(
         metrics.FEED_FALLBACKS.labels(STAGE, page.body_source, f"pages_{entry.pages}").inc()
         return [page_record(page, partitions)]
     try:
-        page = await _fetch(entry, client=client, gate=gate, robots=robots)
+        page = await _fetch(entry, client=client, gate=gate, robots=robots, archive=archive)
     except NewswireError as exc:
         substitute = (
             fallback.feed_page(entry, status=fallback.status_of(exc), page_error=exc.reason)

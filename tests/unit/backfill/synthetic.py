@@ -1,5 +1,5 @@
 """Small synthetic news pages and WARC files of them, written with warcio directly (not
-with services/backfill/archive.py, so the reader is checked against another writer)."""
+with services/common/warcarchive.py, so the reader is checked against another writer)."""
 
 from __future__ import annotations
 

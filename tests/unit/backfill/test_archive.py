@@ -7,12 +7,12 @@ import gzip
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from services.backfill.archive import WarcArchive, open_archive, warc_date
 from services.backfill.records import page_from_capture
 from services.backfill.warc import read_captures
 from services.common.models import Entry, Page
 from services.common.settings import Settings
 from services.common.urls import article_id
+from services.common.warcarchive import WarcArchive, open_archive, warc_date
 from services.fetcher.http import Response
 from services.fetcher.pipeline import build_page
 from tests.unit.backfill.synthetic import article_html
