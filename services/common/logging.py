@@ -112,9 +112,7 @@ def _log_what_bypasses_logging() -> None:
     logging.captureWarnings(True)
     uncaught = logging.getLogger("newswire.uncaught")
 
-    def excepthook(
-        kind: type[BaseException], exc: BaseException, tb: TracebackType | None
-    ) -> None:
+    def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         uncaught.critical("uncaught exception", exc_info=(kind, exc, tb))
 
     def thread_excepthook(args: threading.ExceptHookArgs) -> None:
