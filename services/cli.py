@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from services.common.logging import setup_logging_from
@@ -89,6 +90,54 @@ def _cmd_status(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"kafka_bootstrap": bootstrap})
     services = status.services_from(args.service, settings, stack_file)
     return status.main(settings, services, as_json=args.json, watch=args.watch)
+
+
+def _when(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    when = datetime.fromisoformat(text)
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _cmd_dlq(args: argparse.Namespace) -> int:
+    from services.ops import deadletters as view
+    from services.ops import dlq
+
+    settings = load_settings()
+    select = view.Selection(
+        stages=frozenset(args.stage),
+        reasons=frozenset(args.reason),
+        since=_when(args.since),
+        until=_when(args.until),
+        ids=frozenset(args.ids),
+    )
+    if args.action == "replay":
+        if not (args.ids or args.stage or args.reason or args.since or args.until):
+            print("dlq replay needs a selection: ids, --stage, --reason, --since or --until")
+            return 2
+        report = asyncio.run(dlq.replay(settings, select, dry_run=args.dry_run))
+        verb = "would send" if args.dry_run else "sent"
+        for item in report.sent:
+            print(f"{verb}  {view.summary_line(item)}")
+        for item, why in report.skipped:
+            print(f"skipped  {view.summary_line(item)}  ({why})")
+        print(f"{len(report.sent)} {verb}, {len(report.skipped)} skipped")
+        return 0
+    letters = [item for item in asyncio.run(dlq.read_letters(settings)) if select(item)]
+    if args.action == "show":
+        if not args.ids:
+            print("dlq show needs one or more ids (partition:offset; see dlq list --records)")
+            return 2
+        for item in letters:
+            print(view.describe(item) + "\n")
+        return 0 if letters else 1
+    if args.records:
+        for item in letters:
+            print(view.summary_line(item))
+    for stage, reason, n, first, last in view.counts(letters):
+        print(f"{stage:9} {reason:18} {n:6}  {first:%Y-%m-%d %H:%M} .. {last:%Y-%m-%d %H:%M}")
+    print(f"{len(letters)} dead letters")
+    return 0
 
 
 def _cmd_tail(args: argparse.Namespace) -> int:
@@ -252,6 +301,15 @@ def parser() -> argparse.ArgumentParser:
         sub.add_parser(name, help=f"run the {name} service (one process)")
     run = sub.add_parser("run", help="broker + seed server + all services, showing stories")
     run.add_argument("--run-dir", default=str(PROJECT_ROOT / ".cache" / "run"))
+    dl = sub.add_parser("dlq", help="list, show or replay dead letters (newswire.dlq)")
+    dl.add_argument("action", choices=["list", "show", "replay"])
+    dl.add_argument("ids", nargs="*", help="dead letter ids (partition:offset)")
+    dl.add_argument("--stage", action="append", default=[])
+    dl.add_argument("--reason", action="append", default=[])
+    dl.add_argument("--since", help="ISO time: failed at or after")
+    dl.add_argument("--until", help="ISO time: failed before")
+    dl.add_argument("--records", action="store_true", help="list: one line per dead letter")
+    dl.add_argument("--dry-run", action="store_true", help="replay: say what would be sent")
     st = sub.add_parser("status", help="the whole pipeline on one screen (exit 1: not healthy)")
     st.add_argument(
         "--service",
@@ -329,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         "cluster": _cmd_cluster,
         "tail": _cmd_tail,
         "status": _cmd_status,
+        "dlq": _cmd_dlq,
         "feeds": _cmd_feeds,
         "broker": _cmd_broker,
         "topics": _cmd_topics,

@@ -377,6 +377,18 @@ class BackfillProgress(Message):
     updated_at: AwareDatetime = Field(default_factory=utcnow)
 
 
+class DlqReplay(Message):
+    """newswire.dlq-replays (compacted): a dead letter `newswire dlq replay` sent back to
+    its source topic, keyed by the dead letter's id (`partition:offset` on newswire.dlq),
+    so a second replay does not send it again."""
+
+    dlq_id: str
+    stage: str
+    reason: str
+    to_topic: str
+    replayed_at: AwareDatetime = Field(default_factory=utcnow)
+
+
 TOPIC_MODELS: dict[str, type[Message]] = {
     "feeds.schema.json": FeedRecord,
     "feed-polls.schema.json": FeedPoll,
@@ -390,6 +402,7 @@ TOPIC_MODELS: dict[str, type[Message]] = {
     "dedup-answers.schema.json": DedupAnswer,
     "dlq.schema.json": DeadLetter,
     "backfill-progress.schema.json": BackfillProgress,
+    "dlq-replays.schema.json": DlqReplay,
 }
 
 M = TypeVar("M", bound=BaseModel)

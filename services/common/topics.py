@@ -86,6 +86,14 @@ BACKFILL_PROGRESS = TopicSpec(
     compacted=True,
     internal=True,
 )
+# What `newswire dlq replay` sent back: one record per dead letter replayed.
+DLQ_REPLAYS = TopicSpec(
+    "newswire.dlq-replays",
+    "dead letter id (partition:offset)",
+    "dlq-replays.schema.json",
+    compacted=True,
+    internal=True,
+)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     FEEDS,
@@ -100,6 +108,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     STORIES,
     DLQ,
     BACKFILL_PROGRESS,
+    DLQ_REPLAYS,
 )
 BY_NAME: dict[str, TopicSpec] = {t.name: t for t in ALL_TOPICS}
 
