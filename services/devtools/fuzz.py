@@ -40,6 +40,7 @@ from services.devtools.fuzztargets import ALL, TARGETS
 from services.devtools.fuzzworker import (
     SHARED_BYTES,
     Job,
+    cpu_seconds,
     read_shared,
     rss_mb,
     save_input,
@@ -50,6 +51,7 @@ ENGINES = ("atheris", "hypothesis")
 # A worker's imports, seed corpus and model loading; not a case, so not under the case limit.
 LOAD_TIMEOUT_SECONDS = 600.0
 POLL_SECONDS = 0.2
+HANG_WALL_FACTOR = 10.0
 
 
 @dataclass
@@ -138,7 +140,7 @@ def run_engine(target: str, engine: str, cases: int, opts: Options) -> EngineRun
         result.workers += 1
         last: dict[str, Any] | None = None
         outcome, ready = "", False
-        seen, changed = 0, time.monotonic()
+        seen, changed, cpu_at_change = 0, time.monotonic(), 0.0
         while not outcome:
             message = None
             if receive.poll(POLL_SECONDS):
@@ -160,10 +162,19 @@ def run_engine(target: str, engine: str, cases: int, opts: Options) -> EngineRun
                 break
             started, _ = read_shared(shared)
             now = time.monotonic()
+            cpu = cpu_seconds(proc.pid) if proc.pid is not None else 0.0
             if started != seen:
-                seen, changed = started, now
-            elif now - changed > (opts.case_timeout if ready else LOAD_TIMEOUT_SECONDS):
-                outcome = "hang" if ready else "load_hang"
+                seen, changed, cpu_at_change = started, now, cpu
+            elif not ready and now - changed > LOAD_TIMEOUT_SECONDS:
+                outcome = "load_hang"
+            elif ready and (
+                # A case that has used its time limit in CPU: on a loaded machine (or at
+                # nice 19) wall time alone called cases that were only waiting for a core
+                # hangs. A case stuck without using CPU (a deadlock) after 10 times that.
+                cpu - cpu_at_change > opts.case_timeout
+                or now - changed > HANG_WALL_FACTOR * opts.case_timeout
+            ):
+                outcome = "hang"
             elif proc.pid is not None and rss_mb(proc.pid) > opts.max_rss_mb:
                 outcome = "memory"
         if proc.is_alive():

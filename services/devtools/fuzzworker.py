@@ -51,6 +51,19 @@ def rss_mb(pid: int | str = "self", field_name: str = "VmRSS") -> float:
     return 0.0
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def read_shared(path: Path) -> tuple[int, bytes]:
     """(cases started, the input being run) as the worker last wrote them."""
     with open(path, "rb") as f:
@@ -249,7 +262,9 @@ def _atheris(worker: Worker, seeds: list[bytes]) -> Callable[[], None]:
         f"-seed={worker.job.seed}",
         f"-max_len={worker.target.max_len}",
         # The runner owns time and memory limits (it can name the input that broke them).
-        "-timeout=0",
+        # -timeout=0 does not switch atheris 3.0.0's own alarm off: it fired after 1 s on a
+        # loaded machine and the case was reported as a crash. Far above the runner's limit.
+        f"-timeout={max(1, int(worker.job.case_timeout * 6))}",
         "-rss_limit_mb=0",
         "-print_final_stats=0",
         str(corpus),
