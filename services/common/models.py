@@ -279,6 +279,8 @@ class Story(Message):
 
 # Dedup's days count from the Unix epoch and are stored in two bytes (dedup/lsh.py).
 MAX_DAY = 65535
+# A Kafka offset (dedup's sequence numbers are offsets) is a signed 64-bit integer.
+MAX_OFFSET = 2**63 - 1
 
 
 class DedupPrep(BaseModel):
@@ -326,7 +328,7 @@ class DedupQuestion(Message):
     """newswire.dedup-lookups (internal): the lookups of the article at `seq` whose keys
     fall in this record's partition (all of them keyed, and partitioned, by key)."""
 
-    seq: int = Field(ge=0)
+    seq: int = Field(ge=0, le=MAX_OFFSET)
     day: int = Field(ge=0, le=MAX_DAY)
     lookups: list[DedupLookup]
 
@@ -335,7 +337,7 @@ class DedupAnswer(Message):
     """newswire.dedup-answers (internal): lookups answered for the article at `seq`, or
     (kind "head") the article itself with how many lookups it waits for."""
 
-    seq: int = Field(ge=0)
+    seq: int = Field(ge=0, le=MAX_OFFSET)
     kind: Literal["head", "answers"]
     lookups: list[DedupLookup] = Field(default_factory=list)
     # head: the number of distinct lookups asked, and the article.

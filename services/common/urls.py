@@ -133,9 +133,12 @@ def canonical_url(url: str, rel_canonical: str | None = None) -> str:
     """
     own = _normalise(url)
     if rel_canonical and rel_canonical.strip():
-        target = urljoin(url.strip(), rel_canonical.strip())
-        if urlsplit(target).scheme.lower() in DEFAULT_PORTS and same_site(own, target):
-            return _normalise(target)
+        try:
+            target = urljoin(url.strip(), rel_canonical.strip())
+            if urlsplit(target).scheme.lower() in DEFAULT_PORTS and same_site(own, target):
+                return _normalise(target)
+        except ValueError:  # "http://[broken/": a bad hint, not a bad article
+            pass
     return own
 
 

@@ -27,6 +27,7 @@ in the same order gives the same output wherever the steps run.
 from __future__ import annotations
 
 import base64
+import binascii
 import dataclasses
 import json
 from collections import Counter
@@ -35,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from services.common.errors import NewswireError
+from services.common.errors import NewswireError, SchemaError
 from services.common.language import detect
 from services.common.models import MAX_DAY, Verdict
 from services.common.urls import article_id as canonical_article_id
@@ -138,8 +139,12 @@ class Prepared:
     def from_json(cls, data: Mapping[str, Any]) -> Prepared:
         found = None
         if data["bands"]:
+            try:
+                signature = base64.b64decode(data["signature"], validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise SchemaError(f"prep of {data.get('id')}: signature is no base64") from exc
             found = Sketch(
-                signature=base64.b64decode(data["signature"]),
+                signature=signature,
                 shingles=int(data["shingles"]),
                 band_keys=(0,) * len(data["bands"]),  # only the names travel
                 band_names=tuple(data["bands"]),
@@ -214,7 +219,12 @@ def _day(at: float) -> int:
 
 
 def url_key_of(item: Item) -> str:
-    return canonical_article_id(item.url, item.canonical_url) if item.url else item.id
+    if not item.url:
+        return item.id
+    try:
+        return canonical_article_id(item.url, item.canonical_url)
+    except ValueError as exc:  # "http://[broken/": found by make fuzz
+        raise SchemaError(f"article {item.id}: url {item.url[:200]!r} is no URL: {exc}") from exc
 
 
 def language_of(item: Item) -> str | None:
