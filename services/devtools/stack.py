@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,22 @@ class Proc:
 
     def alive(self) -> bool:
         return self.popen.poll() is None
+
+    def ready(self) -> bool:
+        """Whether its /readyz answers 200 now."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as resp:
+                return bool(resp.status == 200)
+        except OSError:
+            return False
+
+    def wait_ready(self, timeout: float) -> None:
+        """Until /readyz answers 200; raises when it dies or `timeout` passes."""
+        deadline = time.monotonic() + timeout
+        while not self.ready():
+            if not self.alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} not ready: {self.log.read_text()[-2000:]}")
+            time.sleep(0.5)
 
 
 @dataclass

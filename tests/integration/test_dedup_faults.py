@@ -24,10 +24,10 @@ from tests.integration.test_dedup_workers import (
     enriched,
     produce_articles,
     stories,
-    story_text,
     wait_for_stories,
     wait_ready,
 )
+from tests.texts import story_text
 
 N_ARTICLES = 6
 WAIT_S = 240.0

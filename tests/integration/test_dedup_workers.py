@@ -29,60 +29,7 @@ from services.dedup.pipeline import arrival, item_of
 from services.devtools.stack import Stack
 from services.devtools.tail import read_topic
 from tests.conftest import validate_record
-
-WORDS = [
-    "harbour",
-    "council",
-    "budget",
-    "storm",
-    "minister",
-    "river",
-    "vote",
-    "school",
-    "bridge",
-    "court",
-    "police",
-    "hospital",
-    "market",
-    "union",
-    "strike",
-    "museum",
-    "airport",
-    "railway",
-    "festival",
-    "election",
-    "tax",
-    "farmers",
-    "drought",
-    "flood",
-    "energy",
-    "prices",
-    "wages",
-    "teachers",
-    "nurses",
-    "mayor",
-    "governor",
-    "border",
-    "treaty",
-    "summit",
-    "ceasefire",
-    "talks",
-    "vaccine",
-    "study",
-    "report",
-    "museum",
-    "archive",
-]
-
-
-def story_text(seed: str, topic: int, n_words: int = 220) -> str:
-    """Random sentences over a vocabulary of the topic's own, so that stories stay apart."""
-    rng = random.Random(seed)
-    vocabulary = [f"{word}{'xyzqkj'[topic]}" for word in WORDS]
-    sentences = []
-    while sum(len(s.split()) for s in sentences) < n_words:
-        sentences.append(" ".join(rng.choice(vocabulary) for _ in range(12)).capitalize() + ".")
-    return " ".join(sentences)
+from tests.texts import story_text
 
 
 def scenario(run: str) -> list[tuple[str, str]]:

@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from datetime import UTC, datetime
 
@@ -35,20 +34,9 @@ def cli(settings: Settings, *args: str) -> str:
     return done.stdout
 
 
-def ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=2) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
-
-
 def start_cleaner(stack: Stack, timeout_s: str) -> None:
     proc = stack.start_service("cleaner", {"NEWSWIRE_CLEANER_TIMEOUT_SECONDS": timeout_s})
-    deadline = time.monotonic() + DEADLINE_S
-    while not ready(f"http://127.0.0.1:{proc.port}"):
-        assert proc.alive() and time.monotonic() < deadline, proc.log.read_text()[-2000:]
-        time.sleep(0.5)
+    proc.wait_ready(DEADLINE_S)
 
 
 async def send(settings: Settings, records: list[tuple[bytes, bytes]]) -> None:

@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 
 from services.common.kafka import producer
@@ -32,14 +31,6 @@ def status(settings: Settings, *services: str) -> tuple[int, dict[str, object]]:
     return done.returncode, json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=2) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
-
-
 async def send_garbage(settings: Settings, key: bytes) -> None:
     prod = producer(settings)
     await prod.start()
@@ -54,10 +45,8 @@ def test_status_reports_a_real_cleaner_its_lag_and_its_dead_letters(
 ) -> None:
     proc = stack.start_service("cleaner")
     url = f"http://127.0.0.1:{proc.port}"
+    proc.wait_ready(DEADLINE_S)
     deadline = time.monotonic() + DEADLINE_S
-    while not ready(url):
-        assert proc.alive() and time.monotonic() < deadline, proc.log.read_text()[-2000:]
-        time.sleep(0.5)
     asyncio.run(send_garbage(kafka_settings, uuid.uuid4().hex.encode()))
 
     while True:

@@ -12,42 +12,7 @@ from services.common.settings import Settings
 from services.dedup.config import config_from
 from services.dedup.engine import Deduper
 from services.dedup.pipeline import arrival, item_of
-
-WORDS = [
-    "harbour",
-    "council",
-    "budget",
-    "storm",
-    "minister",
-    "river",
-    "vote",
-    "school",
-    "bridge",
-    "court",
-    "police",
-    "hospital",
-    "market",
-    "union",
-    "strike",
-    "museum",
-    "airport",
-    "railway",
-    "festival",
-    "election",
-    "tax",
-    "farmers",
-    "drought",
-    "flood",
-]
-
-
-def text(rng: random.Random, topic: int, n: int = 120) -> str:
-    vocabulary = [f"{w}{'xyzqkjvw'[topic]}" for w in WORDS]
-    sentences = [
-        " ".join(rng.choice(vocabulary) for _ in range(12)).capitalize() + "."
-        for _ in range(n // 12)
-    ]
-    return " ".join(sentences)
+from tests.texts import story_text
 
 
 def corpus(start: datetime, n: int = 200) -> list[Enriched]:
@@ -60,7 +25,7 @@ def corpus(start: datetime, n: int = 200) -> list[Enriched]:
         at = start + timedelta(minutes=20 * i)
         kind = rng.random() if originals else 0.0
         if kind < 0.6:
-            body = text(rng, i % 8)
+            body = story_text(f"backfill-{i}", i % 8, 120)
             article = Enriched(id=f"a{i}", url=f"http://outlet{i % 5}.example/a{i}", text=body,
                                paragraphs=[body], title=f"Story {i}")  # fmt: skip
             originals.append(article)
