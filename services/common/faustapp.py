@@ -13,6 +13,7 @@ from typing import Any, cast
 
 import faust
 import mode
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from faust.exceptions import ConsumerNotStarted
 from faust.tables.manager import TableManager
@@ -21,7 +22,7 @@ from faust.types import TP
 
 from services.common import donemeta, faults, faustfixes, metrics
 from services.common.health import DEFAULT_PORTS, HealthServer
-from services.common.kafka import ensure_topics, faust_options
+from services.common.kafka import client_options, ensure_topics, faust_options
 from services.common.logging import broker_unreachable
 from services.common.settings import Settings
 from services.common.stage import Output, Source, Stage
@@ -137,7 +138,14 @@ class StageApp:
         self._broker_ok_at = self._clock()
         self._broker_waiting_since = None
         # Faust keeps the committed offsets privately; it is the at-least-once truth.
-        committed: Mapping[Any, int | None] = getattr(consumer, "_committed_offset", {})
+        committed: dict[Any, int | None] = dict(getattr(consumer, "_committed_offset", {}))
+        missing = [tp for tp in tps if committed.get(tp) is None]
+        if missing:
+            # Not committed by this process yet (just assigned, or a partition that has
+            # handed nothing out since the start): the group's commit on the broker, else
+            # the whole partition counted as behind (a stalled partition read 13,588 for
+            # 626 records behind).
+            committed.update(await self._group_committed(missing))
         lag: dict[str, int] = defaultdict(int)
         for tp in tps:
             done = committed.get(tp)
@@ -149,6 +157,27 @@ class StageApp:
             if topic in held:
                 metrics.CONSUMER_LAG.labels(self.service, topic).set(records)
                 self._lag_topics.add(topic)
+
+    async def _group_committed(self, tps: Sequence[Any]) -> dict[Any, int]:
+        """The group's committed offsets of `tps` on the broker (empty when it cannot say)."""
+        admin = AIOKafkaAdminClient(**client_options(self.settings))
+        try:
+            await asyncio.wait_for(admin.start(), LAG_INTERVAL_S)
+            found = await asyncio.wait_for(
+                admin.list_consumer_group_offsets(self.app.conf.id), LAG_INTERVAL_S
+            )
+        except Exception as exc:  # the lag is reported from what this process knows
+            log.debug("cannot read the group's committed offsets: %r", exc)
+            return {}
+        finally:
+            await admin.close()
+        by_key = {(tp.topic, tp.partition): meta.offset for tp, meta in found.items()}
+        out = {}
+        for tp in tps:
+            offset = by_key.get((tp.topic, tp.partition))
+            if offset is not None and offset >= 0:
+                out[tp] = offset
+        return out
 
     def _forget_lag(self, keep: set[str]) -> None:
         """Drop the lag series of topics not in `keep`.

@@ -217,10 +217,13 @@ class TopicWatch:
 
 
 async def group_lag(settings: Settings, *, marker_slack: bool) -> dict[str, int]:
-    """Per service group: end offset minus committed offset over its committed partitions.
+    """Per service group: the records past its committed offsets, over its committed
+    partitions.
 
-    `marker_slack`: under transactions the end sits one past the last record (the
-    commit marker), so a partition one behind counts as caught up.
+    `marker_slack`: under transactions the log ends in commit (and abort) markers, which
+    are offsets but no records: a partition behind by offsets is read from its
+    committed offset with a read-committed consumer, and only records count (the fixed
+    slack of one offset this replaced missed a partition ending in two markers).
     """
     admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=15000)
     cons = consumer(settings, group_id=None, enable_auto_commit=False)
@@ -232,15 +235,42 @@ async def group_lag(settings: Settings, *, marker_slack: bool) -> dict[str, int]
             offsets = await admin.list_consumer_group_offsets(group)
             tps = [tp for tp, meta in offsets.items() if meta.offset >= 0]
             ends = await cons.end_offsets(tps) if tps else {}
-            total = 0
-            for tp in tps:
-                gap = max(0, ends[tp] - offsets[tp].offset)
-                total += 0 if marker_slack and gap <= 1 else gap
-            out[group] = total
+            behind = {tp: offsets[tp].offset for tp in tps if ends[tp] > offsets[tp].offset}
+            if marker_slack and behind:
+                out[group] = await records_past(settings, behind, ends)
+            else:
+                out[group] = sum(ends[tp] - start for tp, start in behind.items())
     finally:
         await cons.stop()
         await admin.close()
     return out
+
+
+async def records_past(
+    settings: Settings, starts: dict[TopicPartition, int], ends: dict[TopicPartition, int]
+) -> int:
+    """Committed records from `starts` to `ends` (markers and aborted records skipped); an
+    open transaction keeps its partition behind."""
+    reader = consumer(
+        settings, group_id=None, enable_auto_commit=False, isolation_level="read_committed"
+    )
+    await reader.start()
+    try:
+        reader.assign(list(starts))
+        for tp, start in starts.items():
+            reader.seek(tp, start)
+        count = 0
+        todo = set(starts)
+        deadline = time.monotonic() + 20.0
+        while todo and time.monotonic() < deadline:
+            batch = await reader.getmany(*todo, timeout_ms=500)
+            count += sum(len(records) for records in batch.values())
+            for tp in list(todo):
+                if await reader.position(tp) >= ends[tp]:
+                    todo.discard(tp)
+        return count + len(todo)  # a partition still short of its end: behind
+    finally:
+        await reader.stop()
 
 
 def kill_and_restart_broker(broker: LocalBroker) -> LocalBroker:

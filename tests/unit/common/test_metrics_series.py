@@ -150,3 +150,28 @@ async def test_lag_not_reported_for_a_topic_revoked_while_probing(
     consumer.during_highwaters = lambda: consumer.hold(TP(ARTICLES, 0))
     await sa._measure_lag()
     assert (lag(PAGES), lag(ARTICLES)) == (None, 600)
+
+
+async def test_a_partition_this_process_never_committed_counts_from_the_groups_commit(
+    lag_app: tuple[StageApp, FakeConsumer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sa, consumer = lag_app
+    consumer.hold(TP(PAGES, 0), TP(PAGES, 1))
+    del consumer._committed_offset[TP(PAGES, 1)]  # handed nothing out since the start
+    asked: list[list[TP]] = []
+
+    async def on_broker(tps: list[TP]) -> dict[TP, int]:
+        asked.append(list(tps))
+        return {TP(PAGES, 1): 950}
+
+    monkeypatch.setattr(sa, "_group_committed", on_broker)
+    await sa._measure_lag()
+    assert asked == [[TP(PAGES, 1)]]
+    assert lag(PAGES) == 600 + 50  # not 600 + 1000
+
+    async def unknown(tps: list[TP]) -> dict[TP, int]:
+        return {}
+
+    monkeypatch.setattr(sa, "_group_committed", unknown)
+    await sa._measure_lag()
+    assert lag(PAGES) == 600 + 1000  # nothing known: the whole partition is behind
