@@ -127,14 +127,7 @@ def _fast(fh: BinaryIO, max_body_bytes: int) -> Iterator[Capture]:
         except StopIteration:
             return
         except Exception as exc:  # a broken file ends here; what was read stands
-            yield Capture(
-                offset=fh.tell(),
-                kind="unreadable",
-                record_id=None,
-                target_uri=None,
-                date=None,
-                error=f"{type(exc).__name__}: {exc}",
-            )
+            yield _unreadable(fh, exc)
             return
         yield _fast_capture(record, max_body_bytes)
 
@@ -177,14 +170,7 @@ def _arc(fh: BinaryIO, path: Path, max_body_bytes: int) -> Iterator[Capture]:
         except StopIteration:
             return
         except Exception as exc:
-            yield Capture(
-                offset=fh.tell(),
-                kind="unreadable",
-                record_id=None,
-                target_uri=None,
-                date=None,
-                error=f"{type(exc).__name__}: {exc}",
-            )
+            yield _unreadable(fh, exc)
             return
         # Read the payload before asking for the offset: warcio finds the offset by
         # reading the record to its end.
@@ -219,6 +205,18 @@ def _arc_payload(record: Any, max_body_bytes: int) -> Capture:
     if len(body) > max_body_bytes:
         return replace(capture, status=status, headers=headers, too_large=True)
     return replace(capture, status=status, headers=headers, body=body)
+
+
+def _unreadable(fh: BinaryIO, exc: Exception) -> Capture:
+    """Where a broken file stops being readable, and why."""
+    return Capture(
+        offset=fh.tell(),
+        kind="unreadable",
+        record_id=None,
+        target_uri=None,
+        date=None,
+        error=f"{type(exc).__name__}: {exc}",
+    )
 
 
 def _lower(items: Iterable[tuple[str, str]]) -> dict[str, str]:
