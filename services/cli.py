@@ -278,6 +278,12 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
     return backfill_main(args, load_settings())
 
 
+def _cmd_reprocess(args: argparse.Namespace) -> int:
+    from services.ops.reprocess import main as reprocess_main
+
+    return reprocess_main(args, load_settings())
+
+
 def _cmd_serve_seeds(args: argparse.Namespace) -> int:
     from services.devtools import seedserver
 
@@ -367,6 +373,11 @@ def parser() -> argparse.ArgumentParser:
     from services.backfill.args import add_arguments as backfill_arguments
 
     backfill_arguments(sub.add_parser("backfill", help="WARC/ARC archives into newswire.pages"))
+    from services.ops.reprocessargs import add_arguments as reprocess_arguments
+
+    reprocess_arguments(
+        sub.add_parser("reprocess", help="a stage's input from a time on, through its code again")
+    )
     return p
 
 
@@ -394,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         "schemas": _cmd_schemas,
         "serve-seeds": _cmd_serve_seeds,
         "backfill": _cmd_backfill,
+        "reprocess": _cmd_reprocess,
     }
     return handlers[args.command](args)
 
