@@ -4,7 +4,10 @@ sends them.
 
 The records come from `newswire.pages` (cleaner) or `newswire.articles` (enricher),
 every partition from the broker's offsets_for_times answer for `--since` to the one for
-`--until` or the end when the run began (reprocessplan.plan_offsets). Each goes through
+`--until` or the end when the run began (reprocessplan.plan_offsets). Of an article
+read more than once (a page fetched again, an article cleaned again) only its last
+record up to that end is taken (`Latest`): an older one would send old text on. Each
+goes through
 the live stage's own function (`cleaner.pipeline.handle_page`,
 `enricher.pipeline.handle_article`) inside `Stage.handle`, so the outputs are the live
 stage's: the same record shapes, keys (article ids), partitions (the key's, as the
@@ -44,6 +47,7 @@ from services.common.topics import DLQ
 from services.ops.reprocessplan import (
     STAGES,
     Counts,
+    Latest,
     Span,
     Window,
     millis,
@@ -128,10 +132,11 @@ async def stage_function(stage: Stage, settings: Settings) -> tuple[FnFor, bool]
 
 async def plan(
     settings: Settings, reader: AIOKafkaConsumer, topic: str, req: Request
-) -> list[Span]:
+) -> tuple[list[Span], dict[int, int]]:
+    """The spans to read again, and every partition's end when the run began."""
     tps = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
     if not tps:
-        return []
+        return [], {}
     beginnings = await reader.beginning_offsets(tps)
     ends = await reader.end_offsets(tps)
     found = await reader.offsets_for_times({tp: millis(req.since) for tp in tps})
@@ -139,12 +144,14 @@ async def plan(
     if req.until is not None:
         later = await reader.offsets_for_times({tp: millis(req.until) for tp in tps})
         at_until = {tp.partition: (o.offset if o else None) for tp, o in later.items()}
-    return plan_offsets(
+    by_partition = {tp.partition: o for tp, o in ends.items()}
+    spans = plan_offsets(
         {tp.partition: o for tp, o in beginnings.items()},
-        {tp.partition: o for tp, o in ends.items()},
+        by_partition,
         {tp.partition: (o.offset if o else None) for tp, o in found.items()},
         at_until,
     )
+    return spans, by_partition
 
 
 class Reprocess:
@@ -163,10 +170,29 @@ class Reprocess:
         self.stage = Stage(req.stage, max_message_bytes=settings.max_message_bytes)
         self.counts = Counts()
         self.window = Window(millis(req.since), millis(req.until) if req.until else None)
+        self.latest = Latest()
         self.started = time.monotonic()
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
+
+    async def scan(self, reader: AIOKafkaConsumer, spans: list[Span], ends: dict[int, int]) -> None:
+        """The first pass: each key's last record from the spans' starts to the ends."""
+        topic = self.topics.source.name
+        todo = {TopicPartition(topic, s.partition): ends[s.partition] for s in spans}
+        reader.assign(list(todo))
+        for span in spans:
+            reader.seek(TopicPartition(topic, span.partition), span.start)
+        while todo:
+            batch = await reader.getmany(*todo, timeout_ms=1000)
+            for tp, records in batch.items():
+                for rec in records:
+                    if rec.offset < todo.get(tp, -1):
+                        self.latest.see(rec.key, rec.partition, rec.offset)
+                self.display.show(self.counts, self.elapsed(), f"scanning {topic}[{tp.partition}]")
+            for tp in list(todo):
+                if await reader.position(tp) >= todo[tp]:
+                    del todo[tp]
 
     async def run(
         self, reader: AIOKafkaConsumer, spans: list[Span], fn_for: FnFor, offload: bool
@@ -186,6 +212,9 @@ class Reprocess:
                     self.counts.read += 1
                     if rec.timestamp not in self.window:
                         self.counts.skipped["outside_window"] += 1
+                        continue
+                    if self.latest.superseded(rec.key, rec.partition, rec.offset):
+                        self.counts.skipped["superseded"] += 1
                         continue
                     source = Source(topic, rec.partition, rec.offset, rec.key)
                     self.counts.processed += 1
@@ -242,7 +271,7 @@ async def reprocess(
     )
     await reader.start()
     try:
-        spans = await plan(settings, reader, topics.source.name, req)
+        spans, ends = await plan(settings, reader, topics.source.name, req)
         display = ReprocessProgress(out, tty=tty)
         run = Reprocess(settings, req, producer(settings, linger_ms=5), display)
         run.counts.planned = sum(s.count for s in spans)
@@ -251,6 +280,7 @@ async def reprocess(
         if req.dry_run or not spans:
             return run.counts, spans, run.elapsed()
         fn_for, offload = await stage_function(run.stage, settings)
+        await run.scan(reader, spans, ends)
         await run.prod.start()
         try:
             await run.run(reader, spans, fn_for, offload)

@@ -86,6 +86,27 @@ def plan_offsets(
     return spans
 
 
+class Latest:
+    """The last offset of each key from the window's start to the end when the run
+    began. Both input topics are keyed by article id, and only an article's last record
+    is its current version: taking an older one again would send its old text on, and
+    dedup would take that for an update back to it."""
+
+    def __init__(self) -> None:
+        self._last: dict[bytes, tuple[int, int]] = {}
+
+    def see(self, key: bytes | None, partition: int, offset: int) -> None:
+        if key is not None:
+            self._last[key] = (partition, offset)
+
+    def superseded(self, key: bytes | None, partition: int, offset: int) -> bool:
+        """Whether a later record of the same key was seen."""
+        if key is None:
+            return False
+        last = self._last.get(key)
+        return last is not None and last != (partition, offset)
+
+
 @dataclass(frozen=True)
 class Window:
     """Which records of the spans are taken again: stamped within [since, until).

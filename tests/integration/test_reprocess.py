@@ -8,6 +8,8 @@ over the same pages with the threshold lowered, as an upgraded cleaner would: th
 come out shorter and dedup answers `update` (same story, version 2); the six of the other
 site come out as before and dedup takes them as replays, so newswire.stories gets no
 second record of any of them. A page with no article is dead-lettered again, as live.
+Then the enricher over the same time: of each article (now twice on newswire.articles)
+only the last is enriched again, and dedup takes all twelve as replays.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from aiokafka import TopicPartition
 from services.backfill.run import backfill
 from services.common.kafka import consumer, end_offsets
 from services.common.settings import PROJECT_ROOT, Settings
-from services.common.topics import ARTICLES, DLQ, STORIES
+from services.common.topics import ARTICLES, DLQ, ENRICHED, STORIES
 from services.common.urls import article_id
 from services.devtools.stack import Stack
 from tests.conftest import validate_record
@@ -84,8 +86,10 @@ def metric(stack: Stack, service: str, name: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-def reprocess_cli(settings: Settings, tmp: Path, *args: str) -> tuple[str, dict[str, Any]]:
-    """`newswire reprocess ARGS --json` as a process: its output and its counts."""
+def reprocess_cli(
+    settings: Settings, tmp: Path, *args: str, stage: str = "cleaner", **extra: str
+) -> tuple[str, dict[str, Any]]:
+    """`newswire reprocess --stage STAGE ARGS --json` as a process: its output and counts."""
     env = {
         "NEWSWIRE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap or "",
         "NEWSWIRE_DATA_DIR": str(tmp / "reprocess-data"),
@@ -93,9 +97,10 @@ def reprocess_cli(settings: Settings, tmp: Path, *args: str) -> tuple[str, dict[
         # was told 1000, so it removed none).
         "NEWSWIRE_SITE_TEMPLATE_MIN_ARTICLES": "3",
         "PATH": "/usr/bin:/bin",
+        **extra,
     }
     done = subprocess.run(
-        [sys.executable, "-m", "services.cli", "reprocess", "--stage", "cleaner", *args, "--json"],
+        [sys.executable, "-m", "services.cli", "reprocess", "--stage", stage, *args, "--json"],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
@@ -190,3 +195,28 @@ def test_a_reprocessed_cleaner_updates_changed_articles_and_duplicates_nothing(
         assert update["article"]["trace"]["fetched_at"] == first["article"]["trace"]["fetched_at"]
     twice = {ids[i]: len(after[i]) for i in set(ids) - changed if len(after[i]) != 1}
     assert not twice, f"unchanged articles on newswire.stories again: {twice}"
+
+    # The enricher over the same time: newswire.articles holds each article twice now
+    # (the live cleaner's and the reprocessed); only the last is the article, and each
+    # comes out of dedup as a replay: no story record at all.
+    replays_before = metric(stack, "dedup", "newswire_dedup_replays_total")
+    enriched_before = asyncio.run(end_offsets(kafka_settings, ENRICHED.name))
+    out, counts = reprocess_cli(
+        kafka_settings,
+        tmp_path,
+        "--since",
+        since.isoformat(),
+        stage="enricher",
+        NEWSWIRE_ENRICHERS="language,stats",
+    )
+    assert (counts["read"], counts["processed"], counts["sent"]) == (24, 12, 12), counts
+    assert counts["skipped"] == {"superseded": 12}, counts
+    enriched_after = asyncio.run(end_offsets(kafka_settings, ENRICHED.name))
+    assert sum(enriched_after.values()) - sum(enriched_before.values()) == 12
+
+    def replayed(found: Stories) -> bool:
+        return metric(stack, "dedup", "newswire_dedup_replays_total") >= replays_before + 12
+
+    final = asyncio.run(read_stories(kafka_settings, set(ids), replayed, alive))
+    grown = {ids[i]: len(final[i]) - len(after[i]) for i in ids if len(final[i]) != len(after[i])}
+    assert not grown, f"re-enriched articles on newswire.stories again: {grown}"

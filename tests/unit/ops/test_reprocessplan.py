@@ -13,6 +13,7 @@ from services.ops.reprocessargs import add_arguments
 from services.ops.reprocessplan import (
     STAGES,
     Counts,
+    Latest,
     Span,
     Window,
     millis,
@@ -113,3 +114,14 @@ def test_the_command_needs_a_stage_and_a_time() -> None:
         p.parse_args(["--stage", "dedup", "--since", "2d"])
     with pytest.raises(SystemExit):
         p.parse_args(["--stage", "cleaner"])
+
+
+def test_only_the_last_record_of_an_article_is_taken_again() -> None:
+    latest = Latest()
+    for key, partition, offset in [(b"a", 0, 1), (b"b", 1, 2), (b"a", 0, 5), (None, 0, 6)]:
+        latest.see(key, partition, offset)
+    assert latest.superseded(b"a", 0, 1)
+    assert not latest.superseded(b"a", 0, 5)
+    assert not latest.superseded(b"b", 1, 2)
+    assert not latest.superseded(None, 0, 6)  # no key: nothing can supersede it
+    assert not latest.superseded(b"c", 2, 0)  # not seen in the scan (produced since)
