@@ -17,7 +17,7 @@ RUNTEST = PATH="$(abspath $(TOOLS)):$$PATH" $(PYTEST)
 
 .PHONY: help venv lock jars tools prometheus run test-deploy test test-unit test-agents test-integration test-e2e lint schemas clean \
 	check-feeds bench-fetcher eval-extract bench-cleaner bench-enricher eval-dedup bench-dedup bench-dedup-agent \
-	bench-backfill fuzz audit chaos soak
+	bench-backfill fuzz audit chaos soak bench
 
 help:
 	@echo "make run    - broker + seed server + the four services, showing stories (Ctrl-C stops)"
@@ -161,6 +161,16 @@ bench-dedup-agent: venv jars
 	@mkdir -p $(RESULTS)
 	$(BIN)/python -m services.devtools.benchdedupagent $(or $(DATASET_DIR),$(DATASETS)) \
 		--workers $(or $(WORKERS),1) --out $(RESULTS)/bench-dedup-agent.json
+
+# The whole pipeline end to end: broker, a loopback web of the datasets' pages, the four
+# services as processes; articles/s, latency at half load, CPU and memory per stage, 1 vs 2
+# workers, the bare libraries on the same pages. Writes results/bench-<date>.json and
+# renders docs/performance.md. BENCH_ARGS='--pages 60 --seconds 30' for a quick check.
+bench: venv jars
+	@mkdir -p $(RESULTS)
+	$(BIN)/python -m services.devtools.benchpipeline --datasets $(or $(DATASET_DIR),$(DATASETS)) \
+		--out $(RESULTS)/bench-$$(date -u +%Y-%m-%d).json --doc docs/performance.md \
+		--fetcher-results $(RESULTS)/bench-fetcher.json $(BENCH_ARGS)
 
 # Fuzzing: atheris + hypothesis on feed parsing, charset decoding, extraction, enrichment
 # and dedup/record decoding; crashing inputs under results/fuzz-crashes/<target>/.
