@@ -41,6 +41,9 @@ from tests.unit.backfill.synthetic import Cap, article_html, write_warc
 
 WAIT_S = 600.0
 PER_SITE = 6
+# Article numbers no other test uses: article_html's pages of one number differ only in
+# the run token, and dedup would take another test's for near copies of these.
+FIRST = 9100
 TEMPLATE = "The Gazette has reported on the county's eleven towns since its first edition in 1921."
 
 Stories = dict[str, list[dict[str, Any]]]
@@ -122,11 +125,16 @@ def test_a_reprocessed_cleaner_updates_changed_articles_and_duplicates_nothing(
     empty = f"https://courier-{run}.test/empty"
     caps = [
         Cap(
-            url, article_html(i, run).replace("</article>", f"<p>{TEMPLATE}</p></article>").encode()
+            url,
+            article_html(FIRST + i, run)
+            .replace("</article>", f"<p>{TEMPLATE}</p></article>")
+            .encode(),
         )
         for i, url in enumerate(gazette)
     ]
-    caps += [Cap(url, article_html(PER_SITE + i, run).encode()) for i, url in enumerate(courier)]
+    caps += [
+        Cap(url, article_html(FIRST + PER_SITE + i, run).encode()) for i, url in enumerate(courier)
+    ]
     caps.append(
         Cap(empty, b"<html><head><title>t</title></head><body><nav>Home</nav></body></html>")
     )
