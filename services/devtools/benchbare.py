@@ -87,7 +87,7 @@ class Parts:
 
 async def fetch_all(
     feeds: list[str], pages: list[str], parts: Parts
-) -> tuple[list[str | None], int]:
+) -> tuple[list[bytes | None], int]:
     """Page bodies (None where the GET failed) and the entries the feeds listed."""
     import aiohttp
     import feedparser
@@ -102,9 +102,11 @@ async def fetch_all(
             entries += len(parsed.entries)
         limit = asyncio.Semaphore(8)
 
-        async def get(url: str) -> str | None:
+        # Bytes, as served: trafilatura finds the page's encoding itself (some of these
+        # pages are not UTF-8 and say so only in their markup).
+        async def get(url: str) -> bytes | None:
             async with limit, session.get(url) as resp:
-                return await resp.text() if resp.status == 200 else None
+                return await resp.read() if resp.status == 200 else None
 
         bodies = await asyncio.gather(*(get(u) for u in pages))
     parts.cpu["http"] += time.process_time() - cpu0 - parts.cpu["feedparser"]

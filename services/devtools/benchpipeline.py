@@ -729,10 +729,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             sampler.forget(name)
         report["peak_rss_mb"] = {s: sampler.peak_rss_mb.get(s, 0.0) for s in [*SERVICES, "broker"]}
         report["rss_series"] = {s: sampler.rss_series.get(s, []) for s in SERVICES}
+        save(report, args.out)
         if not args.no_scaling:
-            report["scaling"] = scaling(bench, [docs[i] for i in a_docs])
+            try:
+                report["scaling"] = scaling(bench, [docs[i] for i in a_docs])
+            except Exception as exc:  # the pipeline's figures stand without it
+                log.exception("scaling failed")
+                report["scaling_error"] = repr(exc)
+            save(report, args.out)
         log.info("bare parts on %d pages", len(a_docs))
-        report["bare"] = bare_parts(bench, a_items)
+        try:
+            report["bare"] = bare_parts(bench, a_items)
+        except Exception as exc:
+            log.exception("bare parts failed")
+            report["bare_error"] = repr(exc)
     finally:
         sampler.stop()
         watch.stop()
@@ -746,11 +756,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
+def save(report: dict[str, Any], out: Path) -> None:
+    """What is measured so far: a late failure keeps the earlier phases."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+
+
 def finish(report: dict[str, Any], args: argparse.Namespace) -> None:
     """The figures derived from the measurements: overhead, capacity, headline."""
     top = report["max_throughput"]
     report["overhead"] = perfstats.overhead(
-        top["cpu_s_per_article"], report["bare"]["cpu_s_per_article"]
+        top["cpu_s_per_article"], report.get("bare", {}).get("cpu_s_per_article", {})
     )
     quiet_poll = report.get("quiet", {}).get("fetcher_cpu_s_per_poll")
     costs = dict(top["cpu_s_per_article"])
@@ -805,13 +821,13 @@ def main(argv: list[str] | None = None, render: Callable[..., Any] | None = None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s bench %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     report = run(args)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    save(report, args.out)
     if not args.no_render:
         (render or perfreport.render)(report, args.doc)
     print(json.dumps(report["headline"]))
     finished = report["max_throughput"]["finished"] and report["fixed_load"]["finished"]
-    return 0 if finished else 1
+    failed = "scaling_error" in report or "bare_error" in report
+    return 0 if finished and not failed else 1
 
 
 if __name__ == "__main__":
