@@ -256,3 +256,36 @@ def test_plain_minhash_finds_a_copy() -> None:
     assert mh.add(0, text) == set()
     assert mh.add(1, text.replace("word7 ", "other ")) == {0}
     assert mh.add(2, " ".join(f"else{i}" for i in range(300))) == set()
+
+
+def test_stamp_watch_keeps_each_story_trace() -> None:
+    from types import SimpleNamespace
+
+    from services.common.settings import Settings
+    from services.devtools import harness
+
+    watch = benchpipeline.StampWatch(
+        Settings(kafka_bootstrap="127.0.0.1:9"), set(), (harness.STORIES, harness.DLQ)
+    )
+    trace = {
+        "fetched_at": "2026-12-01T10:00:00+00:00",
+        "stages": {"poller": "2026-12-01T09:59:59+00:00", "dedup": "2026-12-01T10:00:02.5+00:00"},
+    }
+    value = {
+        "story_id": "s1",
+        "article_id": "a1",
+        "verdict": "new",
+        "decided_at": "2026-12-01T10:00:02.5+00:00",
+        "article": {"id": "a1", "trace": trace},
+    }
+    rec = SimpleNamespace(
+        topic=harness.STORIES, key=b"s1", value=json.dumps(value).encode(), partition=0, offset=7
+    )
+    watch._take(rec)
+    assert watch.done_ids() == {"a1"}
+    kept = watch.trace_of(harness.STORIES, "a1")
+    assert kept is not None
+    fetched, done = benchpipeline.stamp(kept, "fetched"), benchpipeline.stamp(kept, "dedup")
+    assert fetched is not None and done is not None
+    assert (done - fetched).total_seconds() == 2.5
+    assert benchpipeline.stamp(kept, "cleaner") is None
