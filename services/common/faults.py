@@ -23,6 +23,12 @@ POLL_SENT = "fetcher.poll.entries-sent"
 # (the decider table's "sent" mark) is not yet written.
 STORIES_SENT = "dedup.decide.stories-sent"
 
+# Not a death: the consumer stops fetching each partition after handing out its first
+# record, as faust-streaming's flow control was seen doing (services.common.stallwatch).
+LOSE_PARTITION = "consumer.lose-partition"
+# Not a death either: the fetch loop drops every record of a partition after its first.
+SKIP_RECORDS = "consumer.skip-records"
+
 _armed: frozenset[str] = frozenset()
 
 

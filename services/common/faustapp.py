@@ -26,6 +26,7 @@ from services.common.kafka import client_options, ensure_topics, faust_options
 from services.common.logging import broker_unreachable
 from services.common.settings import Settings
 from services.common.stage import Output, Source, Stage
+from services.common.stallwatch import Observed, StallWatch, Verdict
 from services.common.topics import ALL_TOPICS, BY_NAME, TopicSpec
 
 log = logging.getLogger(__name__)
@@ -74,13 +75,21 @@ class StageApp:
         self._topics: dict[str, faust.TopicT] = {}
         port = settings.http_port or DEFAULT_PORTS[service]
         self.health = HealthServer(
-            settings.http_host, port, self.ready, metrics_token=settings.metrics_token
+            settings.http_host,
+            port,
+            self.ready,
+            metrics_token=settings.metrics_token,
+            alive=self.alive,
         )
         # Faust starts app tasks only after table recovery, which can outlast the startup
         # probe; the app's children start before it. The first child: up before the
         # broker clients, and (children stop in reverse) down after them.
         self.app.add_dependency(HealthService(self.health))
         self.app.timer(LAG_INTERVAL_S, on_leader=False)(self._measure_lag)
+        self._stalls = StallWatch(settings.stall_after_seconds)
+        # Partitions a stall repair did not bring back: /healthz fails while any is held.
+        self._stuck: set[TP] = set()
+        self._stall_notes: dict[TP, str] = {}
         self._broker_probed = False
         self._clock: Callable[[], float] = time.monotonic  # a test's fake clock goes here
         self._broker_ok_at = self._clock()
@@ -157,6 +166,110 @@ class StageApp:
             if topic in held:
                 metrics.CONSUMER_LAG.labels(self.service, topic).set(records)
                 self._lag_topics.add(topic)
+        if self._stalls.after_s > 0:
+            await self._watch_stalls(tps, highwaters, committed)
+
+    async def _watch_stalls(
+        self, tps: Sequence[Any], highwaters: Mapping[Any, int], committed: Mapping[Any, int | None]
+    ) -> None:
+        """Find held partitions the consumer stopped handing out (services.common.stallwatch)
+        and read them again from their commit."""
+        consumer = self.app.consumer
+        held = set(consumer.assignment())
+        self._stalls.forget(held)
+        self._stuck &= held
+        if self.stopping or not self.recovered():
+            return
+        unacked = {m.tp for m in list(consumer._unacked_messages) if not m.acked}  # type: ignore[attr-defined]
+        index = self.app.topics._tp_index  # type: ignore[attr-defined]
+        now = self._clock()
+        for tp in faustfixes.out_of_fetch(consumer, [tp for tp in tps if tp in held]):
+            # Neither fetched, nor held back for a full buffer, nor paused: nothing in
+            # Faust would ever fetch it again. Its records in flight stay where they are.
+            metrics.CONSUMER_STALLS.labels(self.service, tp.topic).inc()
+            state = await self._stall_state(tp, highwaters.get(tp) or 0, committed.get(tp))
+            start = await faustfixes.refetch(consumer, tp, committed.get(tp) or 0)
+            log.warning(
+                "%s: the consumer had stopped handing out its records, with nothing to fetch "
+                "it again; fetching it again from offset %d (state when found: %s)",
+                tp,
+                start,
+                state,
+            )
+        for tp in tps:
+            done, highwater = committed.get(tp), highwaters.get(tp) or 0
+            if tp not in held or done is None:
+                continue
+            handed, first = faustfixes.handed_out(consumer, tp)
+            buffered = any(chan.queue.qsize() for chan in index.get(tp, ()))
+            waiting = tp in unacked or buffered
+            seen = Observed(max(0, highwater - done), done, handed, first, waiting)
+            verdict = self._stalls.check(tp, seen, now)
+            if verdict is Verdict.SUSPECT:
+                note = self._stall_notes[tp] = await self._stall_state(tp, highwater, done)
+                start = await faustfixes.refetch(consumer, tp, done)
+                log.info(
+                    "%s: %d records behind and none handed out for %.0fs with the agent idle: "
+                    "fetching it again from offset %d (%s)",
+                    tp,
+                    seen.lag,
+                    self._stalls.after_s,
+                    start,
+                    note,
+                )
+                self._stalls.repairing(tp, now, highwater)
+            elif verdict is Verdict.RECOVERED:
+                metrics.CONSUMER_STALLS.labels(self.service, tp.topic).inc()
+                log.warning(
+                    "%s: the consumer had stopped handing out its records; fetched again from "
+                    "the first one not handed out, they flow (state when found: %s)",
+                    tp,
+                    self._stall_notes.pop(tp, "?"),
+                )
+            elif verdict is Verdict.STILL_QUIET:
+                position = await self._position(tp)
+                if position is not None and position < highwater:
+                    self._stuck.add(tp)
+                    log.error(
+                        "%s: still nothing handed out after reading it again (%s); failing "
+                        "/healthz so the worker is restarted",
+                        tp,
+                        await self._stall_state(tp, highwater, done),
+                    )
+                else:  # read to the end: the lag is transaction markers, not records
+                    log.info("%s: %d offsets behind its commit are not records", tp, seen.lag)
+
+    async def _position(self, tp: Any) -> int | None:
+        thread = self.app.consumer._thread  # type: ignore[attr-defined]
+
+        async def position() -> Any:
+            return await thread._ensure_consumer().position(TopicPartition(tp.topic, tp.partition))
+
+        try:
+            return cast(int, await self._in_consumer_thread(position))
+        except Exception as exc:  # revoked meanwhile, say: the next round looks again
+            log.debug("cannot read the position of %s: %r", tp, exc)
+            return None
+
+    async def _stall_state(self, tp: Any, highwater: int, committed: int | None) -> str:
+        """What the consumer's bookkeeping says of `tp`: the cause, when a stall is found."""
+        consumer: Any = self.app.consumer
+        index = self.app.topics._tp_index  # type: ignore[attr-defined]
+        queues = [chan.queue for chan in index.get(tp, ())]
+        return (
+            f"committed {committed}, high-water {highwater}, client position "
+            f"{await self._position(tp)}, read offset {consumer._read_offset.get(tp)}, "
+            f"handed out {faustfixes.handed_out(consumer, tp)}, "
+            f"fetching {tp in consumer._get_active_partitions()}, "
+            f"buffer-full {tp in consumer._buffered_partitions}, "
+            f"paused {tp in consumer._paused_partitions}, "
+            f"buffered {sum(q.qsize() for q in queues)}, "
+            f"drop callbacks pending {sum(len(q._pending_pressure_drop_callbacks) for q in queues)}"
+        )
+
+    def alive(self) -> bool:
+        """False while a partition stays stalled after a repair: only a restart helps."""
+        return not self._stuck
 
     async def _group_committed(self, tps: Sequence[Any]) -> dict[Any, int]:
         """The group's committed offsets of `tps` on the broker (empty when it cannot say)."""

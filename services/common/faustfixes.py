@@ -73,6 +73,7 @@ from mode import Service
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
+from services.common import faults
 from services.common.errors import ConfigError
 
 
@@ -156,6 +157,11 @@ class _Reading:
     handed: dict[TP, tuple[int, int]] = field(default_factory=dict)
     sought: dict[TP, int] = field(default_factory=dict)
     assigned: set[TP] = field(default_factory=set)
+    #: Records handed out since the assignment, through seeks (services.common.stallwatch).
+    count: dict[TP, int] = field(default_factory=dict)
+    #: The first offset handed out since the assignment or the last `refetch`.
+    since_refetch: dict[TP, int] = field(default_factory=dict)
+    lost: set[TP] = field(default_factory=set)  # faults.LOSE_PARTITION: lost once each
 
 
 def _reading(consumer: Any) -> _Reading:
@@ -233,9 +239,22 @@ async def _getmany_tracked(self: Any, timeout: float) -> AsyncIterator[tuple[TP,
         read = self._read_offset.get(tp)
         if read is None or offset >= read:
             reading.handed[tp] = (handed[0] if handed else offset, offset)
+            reading.count[tp] = reading.count.get(tp, 0) + 1
+            reading.since_refetch.setdefault(tp, offset)
             if read == 0 and offset > 1:  # the fetch loop sees no gap after offset 0
                 await self._add_gap(tp, 1, offset)
         yield tp, message
+        if faults.armed() and tp not in reading.lost:
+            reading.lost.add(tp)
+            # Test-only stalls (services.common.stallwatch), once per partition: it leaves
+            # the fetch set with nothing to bring it back, as faust-streaming's flow
+            # control was seen doing (its issue 175); or the fetch loop drops every
+            # record after this one, as a read offset set too far would.
+            if faults.LOSE_PARTITION in faults.armed():
+                self._get_active_partitions().discard(tp)
+                self._buffered_partitions.discard(tp)
+            if faults.SKIP_RECORDS in faults.armed():
+                self._read_offset[tp] = 2**62
 
 
 async def _revoked(self: Any, revoked: Any) -> None:
@@ -243,6 +262,8 @@ async def _revoked(self: Any, revoked: Any) -> None:
     for tp in map(ensure_TP, revoked):
         reading.handed.pop(tp, None)
         reading.sought.pop(tp, None)
+        reading.count.pop(tp, None)
+        reading.since_refetch.pop(tp, None)
         reading.assigned.discard(tp)
     await _on_partitions_revoked(self, revoked)
 
@@ -250,6 +271,54 @@ async def _revoked(self: Any, revoked: Any) -> None:
 async def _assigned(self: Any, assigned: Any, generation_id: int = 0) -> None:
     _reading(self).assigned = set(map(ensure_TP, assigned))
     await _on_partitions_assigned(self, assigned, generation_id)
+
+
+def handed_out(consumer: Any, tp: TP) -> tuple[int, int | None]:
+    """Records of `tp` handed out since its assignment, and the offset of the first one
+    since the assignment or the last `refetch` (None: none yet)."""
+    reading = _reading(consumer)
+    return reading.count.get(tp, 0), reading.since_refetch.get(tp)
+
+
+def out_of_fetch(consumer: Any, tps: Iterable[TP]) -> list[TP]:
+    """Those of `tps` (held) that Faust neither fetches, nor holds back for a full stream
+    buffer (its buffer-drop callback fetches them again), nor has paused (recovery
+    resumes those): nothing would ever fetch them again."""
+    active = consumer._get_active_partitions()
+    return [
+        tp
+        for tp in tps
+        if tp not in active
+        and tp not in consumer._buffered_partitions
+        and tp not in consumer._paused_partitions
+    ]
+
+
+async def refetch(consumer: Any, tp: TP, committed: int) -> int:
+    """Fetch `tp` again from its first record not handed out, whatever the flow control
+    thinks; returns that offset.
+
+    Not from the client's position: while a partition is out of the fetch set, the fetch
+    loop drops the records the client already returned (the position is past them), and
+    the next record handed out would make them a gap, committed over: lost. Records
+    handed out stay where they are (the stream buffer, the agent), as a rebalance's seek
+    keeps them (`_perform_seek`).
+    """
+    reading = _reading(consumer)
+    handed = reading.handed.get(tp)
+    if handed is None:
+        start = committed
+        reading.sought[tp] = start
+        consumer._read_offset[tp] = _read_before(start)
+    else:
+        start = handed[1] + 1
+        consumer._read_offset[tp] = handed[1]
+    reading.since_refetch.pop(tp, None)
+    consumer._paused_partitions.discard(tp)
+    consumer._buffered_partitions.discard(tp)
+    consumer._get_active_partitions().add(tp)
+    await consumer._thread.call_thread(consumer._thread.seek, tp, start)
+    return start
 
 
 _on_partitions_revoked = faust_aiokafka.Consumer.on_partitions_revoked

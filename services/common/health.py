@@ -30,10 +30,12 @@ class HealthServer:
         port: int,
         ready: Callable[[], bool],
         metrics_token: SecretStr | None = None,
+        alive: Callable[[], bool] = lambda: True,
     ) -> None:
         self.host = host
         self.port = port
         self._ready = ready
+        self._alive = alive
         # Bytes, so the comparison is constant-time for any characters the token holds.
         secret = metrics_token.get_secret_value() if metrics_token is not None else ""
         self._expected = f"Bearer {secret}".encode() if secret else None
@@ -66,6 +68,10 @@ class HealthServer:
         )
 
     async def _healthz(self, _: web.Request) -> web.Response:
+        # Failing only for what a restart cures (a stalled consumer): a broker outage
+        # is /readyz's business, and restarting every worker for it would not help.
+        if not self._alive():
+            return web.json_response({"status": "stalled"}, status=503)
         return web.json_response({"status": "ok"})
 
     async def _readyz(self, _: web.Request) -> web.Response:

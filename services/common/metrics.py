@@ -209,6 +209,14 @@ CONSUMER_LAG = Gauge(
     namespace=NAMESPACE,
     registry=REGISTRY,
 )
+CONSUMER_STALLS = Counter(
+    "consumer_stalls",
+    "Partitions a worker held with records behind that its consumer had stopped handing "
+    "out, found and fetched again (services/common/stallwatch.py).",
+    ["stage", "topic"],
+    namespace=NAMESPACE,
+    registry=REGISTRY,
+)
 READY = Gauge(
     "ready",
     "1 when the service has its partitions and can reach the broker.",

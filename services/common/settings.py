@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     # On SIGTERM, how long work already begun may take to finish before the offsets are
     # committed and the worker exits (keep it under the orchestrator's grace period).
     stop_grace_seconds: float = Field(20.0, ge=0.0)
+    # A held partition with records behind that the consumer has handed nothing of for
+    # this long, the agent idle, is fetched again; if that brings nothing
+    # within as long again, /healthz fails so the worker is restarted
+    # (services/common/stallwatch.py). 0 turns the watch off.
+    stall_after_seconds: float = Field(120.0, ge=0.0)
     # Test-only: comma-separated fault points (services/common/faults.py) at which the
     # process kills itself. Empty (the default) arms none.
     fault_inject: str = ""

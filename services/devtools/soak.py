@@ -172,6 +172,7 @@ class Sampler:
     stack: Stack
     t0: float = field(default_factory=time.monotonic)
     series: dict[str, dict[str, list[tuple[float, float]]]] = field(default_factory=dict)
+    stalls: dict[str, int] = field(default_factory=dict)
 
     def pids(self) -> dict[str, int]:
         out = {n: p.popen.pid for n, p in self.stack.procs.items() if n in SERVICES}
@@ -195,6 +196,9 @@ class Sampler:
                 tasks = harness.metric_value(text or "", "newswire_asyncio_tasks")
                 if tasks is not None and tasks == tasks:  # NaN: scraped off the loop
                     row["asyncio_tasks"].append((t, tasks))
+                stalls = harness.metric_value(text or "", "newswire_consumer_stalls_total")
+                if stalls:  # a counter: the last scrape holds them all (per process life)
+                    self.stalls[name] = max(self.stalls.get(name, 0), int(stalls))
 
     def report(self, warm_up_s: float) -> dict[str, dict[str, Any]]:
         return {
@@ -409,6 +413,9 @@ def main(argv: list[str] | None = None) -> int:
         "burst_produce_seconds": round(produced_s, 1),
         "burst_peak_rss_mb": burst_peak,
         "unexpected_exits": exits,
+        # Partitions the services' stall watch found stalled and read again (see
+        # services/common/stallwatch.py): the burst's enricher stall, caught in-process.
+        "consumer_stalls": sampler.stalls,
         "commit": head,
     }
     report = {

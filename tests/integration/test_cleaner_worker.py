@@ -18,10 +18,10 @@ from tests.conftest import SEED_HTML, validate_record
 N_PAGES = 400
 
 
-def make_pages(run: str) -> list[Page]:
+def make_pages(run: str, n: int = N_PAGES) -> list[Page]:
     text = SEED_HTML.read_text()
     pages = []
-    for i in range(N_PAGES):
+    for i in range(n):
         url = f"http://wire-{run}.example/story/{i}"
         body = text.replace("Israel", f"Israel ({i})")  # distinct texts
         entry = Entry(entry_id=f"{run}-{i}", feed_url=f"http://wire-{run}.example/feed", link=url)

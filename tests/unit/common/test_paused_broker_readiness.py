@@ -54,7 +54,9 @@ class Clock:
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[StageApp]:
-    sa = StageApp("cleaner", Settings(kafka_bootstrap="127.0.0.1:9", data_dir=tmp_path))
+    # The stall watch off: it reads consumer internals this fake does not have.
+    settings = Settings(kafka_bootstrap="127.0.0.1:9", data_dir=tmp_path, stall_after_seconds=0)
+    sa = StageApp("cleaner", settings)
     sa.recovery.completed.set()  # tables recovered: only the broker decides
     yield sa
     CONSUMER_LAG.clear()
