@@ -24,6 +24,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from services.dedup.config import DedupConfig
 from services.dedup.features import capitalised_entities, given_entities, terms
@@ -62,8 +63,18 @@ def _cosine(vector: Mapping[str, float], centroid: Mapping[str, float]) -> float
 
 
 def _top(weights: Mapping[str, float], n: int) -> list[tuple[str, float]]:
-    # Ties broken by feature name, so the outcome never depends on dict order.
-    return sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+    # Ties broken by feature name, so the outcome never depends on dict order. The same
+    # as sorting every (feature, weight) pair, without building a key for each of the
+    # hundreds of features an article has: only those at or above the n-th weight.
+    if len(weights) > n > 0:
+        cutoff = sorted(weights.values(), reverse=True)[n - 1]
+        if cutoff == cutoff:  # not NaN, which compares false with everything
+            return sorted([kv for kv in weights.items() if kv[1] >= cutoff], key=_rank)[:n]
+    return sorted(weights.items(), key=_rank)[:n]
+
+
+def _rank(kv: tuple[str, float]) -> tuple[float, str]:
+    return -kv[1], kv[0]
 
 
 def lookup_keys(
@@ -77,13 +88,23 @@ def lookup_keys(
     as its rarest word), times `entity_weight`. Without a list, frequency alone.
     """
     scores: dict[str, float] = {}
+    weight = config.entity_weight
     for key, count in features.items():
-        words = key[2:].split()
-        idf = max((term_idf(w) for w in words), default=0.0) if term_idf is not None else 1.0
+        if term_idf is None:
+            idf = 1.0
+        elif key.startswith("t:"):  # one word (features.terms): no split, no max
+            idf = term_idf(key[2:])
+        else:
+            idf = max((term_idf(w) for w in key[2:].split()), default=0.0)
         if key.startswith("e:"):
-            idf *= config.entity_weight
-        scores[key] = (1.0 + math.log(count)) * idf
+            idf *= weight
+        scores[key] = (1.0 + _log(count)) * idf
     return [k for k, _ in _top(scores, config.story_lookup_features)]
+
+
+@lru_cache(maxsize=4096)
+def _log(count: int) -> float:
+    return math.log(count)
 
 
 class StoryClusterer:

@@ -65,13 +65,33 @@ def normalise_term(word: str) -> str:
     return _stem(word)
 
 
+# Word as written -> its term, or "" when it is no content word. A plain dict: each
+# distinct word of an article is looked up once, where an lru_cache call per word
+# occurrence cost more than the folding it saved. Cleared when full (never stale).
+_TERM_OF: dict[str, str] = {}
+_TERM_OF_MAX = 1 << 18
+
+
+def _term_of(word: str) -> str:
+    term = normalise_term(word)
+    kept = term if len(term) > 2 and term not in STOPWORDS else ""
+    if len(_TERM_OF) >= _TERM_OF_MAX:
+        _TERM_OF.clear()
+    _TERM_OF[word] = kept
+    return kept
+
+
 def terms(text: str) -> Counter[str]:
     """Content words (stop words, numbers and single letters dropped), folded, with counts."""
     out: Counter[str] = Counter()
-    for match in _WORD.finditer(text):
-        term = normalise_term(match.group())
-        if len(term) > 2 and term not in STOPWORDS:
-            out[term] += 1
+    known = _TERM_OF.get
+    # Counted as written first: a word is folded once per article, not per occurrence.
+    for word, count in Counter(_WORD.findall(text)).items():
+        term = known(word)
+        if term is None:
+            term = _term_of(word)
+        if term:
+            out[term] += count
     return out
 
 
@@ -114,6 +134,8 @@ def capitalised_entities(text: str) -> Counter[str]:
     return out
 
 
+# Cached: names repeat within an article and across the stream.
+@lru_cache(maxsize=1 << 16)
 def normalise_entity(name: str) -> str:
     words = [normalise_term(w) for w in re.findall(r"[^\W_][\w'’]*", name)]
     words = [w for w in words if w not in _NOT_ENTITIES]

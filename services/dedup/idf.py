@@ -23,6 +23,8 @@ DOC_WORDS = 500
 UNSEEN_FREQUENCY = 1e-8
 # py3langid's codes that wordfreq spells differently.
 _ALIASES = {"no": "nb", "tl": "fil"}
+# Terms whose IDF is remembered per language (cleared when full: never stale).
+MEMO_TERMS = 1 << 18
 
 
 @cache
@@ -54,9 +56,18 @@ def background_idf(language: str | None) -> Callable[[str], float] | None:
     if frequencies is None:
         return None
     unseen = _idf(UNSEEN_FREQUENCY)
+    # Term -> IDF: every article asks for a few hundred terms, most of them asked before.
+    memo: dict[str, float] = {}
 
     def idf(term: str) -> float:
+        found = memo.get(term)
+        if found is not None:
+            return found
         frequency = frequencies.get(term)
-        return _idf(frequency) if frequency else unseen
+        value = _idf(frequency) if frequency else unseen
+        if len(memo) >= MEMO_TERMS:
+            memo.clear()
+        memo[term] = value
+        return value
 
     return idf
