@@ -20,7 +20,7 @@ from faust.tables.manager import TableManager
 from faust.tables.recovery import Recovery
 from faust.types import TP
 
-from services.common import donemeta, faults, faustfixes, metrics
+from services.common import donemeta, faults, faustfixes, metrics, tracing
 from services.common.health import DEFAULT_PORTS, HealthServer
 from services.common.kafka import client_options, ensure_topics, faust_options
 from services.common.logging import broker_unreachable
@@ -50,7 +50,9 @@ class StageApp:
         self.service = service
         self.settings = settings
         faults.arm(settings.fault_inject)
+        tracing.configure(service, settings)
         self.stage = Stage(service, max_message_bytes=settings.max_message_bytes)
+        self.stage.find_headers = current_event_headers
         metrics.zero_stage(service)
         datadir = settings.data_dir / service
         datadir.mkdir(parents=True, exist_ok=True)
@@ -97,7 +99,9 @@ class StageApp:
         # that gave up); None once one is answered. Kept through a probe that gave up, so
         # readiness does not flap back between probes while the broker stays away.
         self._broker_waiting_since: float | None = None
-        self._closers: list[Callable[[], Awaitable[None]]] = []
+        # The last spans exported before the process goes (exit would too, but a
+        # collector's timeout must not make the stop outlast its grace period unseen).
+        self._closers: list[Callable[[], Awaitable[None]]] = [_flush_traces]
         # Faust sends this after the consumer stopped and before the producer's final flush.
         self.app.on_before_shutdown.connect(self._on_shutdown)
         # Which partitions a replica holds decides which feeds and hosts it owns; Faust
@@ -549,7 +553,7 @@ class StageApp:
         self, event: Any, fn: Any, *, offload: bool = False, counted: bool = True
     ) -> list[Output]:
         msg = event.message
-        source = Source(msg.topic, msg.partition, msg.offset, msg.key)
+        source = Source(msg.topic, msg.partition, msg.offset, msg.key, msg.headers)
         return await self.stage.handle(source, msg.value, fn, offload=offload, counted=counted)
 
     def ordered_acks(self, stream: Any, *, skip_done: bool = False) -> OrderedAcks:
@@ -604,6 +608,25 @@ class StageApp:
             raise
         if counted:
             self.stage.count_out(outputs)
+
+
+def current_event_headers(source: Source) -> tracing.KafkaHeaders | None:
+    """The headers of the Faust event being processed, when `source` is that record (the
+    same topic and key): an agent that hands over a record it gathered (dedup's decider,
+    a record keyed by its sequence number) handles it while its last part is current."""
+    event = faust.current_event()
+    if event is None:
+        return None
+    msg = event.message
+    if msg.topic != source.topic or msg.key != source.key:
+        return None
+    headers: tracing.KafkaHeaders | None = msg.headers
+    return headers
+
+
+async def _flush_traces() -> None:
+    if tracing.enabled():
+        await asyncio.to_thread(tracing.flush)
 
 
 class HealthService(mode.Service):

@@ -2,7 +2,8 @@
 
 Text by default; with NEWSWIRE_LOG_FORMAT=json every record of every logger (Newswire's,
 Faust's, aiokafka's) is one JSON object per line, with the article being processed
-when there is one (`ARTICLE_ID`, set by the stage around each record), an exception's
+when there is one (`ARTICLE_ID`, set by the stage around each record) and, when tracing,
+the trace and span of its handling (services.common.tracing), an exception's
 traceback as one field, and warnings and uncaught exceptions in threads logged too, so
 that nothing the process says falls outside the format.
 """
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from services.common import metrics
+from services.common import metrics, tracing
 from services.common.logthrottle import (
     BROKER_CAUSES,
     BrokerErrorWatch,
@@ -97,6 +98,9 @@ class JsonFormatter(logging.Formatter):
         article_id = ARTICLE_ID.get()
         if article_id is not None:
             out["article_id"] = article_id
+        ids = tracing.current_ids()  # while a record's span is current (tracing on)
+        if ids is not None:
+            out["trace_id"], out["span_id"] = ids
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         elif record.exc_text:

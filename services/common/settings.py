@@ -158,6 +158,10 @@ class Settings(BaseSettings):
     # causes are tracked at once (services/common/logthrottle.py).
     log_throttle_window_seconds: float = Field(5.0, gt=0)
     log_throttle_max_causes: int = Field(256, ge=1)
+    # Traces (services/common/tracing.py) are asked for with the standard OTEL_* variables;
+    # this also writes each finished span as one JSON line to a file ("{service}" in the
+    # path becomes the service's name), for tests and a look without a collector.
+    traces_file: str = ""
     data_dir: Path = Path(".cache/faust")
 
     # `newswire backfill`: records it sends per second at most (0: no bound), so live

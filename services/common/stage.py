@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.common import metrics
+from services.common import metrics, tracing
 from services.common.errors import NewswireError, RecordTooLargeError
 from services.common.logging import ARTICLE_ID
 from services.common.models import DeadLetter, encode
-from services.common.topics import BY_NAME, DLQ
+from services.common.topics import BY_NAME, DLQ, STORIES
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,8 @@ class Output:
     key: bytes | None
     value: bytes | None
     partition: int | None = None
-    # Kafka record headers: what a stage needs to find its own records again (dedup).
+    # Kafka record headers: what a stage needs to find its own records again (dedup),
+    # and the trace context (added by Stage.handle when tracing).
     headers: tuple[tuple[str, bytes], ...] = ()
 
 
@@ -52,6 +55,9 @@ class Source:
     partition: int | None
     offset: int | None
     key: bytes | None
+    # The record's Kafka headers (its trace context); None: not known here, and the
+    # stage's `find_headers` may know them.
+    headers: tracing.KafkaHeaders | None = dataclasses.field(default=None, compare=False)
 
 
 Handler = Callable[[bytes | None], Sequence[Output]]
@@ -120,6 +126,9 @@ class Stage:
         self.max_record_bytes = (
             max_message_bytes - RECORD_OVERHEAD if max_message_bytes is not None else None
         )
+        # Where the headers of a record handed over without them may be found (the Faust
+        # event being processed: services.common.faustapp); asked only when tracing.
+        self.find_headers: Callable[[Source], tracing.KafkaHeaders | None] | None = None
 
     async def handle(
         self,
@@ -136,12 +145,54 @@ class Stage:
         loop keeps heartbeating to the group coordinator meanwhile. counted=False is
         for a stage's internal steps (re-keying, scheduling) so that records in and
         out describe the stage as its users see it.
+
+        When tracing, the handling is a span (child of the trace in the record's
+        headers) and every output carries its context, unless it starts a trace of its
+        own (the fetcher's entries).
         """
+        if not tracing.enabled():
+            return await self._handle(
+                source, value, fn, article_key(source), offload=offload, counted=counted
+            )
+        headers = source.headers
+        if headers is None and self.find_headers is not None:
+            headers = self.find_headers(source)
+        with tracing.stage_span(
+            f"{self.name} {(source.topic or '').removeprefix('newswire.')}".rstrip(),
+            stage=self.name,
+            headers=headers,
+            topic=source.topic,
+            partition=source.partition,
+            offset=source.offset,
+            article_id=article_key(source),
+        ) as span:
+            outputs = await self._handle(
+                source, value, fn, tracing.current_article(), offload=offload, counted=counted
+            )
+            describe(span, outputs)
+            carried = tracing.context_headers()
+        return [
+            out
+            if tracing.has_context(out.headers)
+            else dataclasses.replace(out, headers=out.headers + carried)
+            for out in outputs
+        ]
+
+    async def _handle(
+        self,
+        source: Source,
+        value: bytes | None,
+        fn: Callable[[bytes | None], Sequence[Output] | Awaitable[Sequence[Output]]],
+        article_id: str | None,
+        *,
+        offload: bool,
+        counted: bool,
+    ) -> list[Output]:
         if counted:
             metrics.RECORDS_IN.labels(self.name).inc()
         started = time.perf_counter()
         # Every line logged while this record is handled names its article (JSON logs).
-        context = ARTICLE_ID.set(article_key(source))
+        context = ARTICLE_ID.set(article_id)
         try:
             if offload:
                 result: Any = await asyncio.to_thread(fn, value)
@@ -160,6 +211,7 @@ class Stage:
                 log.warning("%s: %s on %s: %s", self.name, reason, source, exc)
             metrics.RECORDS_FAILED.labels(self.name, reason).inc()
             metrics.DLQ_RECORDS.labels(self.name, reason).inc()
+            tracing.record_failure(exc, reason)
             outputs = [dead_letter(self.name, source, value, exc, max_bytes=self.max_record_bytes)]
         finally:
             metrics.PROCESSING_SECONDS.labels(self.name).observe(time.perf_counter() - started)
@@ -170,3 +222,24 @@ class Stage:
         produced = sum(1 for o in outputs if o.topic != DLQ.name and not BY_NAME[o.topic].internal)
         if produced:
             metrics.RECORDS_OUT.labels(self.name).inc(produced)
+
+
+def describe(span: tracing.Span, outputs: Sequence[Output]) -> None:
+    """What a record's handling came to, on its span: the dedup verdict and story of a
+    story record, the reasons of dead letters, the article id when only an output's key
+    names it (the fetcher's page: its entry is keyed by host)."""
+    attributes: dict[str, str] = {}
+    reasons: set[str] = set()
+    for out in outputs:
+        spec = BY_NAME.get(out.topic)
+        if out.topic == STORIES.name and out.value:
+            story = json.loads(out.value)
+            for field in ("verdict", "story_id", "article_id"):
+                attributes[f"newswire.{field}"] = str(story.get(field))
+        elif out.topic == DLQ.name and out.value:
+            reasons.add(str(json.loads(out.value).get("reason")))
+        elif out.key and spec is not None and spec.key == "article id":
+            attributes.setdefault("newswire.article_id", out.key.decode("utf-8", "replace"))
+    if reasons:
+        attributes["newswire.dlq_reason"] = ",".join(sorted(reasons))
+    tracing.annotate(span, attributes, failed=bool(reasons))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urljoin
 
-from services.common import metrics
+from services.common import metrics, tracing
 from services.common.charset import decode_body
 from services.common.errors import (
     FeedParseError,
@@ -294,7 +294,14 @@ def entry_records(
     emitted: list[Entry] = []
     for entry in entries:
         try:
-            outputs.append(Output(ENTRIES.name, host_of(entry.link).encode(), encode(entry)))
+            outputs.append(
+                Output(
+                    ENTRIES.name,
+                    host_of(entry.link).encode(),
+                    encode(entry),
+                    headers=entry_trace(entry) if tracing.enabled() else (),
+                )
+            )
         except ValueError as exc:  # pydantic's serialisation error is a ValueError too
             bad = FeedParseError(f"entry {entry.entry_id!r} ({entry.link}) not emitted: {exc}")
             metrics.FEED_POLL_ERRORS.labels(bad.reason).inc()
@@ -303,6 +310,16 @@ def entry_records(
             continue
         emitted.append(entry)
     return outputs, emitted
+
+
+def entry_trace(entry: Entry) -> tuple[tuple[str, bytes], ...]:
+    """Each article's trace starts here, when its entry is found: the headers that make
+    the page fetch, and everything after it, part of that trace."""
+    return tracing.start_trace(
+        "feed entry",
+        article_id(entry.link),
+        **{"newswire.stage": STAGE, "newswire.feed": entry.feed_url, "url.full": entry.link},
+    )
 
 
 def body_digest(body: bytes) -> str:
