@@ -14,14 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict
+
 from services.common import metrics
 from services.common.errors import NewswireError, SchemaError
 from services.common.models import (
+    SCHEMA_VERSION,
     DedupAnswer,
     DedupLookup,
     DedupPrep,
     DedupQuestion,
-    DedupSequenced,
     Enriched,
     Story,
     decode,
@@ -76,6 +78,37 @@ def arrival(article: Enriched) -> datetime:
 HEAD_MARGIN_BYTES = 4096
 
 
+class SequencedPrep(BaseModel):
+    """A sequence record as the hops that need only its keys read it: the article's
+    bytes are skipped by the JSON parser, not turned into objects and back."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    schema_version: int = SCHEMA_VERSION
+    prep: DedupPrep
+
+
+def _sequenced(prep: DedupPrep, article: bytes) -> bytes:
+    """A DedupSequenced record around an article's own bytes (already decoded and
+    checked by whoever calls this): what `encode(DedupSequenced(...))` holds, without
+    writing the article out again."""
+    return b'{"schema_version":%d,"prep":%s,"article":%s}' % (
+        SCHEMA_VERSION,
+        prep.model_dump_json().encode(),
+        article,
+    )
+
+
+def _head(seq: int, expect: int, day: int, record: bytes) -> bytes:
+    """A DedupAnswer head around a sequence record's own bytes (decoded as `SequencedPrep`:
+    one JSON object); the decider decodes it whole, once."""
+    return b'{"schema_version":%d,"seq":%d,"kind":"head","lookups":[],"expect":%d,' % (
+        SCHEMA_VERSION,
+        seq,
+        expect,
+    ) + b'"record":%s,"day":%d}' % (record, day)
+
+
 def route(raw: bytes | None, config: DedupConfig, limit: int | None = None) -> list[Output]:
     """Check the record and compute its keys and features (in parallel, per partition of
     newswire.enriched), then queue it in the one ordered sequence.
@@ -83,8 +116,9 @@ def route(raw: bytes | None, config: DedupConfig, limit: int | None = None) -> l
     `limit`: the topics' largest record. The sequence record (the article and its
     features) and the head that carries it must fit, or the send would fail for good."""
     article = decode(Enriched, raw)
+    assert raw is not None  # decode refuses None
     prep = prepare(item_of(article), config, now=arrival(article))
-    value = encode(DedupSequenced(prep=DedupPrep(**prep.to_json()), article=article))
+    value = _sequenced(DedupPrep(**prep.to_json()), raw)
     if limit is not None and len(value) > limit - HEAD_MARGIN_BYTES:
         raise NewswireError(
             f"article {article.id} with its dedup features is {len(value)} bytes, "
@@ -98,7 +132,8 @@ def ask(raw: bytes | None, seq: int, partitions: int, clock: StreamClock) -> lis
     """The article at sequence number `seq`: its lookups, one record per partition of
     newswire.dedup-lookups holding some of its keys, and its head; both carry the
     stream's day at the article, which retention counts against everywhere."""
-    record = decode(DedupSequenced, raw)
+    record = decode(SequencedPrep, raw)
+    assert raw is not None  # decode refuses None
     prep = Prepared.from_json(record.prep.model_dump())
     day = clock.day_at(seq, prep.day)
     asked = questions(prep, seq, day)
@@ -116,8 +151,10 @@ def ask(raw: bytes | None, seq: int, partitions: int, clock: StreamClock) -> lis
         )
         for partition, lookups in sorted(by_partition.items())
     ]
-    head = DedupAnswer(seq=seq, kind="head", expect=len(asked), record=record, day=day)
-    outputs.append(Output(DEDUP_ANSWERS.name, str(seq).encode(), encode(head), partition=0))
+    # The article rides along to the decider as it came, unparsed here: this hop needs
+    # only its keys.
+    head = _head(seq, len(asked), day, raw)
+    outputs.append(Output(DEDUP_ANSWERS.name, str(seq).encode(), head, partition=0))
     return outputs
 
 

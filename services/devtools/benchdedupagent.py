@@ -47,7 +47,13 @@ from typing import Any
 from aiokafka.structs import TopicPartition
 
 from services.common.broker import start_broker
-from services.common.kafka import consumer, end_offsets, ensure_topics, producer
+from services.common.kafka import (
+    consumer,
+    end_offsets,
+    ensure_topics,
+    partitions_of,
+    producer,
+)
 from services.common.language import detect
 from services.common.models import Enriched, Trace, encode
 from services.common.settings import Settings
@@ -214,6 +220,32 @@ def cluster_run(items: list[Enriched]) -> dict[str, dict[str, Any]]:
     return {str(r["id"]): {k: r.get(k) for k in COMPARED} for r in rows}
 
 
+async def record_counts(settings: Settings) -> dict[str, int]:
+    """Records so far on each topic dedup writes (its hops, its tables' changelogs and
+    newswire.stories): the end offsets summed over partitions."""
+    cons = consumer(settings, group_id=None)
+    await cons.start()
+    try:
+        names = sorted(t for t in await cons.topics() if "dedup" in t or t == "newswire.stories")
+        tps = [TopicPartition(t, p) for t in names for p in await partitions_of(settings, t)]
+        ends = await cons.end_offsets(tps) if tps else {}
+    finally:
+        await cons.stop()
+    counts: dict[str, int] = dict.fromkeys(names, 0)
+    for tp, end in ends.items():
+        counts[tp.topic] += end
+    return counts
+
+
+def _records_per_article(before: dict[str, int], after: dict[str, int], n: int) -> dict[str, float]:
+    """Records written per article on each topic between two `record_counts`."""
+    return {
+        topic: round((after[topic] - before.get(topic, 0)) / n, 2)
+        for topic in sorted(after)
+        if n and after[topic] > before.get(topic, 0)
+    }
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process so far (0.0 when it cannot be read)."""
     try:
@@ -260,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack(bootstrap, seeds_url="http://127.0.0.1:9", run_dir=run_dir)
     stories: dict[str, dict[str, Any]] = {}
     measured: dict[str, dict[str, float]] = {}
+    written: dict[str, dict[str, float]] = {}
     try:
         asyncio.run(ensure_topics(settings))
         starts = asyncio.run(end_offsets(settings, "newswire.dedup-sequence"))
@@ -273,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(produce(settings, warm))
         asyncio.run(collect(settings, f"warm{run}-", len(warm), args.timeout))
         for mix in MIXES:
+            records_before = asyncio.run(record_counts(settings))
             cpu_before, broker_before = _cpu_of(workers), _cpu_of(brokers)
             started = time.monotonic()
             asyncio.run(produce(settings, mixes[mix]))
@@ -284,6 +318,11 @@ def main(argv: list[str] | None = None) -> int:
                 "worker_cpu": _cpu_of(workers) - cpu_before,
                 "broker_cpu": _cpu_of(brokers) - broker_before,
             }
+            # Counted once the mix is decided; changelog writes of its last decisions
+            # may still be on their way (a handful of records).
+            written[mix] = _records_per_article(
+                records_before, asyncio.run(record_counts(settings)), len(ids)
+            )
             stories.update(got)
         # Warm-up articles included: they are in the workers' state too.
         order = asyncio.run(sequence_order(settings, starts, {a.id for a in [*warm, *batch]}))
@@ -321,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
             if broker is not None
             else None,
             "engine_cpu_ms_per_article": _per_article_ms(engine_cpu[mix], n),
+            # Where the broker's work comes from: records per article by topic.
+            "records_per_article": written.get(mix, {}),
+            "records_per_article_total": round(sum(written.get(mix, {}).values()), 1),
             "verdicts": dict(mix_verdicts),
             "new_share": round(mix_verdicts.get("new", 0) / max(1, sum(mix_verdicts.values())), 3),
         }
@@ -347,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{mix}: {m['decided']}/{m['articles']} articles through {args.workers} dedup "
             f"worker(s) in {m['seconds']:.1f} s: {m['agent_articles_per_s']:.1f}/s, worker CPU "
-            f"{m['worker_cpu_ms_per_article']} ms/article; the engine alone "
+            f"{m['worker_cpu_ms_per_article']} ms/article, {m['records_per_article_total']} "
+            f"records/article; the engine alone "
             f"{m['engine_articles_per_cpu_s']:.1f}/s of CPU",
             file=sys.stderr,
         )
