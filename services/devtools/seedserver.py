@@ -3,6 +3,11 @@
 `${SEEDS_URL}` inside served files becomes this server's own base URL, so feeds
 link to articles on whatever port it got. Answers conditional GETs (ETag and
 Last-Modified) like a well-behaved server.
+
+A page with a revision beside it (`x.html` and `x.rev2.html`, the seed newsroom's
+revised article) is served as first published on its first GET and as revised on every
+later one: the site changed the article between two fetches, deterministically, whatever
+the time between them.
 """
 
 from __future__ import annotations
@@ -16,25 +21,39 @@ from aiohttp import web
 
 from services.fetcher.registry import SEEDS_TOKEN
 
-TEXT_SUFFIXES = {".xml", ".html", ".htm", ".txt", ".json", ".yaml"}
+TEXT_SUFFIXES = {".xml", ".atom", ".html", ".htm", ".txt", ".json", ".yaml"}
 TYPES = {
     ".xml": "application/xml; charset=utf-8",
+    ".atom": "application/atom+xml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
     ".json": "application/feed+json; charset=utf-8",
 }
 # One fixed Last-Modified for the bundled files: they do not change while served.
 LAST_MODIFIED = formatdate(1703095440, usegmt=True)
+REVISION_INFIX = ".rev2"
+
+
+def revision_of(path: Path) -> Path:
+    return path.with_name(f"{path.stem}{REVISION_INFIX}{path.suffix}")
 
 
 def make_app(root: Path, base_url: str) -> web.Application:
     root = root.resolve()
+    # Pages with a revision whose first version has been sent once.
+    served_first: set[Path] = set()
 
     async def handle(request: web.Request) -> web.StreamResponse:
         rel = request.match_info["path"]
         path = (root / rel).resolve()
         if root not in path.parents or not path.is_file():
             raise web.HTTPNotFound()
+        revised = revision_of(path)
+        if revised.is_file():
+            if path in served_first:
+                path = revised
+            elif request.method == "GET":
+                served_first.add(path)
         body = path.read_bytes()
         if path.suffix in TEXT_SUFFIXES:
             body = body.replace(SEEDS_TOKEN.encode(), base_url.rstrip("/").encode())
