@@ -130,7 +130,7 @@ class Stage:
         # event being processed: services.common.faustapp); asked only when tracing.
         self.find_headers: Callable[[Source], tracing.KafkaHeaders | None] | None = None
 
-    async def handle(
+    def handle(
         self,
         source: Source,
         value: bytes | None,
@@ -138,7 +138,7 @@ class Stage:
         *,
         offload: bool = False,
         counted: bool = True,
-    ) -> list[Output]:
+    ) -> Awaitable[list[Output]]:
         """Apply `fn` to one record; any failure becomes a DLQ record instead of an exception.
 
         offload=True runs a CPU-heavy synchronous `fn` in a thread so the event
@@ -150,10 +150,23 @@ class Stage:
         headers) and every output carries its context, unless it starts a trace of its
         own (the fetcher's entries).
         """
+        # Not a coroutine itself: with tracing off the caller awaits `_handle` directly,
+        # and the only cost of traces is this check.
         if not tracing.enabled():
-            return await self._handle(
+            return self._handle(
                 source, value, fn, article_key(source), offload=offload, counted=counted
             )
+        return self._handle_traced(source, value, fn, offload=offload, counted=counted)
+
+    async def _handle_traced(
+        self,
+        source: Source,
+        value: bytes | None,
+        fn: Callable[[bytes | None], Sequence[Output] | Awaitable[Sequence[Output]]],
+        *,
+        offload: bool,
+        counted: bool,
+    ) -> list[Output]:
         headers = source.headers
         if headers is None and self.find_headers is not None:
             headers = self.find_headers(source)
