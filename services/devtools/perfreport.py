@@ -251,6 +251,14 @@ def render_markdown(report: Mapping[str, Any], plots: Mapping[str, str]) -> str:
         f" **overhead ratio {_fmt(over.get('ratio'))}** (target ≤ {OVERHEAD_TARGET};"
         f" {'met' if over.get('meets_target') else 'not met'}).",
     ]
+    out.append(
+        f"- The machine's {_fmt(m.get('cores'))} cores were {_fmt(top.get('machine_busy_cores'))}"
+        f" busy (every process, ours and others') during the maximum phase and"
+        f" {_fmt(fixed.get('machine_busy_cores'))} during the fixed-load one; load average"
+        f" {m.get('load_average_start')} at the start, {m.get('load_average_end')} at the end."
+        " Where others' work rose after the maximum was measured, the fixed load was more than"
+        " half of what the pipeline then had, and queueing before the enricher shows in p95/p99."
+    )
     for service, s in report.get("scaling", {}).items():
         out.append(
             f"- {service}: 2 worker processes give **{_fmt(s.get('speedup'))}x** one worker's"
