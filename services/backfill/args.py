@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import argparse
 
+from services.backfill.display import add_json_option
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", help="WARC/ARC files (plain or .gz), folders or globs")
-    p.add_argument(
-        "--json",
-        nargs="?",
-        const="-",
-        metavar="FILE",
-        help="write the counts as JSON to FILE (or as the last line of output)",
-    )
+    add_json_option(p)
     p.add_argument(
         "--max-records-per-s",
         type=float,

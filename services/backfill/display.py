@@ -3,11 +3,37 @@ a plain line every few seconds otherwise (a log file, CI)."""
 
 from __future__ import annotations
 
+import argparse
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TextIO
 
 BAR_WIDTH = 24
+
+
+def share_head(done: int, total: int, *, bar: bool) -> str:
+    """The start of a progress line: a bar (on a terminal) and the share done."""
+    share = min(1.0, max(0.0, done / total if total else 1.0))
+    head = ""
+    if bar:
+        filled = round(share * BAR_WIDTH)
+        head = "[" + "#" * filled + "-" * (BAR_WIDTH - filled) + "] "
+    return f"{head}{share:4.0%}"
+
+
+def per_second(n: int, seconds: float) -> float:
+    return n / seconds if seconds > 0 else 0.0
+
+
+def add_json_option(p: argparse.ArgumentParser) -> None:
+    """--json [FILE]: a run's counts for scripts (shared by backfill and reprocess)."""
+    p.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="write the counts as JSON to FILE (or as the last line of output)",
+    )
 
 
 @dataclass
@@ -38,23 +64,18 @@ class Tally:
 
 
 def progress_line(tally: Tally, seconds: float, current: str, *, bar: bool) -> str:
-    share = tally.bytes_read / tally.bytes_total if tally.bytes_total else 1.0
-    share = min(1.0, max(0.0, share))
-    rate = tally.records / seconds if seconds > 0 else 0.0
-    head = ""
-    if bar:
-        filled = round(share * BAR_WIDTH)
-        head = "[" + "#" * filled + "-" * (BAR_WIDTH - filled) + "] "
+    head = share_head(tally.bytes_read, tally.bytes_total, bar=bar)
     return (
-        f"{head}{share:4.0%} {tally.records} records {rate:.0f}/s, {tally.pages} pages, "
-        f"{sum(tally.skipped.values())} skipped, {tally.dead_letters} dead-lettered  {current}"
+        f"{head} {tally.records} records {per_second(tally.records, seconds):.0f}/s, "
+        f"{tally.pages} pages, {sum(tally.skipped.values())} skipped, "
+        f"{tally.dead_letters} dead-lettered  {current}"
     )
 
 
 def summary_lines(tally: Tally, seconds: float) -> list[str]:
     lines = [
         f"{tally.files} files ({tally.files_done_before} done before), {tally.records} records "
-        f"in {seconds:.1f} s ({tally.records / seconds if seconds > 0 else 0:.0f}/s)",
+        f"in {seconds:.1f} s ({per_second(tally.records, seconds):.0f}/s)",
         f"pages sent: {tally.pages}; dead-lettered: {tally.dead_letters}",
     ]
     if tally.skipped:

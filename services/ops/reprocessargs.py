@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from services.backfill.display import add_json_option
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -26,10 +28,4 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--dry-run", action="store_true", help="say which offsets would be read; send nothing"
     )
-    p.add_argument(
-        "--json",
-        nargs="?",
-        const="-",
-        metavar="FILE",
-        help="write the counts as JSON to FILE (or as the last line of output)",
-    )
+    add_json_option(p)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from services.backfill.display import per_second, share_head
 from services.common.topics import ARTICLES, ENRICHED, PAGES, TopicSpec
 
 
@@ -149,16 +150,10 @@ class Counts:
 
 
 def progress_line(counts: Counts, seconds: float, current: str, *, bar: bool) -> str:
-    share = counts.read / counts.planned if counts.planned else 1.0
-    share = min(1.0, max(0.0, share))
-    rate = counts.read / seconds if seconds > 0 else 0.0
-    head = ""
-    if bar:
-        width = 24
-        filled = round(share * width)
-        head = "[" + "#" * filled + "-" * (width - filled) + "] "
+    head = share_head(counts.read, counts.planned, bar=bar)
     return (
-        f"{head}{share:4.0%} {counts.read}/{counts.planned} records {rate:.0f}/s, "
+        f"{head} {counts.read}/{counts.planned} records "
+        f"{per_second(counts.read, seconds):.0f}/s, "
         f"{counts.sent} sent, {sum(counts.skipped.values())} skipped, "
         f"{counts.dead_letters} dead-lettered  {current}"
     )
@@ -169,7 +164,7 @@ def summary_lines(counts: Counts, seconds: float, output: str, *, dry_run: bool)
         return [f"would read {counts.planned} records again (nothing sent: --dry-run)"]
     lines = [
         f"{counts.read} of {counts.planned} records read in {seconds:.1f} s "
-        f"({counts.read / seconds if seconds > 0 else 0:.0f}/s), {counts.processed} processed",
+        f"({per_second(counts.read, seconds):.0f}/s), {counts.processed} processed",
         f"sent to {output}: {counts.sent}; dead-lettered: {counts.dead_letters}",
     ]
     if counts.skipped:

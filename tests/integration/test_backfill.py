@@ -10,68 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import secrets
-import time
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Any
-
-from aiokafka import TopicPartition
 
 from services.backfill.run import backfill
-from services.common.kafka import consumer, end_offsets
+from services.common.kafka import end_offsets
 from services.common.settings import Settings
 from services.common.topics import BACKFILL_PROGRESS, PAGES, STORIES
 from services.common.urls import article_id
 from services.devtools.stack import Stack
 from tests.conftest import validate_record
+from tests.integration.storyread import read_stories
 from tests.unit.backfill.synthetic import Cap, article_html, write_warc
 
 WAIT_S = 600.0
 ARTICLES = 40
 COPIES = 10
-
-
-async def collect_stories(
-    settings: Settings, ids: set[str], alive: Any
-) -> dict[str, list[dict[str, Any]]]:
-    """newswire.stories records of `ids`, read until each has one (or WAIT_S), then to
-    the topic's end, so a second record of any of them is seen too."""
-    found: dict[str, list[dict[str, Any]]] = {}
-    cons = consumer(settings, enable_auto_commit=False, group_id=None)
-    await cons.start()
-    try:
-        deadline = time.monotonic() + WAIT_S
-        parts = cons.partitions_for_topic(STORIES.name)
-        while not parts and time.monotonic() < deadline:
-            await cons._client.force_metadata_update()
-            parts = cons.partitions_for_topic(STORIES.name)
-        tps = [TopicPartition(STORIES.name, p) for p in sorted(parts or ())]
-        cons.assign(tps)
-        await cons.seek_to_beginning(*tps)
-        ends: dict[TopicPartition, int] | None = None
-        while time.monotonic() < deadline:
-            if ends is None and set(found) >= ids:
-                ends = await cons.end_offsets(tps)
-            if ends is not None:
-                positions = [await cons.position(tp) for tp in tps]
-                if all(pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True)):
-                    break
-            alive()
-            batch = await cons.getmany(timeout_ms=500)
-            for records in batch.values():
-                for rec in records:
-                    try:
-                        value = json.loads(rec.value or b"null")
-                    except ValueError:  # other tests' deliberately broken records
-                        continue
-                    if isinstance(value, dict) and value.get("article_id") in ids:
-                        found.setdefault(value["article_id"], []).append(value)
-    finally:
-        await cons.stop()
-    return found
 
 
 def test_a_warc_goes_through_the_pipeline_once_and_a_second_run_sends_nothing(
@@ -109,7 +65,7 @@ def test_a_warc_goes_through_the_pipeline_once_and_a_second_run_sends_nothing(
     assert "52 records" in out.getvalue()
 
     ids = {article_id(url): url for url in [*originals, *copies]}
-    found = asyncio.run(collect_stories(kafka_settings, set(ids), alive))
+    found = asyncio.run(read_stories(kafka_settings, set(ids), lambda f: set(f) >= set(ids), alive))
     missing = sorted(ids[i] for i in set(ids) - set(found))
     assert not missing, f"no story within {WAIT_S:.0f} s for {missing}; logs in {stack.run_dir}"
     twice = {ids[i]: len(v) for i, v in found.items() if len(v) > 1}

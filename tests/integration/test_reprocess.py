@@ -23,20 +23,18 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiokafka import TopicPartition
-
 from services.backfill.run import backfill
-from services.common.kafka import consumer, end_offsets
+from services.common.kafka import end_offsets
 from services.common.settings import PROJECT_ROOT, Settings
 from services.common.topics import ARTICLES, DLQ, ENRICHED, STORIES
 from services.common.urls import article_id
 from services.devtools.stack import Stack
 from tests.conftest import validate_record
+from tests.integration.storyread import Stories, read_stories
 from tests.unit.backfill.synthetic import Cap, article_html, write_warc
 
 WAIT_S = 600.0
@@ -46,47 +44,27 @@ PER_SITE = 6
 FIRST = 9100
 TEMPLATE = "The Gazette has reported on the county's eleven towns since its first edition in 1921."
 
-Stories = dict[str, list[dict[str, Any]]]
-
-
-async def read_stories(
-    settings: Settings, ids: set[str], done: Callable[[Stories], bool], alive: Callable[[], None]
-) -> Stories:
-    """newswire.stories records of `ids`, read until `done` says so (or WAIT_S), then to
-    the topic's end, so any further record of them is seen too."""
-    found: Stories = {}
-    cons = consumer(settings, enable_auto_commit=False, group_id=None)
-    await cons.start()
-    try:
-        tps = [TopicPartition(STORIES.name, p) for p in range(settings.topic_partitions)]
-        cons.assign(tps)
-        await cons.seek_to_beginning(*tps)
-        deadline = time.monotonic() + WAIT_S
-        ends: dict[TopicPartition, int] | None = None
-        while time.monotonic() < deadline:
-            if ends is None and done(found):
-                ends = await cons.end_offsets(tps)
-            if ends is not None and all([await cons.position(tp) >= ends[tp] for tp in tps]):
-                break
-            alive()
-            for records in (await cons.getmany(timeout_ms=500)).values():
-                for rec in records:
-                    try:
-                        value = json.loads(rec.value or b"null")
-                    except ValueError:  # other tests' deliberately broken records
-                        continue
-                    if isinstance(value, dict) and value.get("article_id") in ids:
-                        found.setdefault(value["article_id"], []).append(value)
-    finally:
-        await cons.stop()
-    return found
-
 
 def metric(stack: Stack, service: str, name: str) -> float:
     with urllib.request.urlopen(stack.metrics_url(service), timeout=10) as resp:
         text = resp.read().decode()
     found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
     return float(found.group(1)) if found else 0.0
+
+
+def caught_up(stack: Stack, service: str) -> None:
+    """Until `service` holds its partitions and reports no records behind (its lag gauge,
+    measured every 10 s, exists only once it has measured)."""
+    series = f'newswire_consumer_lag_records{{stage="{service}",'
+    deadline = time.monotonic() + WAIT_S
+    stack.procs[service].wait_ready(WAIT_S)
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(stack.metrics_url(service), timeout=10) as resp:
+            lines = [ln for ln in resp.read().decode().splitlines() if ln.startswith(series)]
+        if lines and all(float(ln.rsplit(" ", 1)[1]) == 0 for ln in lines):
+            return
+        time.sleep(1.0)
+    raise AssertionError(f"{service} did not catch up within {WAIT_S:.0f} s")
 
 
 def reprocess_cli(
@@ -148,8 +126,13 @@ def test_a_reprocessed_cleaner_updates_changed_articles_and_duplicates_nothing(
         for name, proc in stack.procs.items():
             assert proc.alive(), f"{name} died; log in {proc.log}"
 
-    # Whole seconds back: the broker stamps records in milliseconds of this machine's clock.
-    since = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
+    # Pages other tests left on the shared broker are cleaned (and enriched) first, so
+    # the window below holds only this test's records.
+    for name in ("cleaner", "enricher"):
+        caught_up(stack, name)
+    # To the millisecond, as the records are stamped (by this machine's clock): a second
+    # back took in the pages the previous test had just produced.
+    since = datetime.now(UTC)
     tally, _ = asyncio.run(
         backfill([warc], kafka_settings, out=io.StringIO(), tty=False, max_records_per_s=0)
     )
