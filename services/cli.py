@@ -36,7 +36,7 @@ def _exit_on_sigterm(signum: int, _frame: object) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from services.common.kafka import ensure_topics
     from services.devtools.stack import start_stack
-    from services.devtools.tail import tail
+    from services.devtools.tail import tail_stories
 
     run_dir = Path(args.run_dir).resolve()
     # A SIGTERM (from a supervisor, or `kill`) stops the stack like Ctrl-C does.
@@ -59,14 +59,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 print(
                     f"{name:9} http://127.0.0.1:{proc.port}/metrics  /healthz  /readyz", flush=True
                 )
-        print("stories as they arrive (Ctrl-C stops everything):", flush=True)
+        print(
+            "stories as they arrive, one line per article (its verdict, the story it joined,"
+            " its outlet);\nevery story with its outlets once things go quiet"
+            " (Ctrl-C stops everything):",
+            flush=True,
+        )
         settings = load_settings().model_copy(update={"kafka_bootstrap": stack.bootstrap})
         # Declared (and led) before tailing, so the reader does not race the services' start-up.
         asyncio.run(ensure_topics(settings))
         # The first offset look-ups on brand-new topics are retried by aiokafka and logged
         # as errors; on this terminal they only hide the stories.
         logging.getLogger("aiokafka.consumer.fetcher").setLevel(logging.CRITICAL)
-        tail(settings, "newswire.stories", pretty=True)
+        tail_stories(settings)
     except KeyboardInterrupt:
         pass
     finally:

@@ -7,13 +7,15 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TextIO
 
 from aiokafka import TopicPartition
 
 from services.common.errors import NewswireError
 from services.common.kafka import consumer
 from services.common.settings import Settings
+from services.common.topics import STORIES
+from services.devtools.storyboard import StoryBoard
 
 
 async def read_topic(
@@ -24,8 +26,10 @@ async def read_topic(
     max_records: int | None = None,
     timeout: float | None = None,
     on_record: Callable[[dict[str, Any]], None] | None = None,
+    on_idle: Callable[[], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Read records (key, partition, offset, value as JSON when it is JSON)."""
+    """Read records (key, partition, offset, value as JSON when it is JSON); `on_idle`
+    is called after each wait for records that brought none (about every half second)."""
     cons = consumer(settings, enable_auto_commit=False, group_id=None)
     await cons.start()
     out: list[dict[str, Any]] = []
@@ -42,6 +46,8 @@ async def read_topic(
             deadline is None or time.monotonic() < deadline
         ):
             batch = await cons.getmany(timeout_ms=500)
+            if not batch and on_idle is not None:
+                on_idle()
             for records in batch.values():
                 for rec in records:
                     item = {
@@ -114,3 +120,36 @@ def tail(
             on_record=show,
         )
     )
+
+
+def tail_stories(
+    settings: Settings,
+    *,
+    quiet_seconds: float = 4.0,
+    out: TextIO | None = None,
+    timeout: float | None = None,
+) -> StoryBoard:
+    """newswire.stories for a person: a line per record as it arrives, and every story
+    with its articles' outlets and verdicts once no record has come for `quiet_seconds`
+    (printed again after each later burst)."""
+    board = StoryBoard()
+    last_record = time.monotonic()
+
+    def write(lines: list[str]) -> None:
+        stream = out or sys.stdout
+        stream.write("".join(line + "\n" for line in lines))
+        stream.flush()
+
+    def show(item: dict[str, Any]) -> None:
+        nonlocal last_record
+        line = board.add(item["value"])
+        if line is not None:
+            last_record = time.monotonic()
+            write([line])
+
+    def idle() -> None:
+        if board.changed and time.monotonic() - last_record >= quiet_seconds:
+            write(["", *board.render(), ""])
+
+    asyncio.run(read_topic(settings, STORIES.name, timeout=timeout, on_record=show, on_idle=idle))
+    return board
