@@ -92,6 +92,7 @@ class StageApp:
         # Partitions a stall repair did not bring back: /healthz fails while any is held.
         self._stuck: set[TP] = set()
         self._stall_notes: dict[TP, str] = {}
+        self._drained_before: set[TP] = set()
         self._broker_probed = False
         self._clock: Callable[[], float] = time.monotonic  # a test's fake clock goes here
         self._broker_ok_at = self._clock()
@@ -187,9 +188,15 @@ class StageApp:
         unacked = {m.tp for m in list(consumer._unacked_messages) if not m.acked}  # type: ignore[attr-defined]
         index = self.app.topics._tp_index  # type: ignore[attr-defined]
         now = self._clock()
-        for tp in faustfixes.out_of_fetch(consumer, [tp for tp in tps if tp in held]):
-            # Neither fetched, nor held back for a full buffer, nor paused: nothing in
-            # Faust would ever fetch it again. Its records in flight stay where they are.
+        mine = [tp for tp in tps if tp in held]
+        # Held back for a full buffer that has drained (two rounds running, not a moment
+        # between a record taken and the callback that fetches it again).
+        drained = faustfixes.held_back_drained(consumer, mine, lambda tp: index.get(tp, ()))
+        lost = set(faustfixes.out_of_fetch(consumer, mine)) | (drained & self._drained_before)
+        self._drained_before = drained
+        for tp in sorted(lost):
+            # Nothing in Faust would ever fetch it again. Its records in flight stay where
+            # they are (the fetch resumes after the last one handed out).
             metrics.CONSUMER_STALLS.labels(self.service, tp.topic).inc()
             state = await self._stall_state(tp, highwaters.get(tp) or 0, committed.get(tp))
             start = await faustfixes.refetch(consumer, tp, committed.get(tp) or 0)

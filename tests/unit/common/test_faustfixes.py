@@ -425,3 +425,33 @@ def test_at_least_once_agents_still_acknowledge_by_hand() -> None:
         return bool(app.stream([1, 2]).noack().enable_acks)  # type: ignore[attr-defined]
 
     assert asyncio.run(run()) is False
+
+
+def test_a_drained_stream_buffer_fetches_every_partition_held_back_again() -> None:
+    """Four partitions held back for a full buffer: once it drains to its low mark, all
+    four are fetched again, not the one mode's `set.pop()` names each time (the enricher
+    starved three partitions for 11 minutes in make soak's burst)."""
+    from mode.utils.queues import FlowControlEvent, FlowControlQueue
+
+    import services.common.faustfixes  # noqa: F401  (installs the fix)
+
+    async def scenario() -> list[int]:
+        queue: FlowControlQueue[int] = FlowControlQueue(
+            maxsize=20, flow_control=FlowControlEvent(), clear_on_resume=False
+        )
+        resumed: list[int] = []
+        held: set[int] = set()
+        callbacks = {tp: (lambda tp=tp: resumed.append(tp)) for tp in range(4)}
+        for i in range(40):  # the fetch loop puts what it has, over the high mark
+            tp = i % 4
+            queue.put_nowait_enhanced(
+                i, on_pressure_high=lambda tp=tp: held.add(tp), on_pressure_drop=callbacks[tp]
+            )
+        assert held == {0, 1, 2, 3}
+        while queue.qsize() > queue.pressure_drop_size:
+            queue.get_nowait()
+            assert not resumed, "fetched again above the low mark"
+        queue.get_nowait()
+        return resumed
+
+    assert sorted(asyncio.run(scenario())) == [0, 1, 2, 3]
