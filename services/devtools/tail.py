@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -128,10 +129,11 @@ def tail_stories(
     quiet_seconds: float = 4.0,
     out: TextIO | None = None,
     timeout: float | None = None,
+    once: bool = False,
 ) -> StoryBoard:
     """newswire.stories for a person: a line per record as it arrives, and every story
     with its articles' outlets and verdicts once no record has come for `quiet_seconds`
-    (printed again after each later burst)."""
+    (printed again after each later burst; with `once`, the first time ends it)."""
     board = StoryBoard()
     last_record = time.monotonic()
 
@@ -150,6 +152,15 @@ def tail_stories(
     def idle() -> None:
         if board.changed and time.monotonic() - last_record >= quiet_seconds:
             write(["", *board.render(), ""])
+            if once:
+                raise _Quiet
 
-    asyncio.run(read_topic(settings, STORIES.name, timeout=timeout, on_record=show, on_idle=idle))
+    with contextlib.suppress(_Quiet):
+        asyncio.run(
+            read_topic(settings, STORIES.name, timeout=timeout, on_record=show, on_idle=idle)
+        )
     return board
+
+
+class _Quiet(Exception):
+    """Ends tail_stories(once=True) from inside the read loop (which then stops its consumer)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
 import shutil
@@ -24,9 +25,19 @@ from services.common.models import Entry, Page, Trace, encode, utcnow
 from services.common.settings import PROJECT_ROOT, Settings
 from services.common.topics import ALL_TOPICS
 from services.common.urls import article_id
+from services.devtools import newsroom
 from services.devtools.stack import SERVICES, Stack, start_stack
-from services.devtools.tail import read_topic
-from tests.conftest import FIRST_PARAGRAPH_START, LAST_PARAGRAPH_END, SEED_TXT, validate_record
+from services.devtools.storyboard import StoryBoard
+from services.devtools.tail import read_topic, tail_stories
+from services.fetcher.bootstrap import publish_feeds
+from services.fetcher.registry import load_feeds_file
+from tests.conftest import (
+    FIRST_PARAGRAPH_START,
+    LAST_PARAGRAPH_END,
+    SEED_TXT,
+    SEEDS,
+    validate_record,
+)
 
 ORIGINAL_PATH = "/site/newsofwar/post/intense-truce-talks-underway.html"
 WAIT_S = 120.0
@@ -86,6 +97,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         # Poll every couple of seconds so the test also sees unchanged feeds re-polled.
         "NEWSWIRE_POLL_MAX_INTERVAL_SECONDS": "2",
         "NEWSWIRE_POLL_MIN_INTERVAL_SECONDS": "1",
+        # The seed newsroom's pages are all on the seed server's one host: a short
+        # politeness delay keeps its 28 pages from taking half a minute.
+        "NEWSWIRE_HOST_MIN_DELAY_SECONDS": "0.1",
     }
     # Its own broker (unless NEWSWIRE_KAFKA_BOOTSTRAP names one): the exact counts below
     # need topics that no other test has written to.
@@ -262,6 +276,112 @@ def test_seed_article_flows_end_to_end(stack: Stack) -> None:
     fetcher = scrape(stack.metrics_url("fetcher"))
     assert fetcher["newswire_fetch_not_modified_total"] >= 1
     assert fetcher["newswire_feeds_tracked"] == 2
+
+
+def test_newsroom_stories_match_the_ground_truth(stack: Stack) -> None:
+    """The seed newsroom's feeds, added at run time: dedup's verdicts and story grouping
+    are what seeds/newsroom.yaml says, whichever outlet's copy happens to arrive first."""
+    settings = Settings(kafka_bootstrap=stack.bootstrap)
+    room = newsroom.load()
+    base = stack.seeds_url
+    ids = {a.id: article_id(f"{base}/{a.path}") for a in room.articles}
+    feed_urls = {f"{base}/{o.feed_path}" for o in room.outlets.values()}
+    records = [r for r in load_feeds_file(SEEDS / "feeds.yaml", base) if r.url in feed_urls]
+    assert len(records) == len(room.outlets)
+    asyncio.run(publish_feeds(settings, records))
+
+    wanted = len(room.articles) + sum(1 for a in room.articles if a.revision is not None)
+    ours = set(ids.values())
+    stories = wait_for(
+        settings,
+        "newswire.stories",
+        lambda rs: sum(r["value"]["article_id"] in ours for r in rs) >= wanted,
+        stack,
+        f"{wanted} story records of the newsroom",
+    )
+    # Topic order: a story's records share its key, so they are in decision order.
+    mine = [r["value"] for r in stories if r["value"]["article_id"] in ours]
+    assert len(mine) == wanted, "a newsroom article was decided more than once"
+    by_article: dict[str, list[dict[str, Any]]] = {}
+    for value in mine:
+        by_article.setdefault(value["article_id"], []).append(value)
+    first = {aid: recs[0] for aid, recs in by_article.items()}
+    for article in room.articles:
+        value = first[ids[article.id]]
+        assert value["article"]["site"] == room.outlets[article.outlet].name, article.id
+        assert value["article"]["title"] == article.title
+
+    # The revised article: new, then an update (version 2) of itself in the same story.
+    (revised,) = [a for a in room.articles if a.revision is not None]
+    assert revised.revision is not None
+    versions = by_article[ids[revised.id]]
+    assert [(v["verdict"], v["version"]) for v in versions] == [("new", 1), ("update", 2)]
+    old, new = versions
+    assert new["story_id"] == old["story_id"] and new["match"] == "url"
+    assert new["duplicate_of"] == ids[revised.id] and new["size_change"] > 0
+    assert newsroom.paragraphs(revised.text)[0] in old["article"]["text"]
+    assert newsroom.paragraphs(revised.revision.text)[0] in new["article"]["text"]
+    assert all(len(by_article[ids[a.id]]) == 1 for a in room.articles if a is not revised)
+
+    # Syndicated copies: the first to arrive is new, every other one a duplicate of an
+    # earlier one, by text hash when an identical text came before, else a near copy.
+    for group in room.copy_groups():
+        arrived = sorted(group, key=lambda a: mine.index(first[ids[a.id]]))
+        assert first[ids[arrived[0].id]]["verdict"] == "new"
+        root_story = first[ids[arrived[0].id]]["story_id"]
+        for n, article in enumerate(arrived[1:], start=1):
+            value = first[ids[article.id]]
+            earlier = arrived[:n]
+            assert value["verdict"] == "duplicate", (article.id, value["verdict"])
+            assert value["duplicate_of"] in {ids[a.id] for a in earlier}, article.id
+            assert value["story_id"] == root_story
+            same_text = [a for a in earlier if bool(a.near_copy_of) == bool(article.near_copy_of)]
+            want = "hash" if same_text and not article.near_copy_of else "near"
+            assert value["match"] == want, (article.id, value["match"], want)
+
+    # Stories: one story id per event, a different one for each event and article.
+    copies = {a.id for g in room.copy_groups() for a in g}
+    story_ids: dict[str, set[str]] = {}
+    for story, articles in room.stories().items():
+        story_ids[story] = {first[ids[a.id]]["story_id"] for a in articles}
+        assert len(story_ids[story]) == 1, (story, story_ids[story])
+        if len(articles) > 1 and not copies & {a.id for a in articles}:
+            # An event: each outlet's own text, so each is new, and they are one story.
+            assert [first[ids[a.id]]["verdict"] for a in articles] == ["new"] * len(articles)
+    distinct = {next(iter(v)) for v in story_ids.values()}
+    assert len(distinct) == len(story_ids), "two stories of the ground truth were merged"
+    original_id = article_id(f"{base}{ORIGINAL_PATH}")
+    assert original_id not in distinct
+
+    # What `newswire run` prints groups them the same way: one story per event with each
+    # outlet's article and verdict.
+    board = StoryBoard()
+    for value in mine:
+        board.add(value)
+    shown = {s.story_id: s for s in board.stories.values()}
+    for story, articles in room.stories().items():
+        (sid,) = story_ids[story]
+        outlets = [room.outlets[a.outlet].name for a in articles]
+        assert sorted(e.outlet for e in shown[sid].entries if e.version == 1) == sorted(outlets)
+    text = "\n".join(board.render())
+    assert f"{len(room.stories())} stories" in text
+    for verdict in ("new", "duplicate (same text)", "duplicate (near copy)", "update v2"):
+        assert verdict in text, verdict
+
+    # The same printout from the topic, as `newswire run` reads it: the newsroom's
+    # stories and the seed article's (its copies included) after the first quiet spell.
+    out = io.StringIO()
+    tail_stories(settings, quiet_seconds=1.0, out=out, timeout=WAIT_S, once=True)
+    printed = out.getvalue().splitlines()
+    header = next(n for n, line in enumerate(printed) if line.startswith("== "))
+    assert header == len(stories) + 1, "a line per story record, then the stories"
+    assert printed[header].startswith(
+        f"== {len(room.stories()) + 1} stories from {len(stories)} story records"
+    )
+    for story, articles in room.stories().items():
+        if len(articles) > 1:
+            names = {room.outlets[a.outlet].name for a in articles}
+            assert any(all(n in line for n in names) for line in printed), (story, names)
 
 
 def test_a_real_prometheus_scrapes_every_stage(stack: Stack, tmp_path: Path) -> None:
