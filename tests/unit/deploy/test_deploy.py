@@ -63,6 +63,8 @@ KUBE_MIN = "1.27.0"
 # Custom resources kubernetes-validate has no schema for: checked structurally below.
 CRD_KINDS = {"ServiceMonitor", "PrometheusRule", "ScaledObject", "TriggerAuthentication"}
 SETTINGS_VARS = {f"NEWSWIRE_{name.upper()}" for name in Settings.model_fields}
+# The OpenTelemetry variables compose and the chart may set (services/common/tracing.py).
+TRACING_VARS = {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"}
 
 
 # --- tools -------------------------------------------------------------------------
@@ -459,7 +461,7 @@ def test_compose_runs_the_four_stages_from_the_image() -> None:
         # Longer than the Kafka session timeout, so a clean shutdown is never cut short.
         assert seconds(svc["stop_grace_period"]) >= 30
         assert svc.get("stop_signal", "SIGTERM") == "SIGTERM"
-        unknown = set(env) - SETTINGS_VARS
+        unknown = set(env) - SETTINGS_VARS - TRACING_VARS
         assert not unknown, f"{stage}: {unknown} are read by no setting"
         assert env["NEWSWIRE_METRICS_TOKEN"] == METRICS_TOKEN_FROM_SHELL
         grace = float(env.get("NEWSWIRE_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_S))
@@ -771,7 +773,10 @@ def test_chart_sasl_and_tls_wiring() -> None:
     docs = render_all_features()
     config = by_kind(docs, "ConfigMap")[f"{RELEASE}-config"]["data"]
     secrets = by_kind(docs, "Secret")
-    assert set(config) - SETTINGS_VARS == set()
+    # Besides NEWSWIRE_* settings, only the OpenTelemetry variables of `tracing:`.
+    assert set(config) - SETTINGS_VARS == TRACING_VARS
+    assert config["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector.observability:4318"
+    assert config["OTEL_TRACES_SAMPLER_ARG"] == "0.25"
     assert "NEWSWIRE_KAFKA_SASL_PASSWORD" not in config, "the password stays in the Secret"
     assert config["NEWSWIRE_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
     for dep in by_kind(docs, "Deployment").values():
