@@ -132,6 +132,9 @@ class StageApp:
         by_topic: dict[str, list[int]] = defaultdict(list)
         for tp in self.app.consumer.assignment():
             by_topic[tp.topic].append(tp.partition)
+        for topic in by_topic.keys() & BY_NAME.keys():
+            # Exported at 0 from the start, so increase() sees the first stall.
+            metrics.CONSUMER_STALLS.labels(self.service, topic)
         log.info("assigned: %s", "; ".join(f"{t} {sorted(p)}" for t, p in sorted(by_topic.items())))
 
     async def _measure_lag(self) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from aiokafka import AIOKafkaProducer
 
 from services.common.broker import free_port
@@ -384,10 +385,13 @@ def test_newsroom_stories_match_the_ground_truth(stack: Stack) -> None:
             assert any(all(n in line for n in names) for line in printed), (story, names)
 
 
-def test_a_real_prometheus_scrapes_every_stage(stack: Stack, tmp_path: Path) -> None:
-    """Debian's Prometheus scrapes the running services; its HTTP API gives per-stage throughput."""
-    prometheus = shutil.which("prometheus")
-    assert prometheus, "prometheus is not installed (make test installs Debian's package)"
+@pytest.fixture(scope="module")
+def prometheus(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Debian's Prometheus scraping the running services every second, with the alert
+    rules loaded; yields its base URL."""
+    binary = shutil.which("prometheus")
+    assert binary, "prometheus is not installed (make test installs Debian's package)"
+    work = tmp_path_factory.mktemp("prometheus")
     port = free_port()
     targets = {name: f"127.0.0.1:{stack.procs[name].port}" for name in SERVICES}
     config = {
@@ -398,40 +402,153 @@ def test_a_real_prometheus_scrapes_every_stage(stack: Stack, tmp_path: Path) -> 
             for name, target in targets.items()
         ],
     }
-    (tmp_path / "prometheus.yml").write_text(json.dumps(config))
+    (work / "prometheus.yml").write_text(json.dumps(config))
     proc = subprocess.Popen(
         [
-            prometheus,
-            f"--config.file={tmp_path / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            binary,
+            f"--config.file={work / 'prometheus.yml'}",
+            f"--storage.tsdb.path={work / 'tsdb'}",
             f"--web.listen-address=127.0.0.1:{port}",
         ],
         stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "prometheus.log").open("wb"),
+        stderr=(work / "prometheus.log").open("wb"),
     )
     try:
-        query = "sum by (stage) (newswire_records_out_total)"
-        url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": query})
-        stages: dict[str, float] = {}
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and set(stages) != set(SERVICES):
-            time.sleep(1)
-            try:
-                with urllib.request.urlopen(url, timeout=5) as resp:
-                    body = json.loads(resp.read())
-            except OSError:
-                continue
-            stages = {r["metric"]["stage"]: float(r["value"][1]) for r in body["data"]["result"]}
-        assert set(stages) == set(SERVICES), stages
-        assert all(value > 0 for value in stages.values()), stages
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/targets", timeout=5) as resp:
-            active = json.loads(resp.read())["data"]["activeTargets"]
-        assert {t["labels"]["job"] for t in active if t["health"] == "up"} == {
-            f"newswire-{name}" for name in SERVICES
-        }
+        yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def promql(base: str, query: str) -> list[dict[str, Any]] | None:
+    """The instant query's result, or None while Prometheus does not answer."""
+    url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": query})
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            body = json.loads(resp.read())
+    except OSError:
+        return None
+    assert body["status"] == "success", (query, body)
+    return list(body["data"]["result"])
+
+
+def scalar(base: str, query: str) -> float:
+    """A one-series query's value (0 when there is no series yet)."""
+    result = promql(base, query)
+    return float(result[0]["value"][1]) if result else 0.0
+
+
+def test_a_real_prometheus_scrapes_every_stage(stack: Stack, prometheus: str) -> None:
+    """Debian's Prometheus scrapes the running services; its HTTP API gives per-stage throughput."""
+    stages: dict[str, float] = {}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and set(stages) != set(SERVICES):
+        time.sleep(1)
+        result = promql(prometheus, "sum by (stage) (newswire_records_out_total)") or []
+        stages = {r["metric"]["stage"]: float(r["value"][1]) for r in result}
+    assert set(stages) == set(SERVICES), stages
+    assert all(value > 0 for value in stages.values()), stages
+    with urllib.request.urlopen(f"{prometheus}/api/v1/targets", timeout=5) as resp:
+        active = json.loads(resp.read())["data"]["activeTargets"]
+    assert {t["labels"]["job"] for t in active if t["health"] == "up"} == {
+        f"newswire-{name}" for name in SERVICES
+    }
+
+
+def dashboard_queries() -> list[tuple[str, str]]:
+    """(panel title, PromQL) of every target of the Grafana dashboard."""
+    board = json.loads((PROJECT_ROOT / "deploy/grafana/dashboards/newswire.json").read_text())
+    found: list[tuple[str, str]] = []
+
+    def walk(panels: list[dict[str, Any]]) -> None:
+        for panel in panels:
+            found.extend((panel["title"], t["expr"]) for t in panel.get("targets", []))
+            walk(panel.get("panels", []))
+
+    walk(board["panels"])
+    # Grafana's own variable: at least four scrape intervals, as Grafana makes it.
+    return [(title, expr.replace("$__rate_interval", "1m")) for title, expr in found]
+
+
+def split_top(expr: str, words: tuple[str, ...]) -> list[str]:
+    """`expr` cut at the binary operators `words` outside parentheses and brackets."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(expr):
+        depth += expr[i] in "([{"
+        depth -= expr[i] in ")]}"
+        word = next((w for w in words if depth == 0 and expr.startswith(f" {w} ", i)), None)
+        if word is None:
+            i += 1
+        else:
+            parts.append(expr[start:i])
+            i = start = i + len(word) + 2
+    parts.append(expr[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def alert_values(expr: str) -> list[str]:
+    """What an alert compares: each side of its `and`s with the final threshold cut off
+    (`x > 5` fires only when x is there and above 5; in a healthy run x must be there)."""
+    flat = " ".join(expr.split())
+    threshold = re.compile(r"\s*(==|!=|>=|<=|>|<)\s*-?[0-9.]+(e-?[0-9]+)?$")
+    return [threshold.sub("", part) for part in split_top(flat, ("and", "or", "unless"))]
+
+
+def test_every_dashboard_panel_and_alert_returns_series(
+    stack: Stack, prometheus: str, tmp_path: Path
+) -> None:
+    """Issue 17 item 5: each Grafana panel query and each alert's values evaluated against
+    the Prometheus that scrapes this pipeline return series, not only parse. Failures
+    are made too (a feed that answers 404, one on a closed port, a feed whose article
+    answers 404), so the error panels and alerts have data as well."""
+    site = tmp_path / "broken"
+    site.mkdir()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    (site / "feed.xml").write_text(
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>Broken</title>"
+        f"<link>{base}/</link><description>d</description>"
+        f"<item><title>Gone</title><link>{base}/gone.html</link><guid>{base}/gone</guid>"
+        "</item></channel></rss>"
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=site,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for url in (f"{base}/feed.xml", f"{base}/missing.xml", "http://127.0.0.1:9/feed.xml"):
+            newswire(stack, "feeds", "add", url, "--title", "Broken")
+        # Wait until the failures are scraped: the page's 404 is dead-lettered, the
+        # missing feed and the closed port count as poll errors.
+        wanted = (
+            'sum(newswire_dlq_records_total{stage="fetcher"})',
+            "sum(newswire_feed_poll_errors_total)",
+            'sum(newswire_fetch_requests_total{status_class="error"})',
+        )
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline and not all(scalar(prometheus, q) for q in wanted):
+            time.sleep(1)
+        # Two more scrapes and a minute of data for rate(): 1m windows need two samples.
+        time.sleep(5)
+        empty = []
+        for title, query in dashboard_queries():
+            if not promql(prometheus, query):
+                empty.append(f"panel {title!r}: {query}")
+        rules = yaml.safe_load((PROJECT_ROOT / "deploy/prometheus/alerts.yml").read_text())
+        alerts = [r for group in rules["groups"] for r in group["rules"] if "alert" in r]
+        assert alerts
+        for rule in alerts:
+            for value in alert_values(rule["expr"]):
+                if not promql(prometheus, value):
+                    empty.append(f"alert {rule['alert']}: {value}")
+        assert not empty, "no series for:\n" + "\n".join(empty)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        for url in (f"{base}/feed.xml", f"{base}/missing.xml", "http://127.0.0.1:9/feed.xml"):
+            newswire(stack, "feeds", "remove", url)
 
 
 def test_metrics_named_by_alerts_and_dashboards_are_exported(stack: Stack) -> None:
