@@ -151,7 +151,8 @@ class Settings(BaseSettings):
 
     log_level: Literal["debug", "info", "warn", "error"] = "info"
     # text: one readable line per record; json: one JSON object per line (time, level,
-    # service, logger, message, article_id, exception) for a cluster's log pipeline.
+    # service, logger, message, article_id, trace_id and span_id when tracing, exception)
+    # for a cluster's log pipeline.
     log_format: Literal["text", "json"] = "text"
     # Repeated Kafka client records (a broker away: thousands a minute) are logged once
     # per cause per window, then with a count of the ones held back; at most this many

@@ -130,7 +130,13 @@ def _exporters(
                 )
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-            out.append(OTLPSpanExporter())
+            # The endpoint as the SDK would read it, but from `env` (the rest, headers,
+            # TLS and timeouts, the exporter reads from the process's environment).
+            endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or (
+                (env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "http://localhost:4318").rstrip("/")
+                + "/v1/traces"
+            )
+            out.append(OTLPSpanExporter(endpoint=endpoint))
         elif name == "console":
             out.append(ConsoleSpanExporter())
         elif name == "file":

@@ -4,11 +4,13 @@ span of each record's handling with what it came to, and nothing at all when off
 from __future__ import annotations
 
 import asyncio
+import http.server
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -224,3 +226,58 @@ def test_an_entry_starts_a_trace_of_its_own_linked_to_the_poll_that_found_it(
     assert entry["links"] == [{"trace_id": polled["trace_id"], "span_id": polled["span_id"]}]
     assert entry["attributes"] == {"newswire.article_id": ARTICLE, "url.full": "http://x/a"}
     assert header(headers, "traceparent").split("-")[1:3] == [entry["trace_id"], entry["span_id"]]
+
+
+class Collector(http.server.BaseHTTPRequestHandler):
+    """An OTLP/HTTP receiver on 127.0.0.1: keeps what is posted to /v1/traces."""
+
+    received: ClassVar[list[tuple[str, bytes]]] = []
+    arrived = threading.Event()
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((self.path, body))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.end_headers()
+        self.arrived.set()
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+def test_spans_reach_an_otlp_collector_over_http_with_the_service_name() -> None:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        # The endpoint alone turns tracing on (OTEL_TRACES_EXPORTER unset: otlp).
+        assert tracing.configure(
+            "enricher", Settings(), env={"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}
+        )
+        asyncio.run(
+            Stage("enricher").handle(
+                Source("newswire.articles", 1, 5, ARTICLE.encode(), headers=parent_headers()),
+                b"{}",
+                lambda _: [],
+            )
+        )
+        tracing.flush()
+        assert Collector.arrived.wait(60)
+    finally:
+        tracing.shutdown()
+        server.shutdown()
+    names, services = set(), set()
+    for path, body in Collector.received:
+        assert path == "/v1/traces"
+        request = ExportTraceServiceRequest.FromString(body)
+        for resource_spans in request.resource_spans:
+            attrs = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+            services.add(attrs["service.name"])
+            names |= {s.name for scope in resource_spans.scope_spans for s in scope.spans}
+    assert services == {"newswire-enricher"}
+    assert {"feed entry", "enricher articles"} <= names
