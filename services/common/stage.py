@@ -57,7 +57,9 @@ class Source:
     key: bytes | None
     # The record's Kafka headers (its trace context); None: not known here, and the
     # stage's `find_headers` may know them.
-    headers: tracing.KafkaHeaders | None = dataclasses.field(default=None, compare=False)
+    headers: tracing.KafkaHeaders | None = dataclasses.field(
+        default=None, compare=False, repr=False
+    )
 
 
 Handler = Callable[[bytes | None], Sequence[Output]]
