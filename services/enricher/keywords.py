@@ -1,4 +1,10 @@
-"""Keywords with YAKE: statistical, unsupervised, one stopword list per language."""
+"""Keywords with YAKE: statistical, unsupervised, one stopword list per language.
+
+YAKE's scores come from `yakescore` (the same keywords and scores as the yake package,
+computed without its per-word objects and graph library) unless `engine="yake"` asks
+for the package itself (the benchmark's "before", and the reference the tests hold
+`yakescore` to).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.common.models import Keyword
+from services.enricher import yakescore
 from services.enricher.loaded import Loaded
 
 # YAKE's stopword lists use "cz" where ISO 639-1 says "cs"; others fall back to "noLang".
@@ -136,6 +143,7 @@ def extract(
     top: int,
     max_words: int,
     exclude: tuple[str, ...] = (),
+    engine: str = "newswire",
 ) -> list[Keyword]:
     """The `top` keywords of `text`, best first; none that is the author (`exclude`: byline,
     author names) or the site named in the byline."""
@@ -144,7 +152,10 @@ def extract(
     lang = YAKE_LANGUAGE.get(language or "en", language or "en")
     banned = banned_from(exclude)
     # A few spare candidates so that dropping banned ones still leaves `top`.
-    found = _extractor(lang, max_words, top + 5).extract_keywords(text)
+    if engine == "yake":
+        found = _extractor(lang, max_words, top + 5).extract_keywords(text)
+    else:
+        found = yakescore.keywords(text, lang, n=max_words, top=top + 5)
     out: list[Keyword] = []
     for phrase, score in found:
         if len(str(phrase)) > MAX_CHARS or is_banned(str(phrase), banned):
@@ -156,9 +167,11 @@ def extract(
 
 
 def clear_caches() -> None:
-    """Empty YAKE's memo caches (word tags, similarities): they are shared by every
-    extractor, so a text extracted twice is faster the second time; the benchmark
-    clears them before each article when it runs one article through two configurations."""
+    """Empty YAKE's memo caches (word tags, similarities), the package's and `yakescore`'s:
+    they are shared by every extractor, so a text extracted twice is faster the second time;
+    the benchmark clears them before each article when it runs one article through two
+    configurations."""
+    yakescore.clear_caches()
     for extractor in list(_extractors._values.values()):
         extractor.clear_caches()
         break  # the caches are module- and class-level: one call empties them all

@@ -54,6 +54,7 @@ def enrich_keywords(ctx: ArticleContext) -> dict[str, Any]:
         top=ctx.settings.keywords_top,
         max_words=ctx.settings.keywords_max_words,
         exclude=tuple(x for x in (a.byline, *a.authors) if x),
+        engine=ctx.settings.keywords_engine,
     )
     return {"keywords": found}
 
