@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     keywords_top: int = Field(10, ge=1)
     # Longer n-grams let YAKE glue verbs to names ("States has disclosed").
     keywords_max_words: int = Field(2, ge=1, le=5)
+    # Who computes YAKE: "newswire" (services/enricher/yakescore.py: the same keywords and
+    # scores at ~40% of the CPU) or "yake", the yake package itself.
+    keywords_engine: Literal["newswire", "yake"] = "newswire"
     # Smaller towns stay out of the gazetteer: fewer false matches, a smaller index.
     place_min_population: int = Field(15_000, ge=15_000)
     # Article embedding (enricher `embedding`): a packaged model's name, or any name for
