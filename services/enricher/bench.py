@@ -15,11 +15,17 @@ counted under `entities`, the first enricher that needs it. The full result goes
 to --out; the last line of stdout is one JSON object with the headline figures.
 
 Before and after in one run: unless --no-baseline, every article also goes through the
-configuration this stage had before issue 15 (`BASELINE`: NER on thinc's BLIS),
-interleaved article by article with the configured one (which goes first alternates),
-so both see the same machine; `speedup_per_core` is their ratio and `same_results`
-counts the articles whose entities, places, quotes and keywords agree, with the largest
+configuration this stage had before issue 15 (`BASELINE`: NER on thinc's BLIS, keywords
+from the yake package), interleaved article by article with the configured one (which
+goes first alternates), so both see the same machine; `speedup_per_core` is their ratio
+and `same_results` counts the articles whose entities, places, quotes and keywords agree,
+with the keywords' mean and lowest overlap (shared share of the top 10) and the largest
 difference of an embedding component.
+
+Then, unless --no-batches, micro-batches (`benchbatch`): NER through `nlp.pipe` and the
+embedding as one ONNX call per batch, at each of --batch-sizes, CPU ms per article; and,
+unless --no-subsets, the enricher sets of `SUBSETS` (the defaults without NER, without
+the embedding, without both), each its own pass: what a per-core target costs in enrichers.
 """
 
 from __future__ import annotations
@@ -37,13 +43,26 @@ from typing import Any
 
 from services.common.models import Article, Enriched
 from services.common.settings import Settings, load_settings
-from services.enricher import embedding, keywords, ner, places, registry
+from services.enricher import benchbatch, embedding, keywords, ner, places, registry
 from services.enricher.pipeline import enrich
 
 # Issue 15: three times the 6.9 articles/s per core measured before it.
 TARGET_PER_CORE = 20.0
 # What this stage ran before issue 15's changes, for the before/after comparison.
-BASELINE: dict[str, Any] = {"ner_matmul": "blis"}
+BASELINE: dict[str, Any] = {"ner_matmul": "blis", "keywords_engine": "yake"}
+# Keywords may differ from before only this little: a mean overlap of the top 10 of at
+# least 0.9 (one keyword in ten), and no article under 0.7. Keywords feed search facets
+# and dedup's story features, where one term in ten changes little.
+KEYWORD_MEAN_OVERLAP_MIN = 0.9
+KEYWORD_ARTICLE_OVERLAP_MIN = 0.7
+BATCH_SIZES = (1, 8, 16)
+# The entity recogniser serves entities, places and quotes: dropping NER drops all three.
+WITHOUT_NER = ("entities", "places", "quotes")
+SUBSETS: dict[str, tuple[str, ...]] = {
+    "without_embedding": ("embedding",),
+    "without_ner": WITHOUT_NER,
+    "without_ner_and_embedding": (*WITHOUT_NER, "embedding"),
+}
 
 
 def load_articles(dataset: Path, limit: int | None = None) -> list[Article]:
@@ -121,11 +140,29 @@ def same_results(before: list[Enriched], after: list[Enriched]) -> dict[str, Any
         for a, b in zip(before, after, strict=True)
         if a.embedding and b.embedding
     ]
+    overlaps = [
+        keyword_overlap([k.text for k in a.keywords], [k.text for k in b.keywords])
+        for a, b in zip(before, after, strict=True)
+    ]
+    mean_overlap = round(statistics.mean(overlaps), 4) if overlaps else 1.0
+    min_overlap = round(min(overlaps, default=1.0), 4)
     return {
         "articles": len(after),
         **{name: agree(name) for name in ("entities", "places", "quotes", "keywords")},
+        "keyword_overlap_mean": mean_overlap,
+        "keyword_overlap_min": min_overlap,
+        "keywords_hold": mean_overlap >= KEYWORD_MEAN_OVERLAP_MIN
+        and min_overlap >= KEYWORD_ARTICLE_OVERLAP_MIN,
         "embedding_max_abs_diff": max(diffs, default=0.0),
     }
+
+
+def keyword_overlap(before: list[str], after: list[str], top: int = 10) -> float:
+    """Share of the first `top` keywords before that are among the first `top` after
+    (case-folded); 1.0 when neither has any."""
+    a = {k.casefold() for k in before[:top]}
+    b = {k.casefold() for k in after[:top]}
+    return len(a & b) / len(a) if a else (1.0 if not b else 0.0)
 
 
 def bench(
@@ -183,7 +220,7 @@ def bench(
         },
         "enricher_ms_per_article": now.enricher_ms(),
         "enricher_cpu_ms_per_article": now.enricher_ms(cpu=True),
-        "settings": {"ner_matmul": settings.ner_matmul},
+        "settings": {k: getattr(settings, k) for k in BASELINE},
         "load_seconds": {
             "warm_up_total": round(warm_up_s, 3),
             "ner_pipelines": {k: round(v, 3) for k, v in ner.load_seconds().items()},
@@ -216,6 +253,40 @@ def bench(
     return result
 
 
+def subsets(articles: list[Article], settings: Settings) -> dict[str, Any]:
+    """Articles per core and CPU ms per article with each of `SUBSETS`' enrichers left out."""
+    names = registry.enabled(settings)
+    out: dict[str, Any] = {}
+    for label, dropped in SUBSETS.items():
+        kept = [n for n in names if n not in dropped]
+        run = Run(settings.model_copy(update={"enrichers": ",".join(kept)}))
+        for article in articles:
+            run.enrich(article)
+        out[label] = {
+            "enrichers": kept,
+            "articles_per_s_per_core": round(run.per_core(), 2),
+            "cpu_ms_per_article": round(run.cpu_s * 1000 / len(articles), 2) if articles else 0,
+            "meets_target": run.per_core() >= TARGET_PER_CORE,
+        }
+    return out
+
+
+def batches(articles: list[Article], settings: Settings, sizes: tuple[int, ...]) -> dict[str, Any]:
+    """`benchbatch.measure` on these articles, on the texts the enrichers would give it."""
+    model = settings.ner_models["en"]
+    embedder = embedding.embedder(
+        settings.embedding_model, settings.embedding_model_dir, settings.embedding_max_tokens
+    )
+    return benchbatch.measure(
+        [a.text[: settings.ner_max_chars] for a in articles],
+        [embedding.article_text(a.title, a.text, settings.embedding_max_chars) for a in articles],
+        model=model,
+        matmul=settings.ner_matmul,
+        embedder=embedder,
+        sizes=sizes,
+    )
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -240,6 +311,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip the configuration before issue 15 (half the run time, no before/after)",
     )
+    p.add_argument("--no-batches", action="store_true", help="skip the micro-batch measurement")
+    p.add_argument(
+        "--batch-sizes",
+        default=",".join(map(str, BATCH_SIZES)),
+        help="micro-batch sizes to measure (comma-separated; 1 is the reference)",
+    )
+    p.add_argument("--no-subsets", action="store_true", help="skip the enricher subsets")
     args = p.parse_args(argv)
     articles = load_articles(args.dataset, args.limit)
     if not articles:
@@ -250,6 +328,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings.model_copy(update={"enrichers": args.enrichers})
     baseline = None if args.no_baseline else settings.model_copy(update=BASELINE)
     result = {"dataset": str(args.dataset), **bench(articles, settings, baseline)}
+    if not args.no_batches:
+        sizes = tuple(sorted({1, *(int(x) for x in args.batch_sizes.split(",") if x.strip())}))
+        result["batches"] = batches(articles, settings, sizes)
+    if not args.no_subsets:
+        result["subsets"] = subsets(articles, settings)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2) + "\n")
@@ -274,7 +357,22 @@ def main(argv: list[str] | None = None) -> int:
             f"{base['articles_per_s_per_core']} articles/s per core; "
             f"speed-up {result['speedup_per_core']}x; same entities {same['entities']}, "
             f"places {same['places']}, quotes {same['quotes']}, keywords {same['keywords']} "
-            f"of {same['articles']}; embedding max diff {same['embedding_max_abs_diff']}\n"
+            f"of {same['articles']} (top-10 overlap mean {same['keyword_overlap_mean']}, "
+            f"lowest {same['keyword_overlap_min']}); "
+            f"embedding max diff {same['embedding_max_abs_diff']}\n"
+        )
+    if "batches" in result:
+        b = result["batches"]
+        for what in ("ner", "embedding"):
+            figures = ", ".join(
+                f"{size}: {ms} ms ({b[what + '_gain'][size]:+.1%})"
+                for size, ms in b[what + "_cpu_ms"].items()
+            )
+            out.write(f"micro-batches, {what} CPU ms/article by batch size: {figures}\n")
+    for label, sub in result.get("subsets", {}).items():
+        out.write(
+            f"{label}: {sub['articles_per_s_per_core']} articles/s per core "
+            f"({sub['cpu_ms_per_article']} CPU ms/article)\n"
         )
     headline = {
         k: result[k]
@@ -288,9 +386,14 @@ def main(argv: list[str] | None = None) -> int:
             "load_seconds",
         )
     }
-    for k in ("target_per_core", "speedup_per_core", "same_results"):
+    for k in ("target_per_core", "speedup_per_core", "same_results", "subsets"):
         if k in result:
             headline[k] = result[k]
+    if "batches" in result:
+        headline["batches"] = {
+            k: result["batches"][k]
+            for k in ("ner_cpu_ms", "embedding_cpu_ms", "ner_gain", "embedding_gain")
+        }
     if base is not None:
         headline["baseline"] = {
             k: base[k]

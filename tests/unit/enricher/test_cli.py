@@ -99,9 +99,27 @@ def test_bench_ends_with_one_json_line(tmp_path: Path) -> None:
         headline["enricher_cpu_ms_per_article"]
     )
     assert headline["speedup_per_core"] > 0 and headline["target_per_core"] == 20.0
-    assert full["baseline"]["settings"] == {"ner_matmul": "blis"}
-    assert full["settings"] == {"ner_matmul": "numpy"}
+    assert full["baseline"]["settings"] == {"ner_matmul": "blis", "keywords_engine": "yake"}
+    assert full["settings"] == {"ner_matmul": "numpy", "keywords_engine": "newswire"}
     same = headline["same_results"]
     assert same["articles"] == 3
     assert same["entities"] == same["places"] == same["quotes"] == same["keywords"] == 3
+    assert same["keyword_overlap_mean"] == same["keyword_overlap_min"] == 1.0
+    assert same["keywords_hold"] is True
     assert same["embedding_max_abs_diff"] == 0.0
+    # Micro-batches against one at a time, and what each enricher set costs.
+    batches = headline["batches"]
+    assert set(batches["ner_cpu_ms"]) == set(batches["embedding_cpu_ms"]) == {"1", "8", "16"}
+    assert batches["ner_gain"]["1"] == batches["embedding_gain"]["1"] == 0.0
+    assert full["batches"]["same_entities"] == {"1": 3, "8": 3, "16": 3}
+    assert full["batches"]["embedding_max_abs_diff"]["1"] == 0.0
+    subsets = headline["subsets"]
+    assert set(subsets) == {"without_embedding", "without_ner", "without_ner_and_embedding"}
+    assert subsets["without_ner"]["enrichers"] == [
+        "language",
+        "stats",
+        "keywords",
+        "summary",
+        "embedding",
+    ]
+    assert all(s["articles_per_s_per_core"] > 0 for s in subsets.values())
