@@ -17,7 +17,7 @@ RUNTEST = PATH="$(abspath $(TOOLS)):$$PATH" $(PYTEST)
 
 .PHONY: help venv lock jars tools prometheus run test-deploy test test-unit test-agents test-integration test-e2e lint schemas clean \
 	check-feeds bench-fetcher eval-extract bench-cleaner bench-enricher eval-dedup bench-dedup bench-dedup-agent \
-	bench-backfill fuzz audit chaos soak bench
+	bench-backfill fuzz audit chaos soak bench test-image
 
 help:
 	@echo "make run    - broker + seed server + the four services, showing stories (Ctrl-C stops)"
@@ -50,6 +50,7 @@ lock:
 	$(PYTHON) -m services.devtools.lockfile pin requirements/dev.txt requirements/models.in
 	$(UV_COMPILE) $(REQ_IN) -c requirements/dev.txt -o requirements/runtime.txt
 	$(PYTHON) -m services.devtools.lockfile pin requirements/runtime.txt requirements/models.in
+	$(UV_COMPILE) requirements/fetcher.in requirements/build.in -c requirements/runtime.txt -o requirements/fetcher.txt
 	$(UV_COMPILE) requirements/uv.in -o requirements/uv.txt
 	$(UV_COMPILE) requirements/pip-audit.in -o requirements/pip-audit.txt
 
@@ -214,6 +215,14 @@ audit: venv $(AUDIT_VENV)/.installed
 	@mkdir -p $(RESULTS)
 	$(BIN)/python -m services.devtools.audit --pip-audit $(AUDIT_VENV)/bin/pip-audit \
 		--out $(RESULTS)/audit.json $(if $(STRICT),--strict)
+
+# The image built with podman and run for real: deploy/docker/Dockerfile (the one image and
+# the slim fetcher target) on a Debian-built stand-in base cached in .cache/image, the four
+# services from it against a local broker (read-only root, UID 10001); installs podman
+# with apt-get when root. Writes results/test-image.json; its last line is that JSON.
+test-image: venv jars
+	@mkdir -p $(RESULTS)
+	$(BIN)/python -m services.devtools.imagetest --out $(RESULTS)/test-image.json
 
 schemas: venv
 	$(BIN)/newswire schemas --write
