@@ -271,6 +271,7 @@ class StageApp:
         index = self.app.topics._tp_index  # type: ignore[attr-defined]
         queues = [chan.queue for chan in index.get(tp, ())]
         return (
+            f"flow {'active' if consumer.flow_active else 'stopped'}, "
             f"committed {committed}, high-water {highwater}, client position "
             f"{await self._position(tp)}, read offset {consumer._read_offset.get(tp)}, "
             f"handed out {faustfixes.handed_out(consumer, tp)}, "

@@ -260,6 +260,8 @@ def wait_out(
     timeout: float,
     every: float,
     exits: list[dict[str, Any]],
+    restarts: list[dict[str, Any]] | None = None,
+    unhealthy: dict[str, int] | None = None,
 ) -> bool:
     deadline = time.monotonic() + timeout
     last_sample = last_note = 0.0
@@ -267,7 +269,7 @@ def wait_out(
         if time.monotonic() - last_sample >= every:
             last_sample = time.monotonic()
             sampler.sample()
-            note_exits(stack, exits)
+            note_exits(stack, exits, restarts, unhealthy)
         if len(watch.done_ids() & ids) >= len(ids):
             return True
         if time.monotonic() - last_note > 60:
@@ -277,14 +279,34 @@ def wait_out(
     return False
 
 
-def note_exits(stack: Stack, exits: list[dict[str, Any]]) -> None:
-    """A service that died is a finding: recorded and started again."""
+#: Liveness failures in a row (one per sample) before the harness restarts a service, as
+#: an orchestrator's liveness probe would (the Helm chart's failureThreshold).
+LIVENESS_FAILURES = 3
+
+
+def note_exits(
+    stack: Stack,
+    exits: list[dict[str, Any]],
+    restarts: list[dict[str, Any]] | None = None,
+    unhealthy: dict[str, int] | None = None,
+) -> None:
+    """A service that died is a finding: recorded and started again. One whose /healthz
+    fails LIVENESS_FAILURES samples running (a consumer stall it could not repair) is
+    stopped and started again, as a liveness probe would, and recorded in `restarts`."""
     for name in SERVICES:
         proc = stack.procs.get(name)
         if proc is not None and not proc.alive():
             exits.append({"service": name, "code": proc.popen.returncode})
             stack.procs.pop(name)
             stack.start_service(name, SERVICE_ENV)
+        elif proc is not None and restarts is not None and unhealthy is not None:
+            unhealthy[name] = 0 if proc.healthy() else unhealthy.get(name, 0) + 1
+            if unhealthy[name] >= LIVENESS_FAILURES:
+                log.warning("%s failed /healthz %d times: restarting it", name, unhealthy[name])
+                code = stack.stop_service(name, signal.SIGTERM, timeout=60)
+                restarts.append({"service": name, "stop_code": code})
+                unhealthy[name] = 0
+                stack.start_service(name, SERVICE_ENV)
 
 
 SERVICE_ENV: dict[str, str] = {}
@@ -330,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
         settings, known, read_committed=False, topics=(harness.STORIES, harness.DLQ)
     )
     exits: list[dict[str, Any]] = []
+    restarts: list[dict[str, Any]] = []
+    unhealthy: dict[str, int] = {}
     site: corpus.SiteServer | None = None
     head = harness.head_commit()
     try:
@@ -348,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         last_note = 0.0
         while time.monotonic() - sampler.t0 < soak_s:
             sampler.sample()
-            note_exits(stack, exits)
+            note_exits(stack, exits, restarts, unhealthy)
             if time.monotonic() - last_note > 60:
                 last_note = time.monotonic()
                 log.info("offered %d, out %d", live.released(), len(watch.done_ids()))
@@ -357,7 +381,15 @@ def main(argv: list[str] | None = None) -> int:
         soak_ids = live.ids(offered)
         known |= soak_ids
         drained = wait_out(
-            watch, soak_ids, sampler, stack, args.drain_timeout, args.sample_seconds, exits
+            watch,
+            soak_ids,
+            sampler,
+            stack,
+            args.drain_timeout,
+            args.sample_seconds,
+            exits,
+            restarts,
+            unhealthy,
         )
         soak_end = time.monotonic() - sampler.t0
         soak_out = len(watch.done_ids() & soak_ids)
@@ -371,7 +403,15 @@ def main(argv: list[str] | None = None) -> int:
         sent = asyncio.run(produce_burst(settings, burst_pages(docs, args.burst, tag)))
         produced_s = time.monotonic() - burst_began
         burst_done = wait_out(
-            watch, burst_ids, sampler, stack, args.burst_timeout, args.sample_seconds, exits
+            watch,
+            burst_ids,
+            sampler,
+            stack,
+            args.burst_timeout,
+            args.sample_seconds,
+            exits,
+            restarts,
+            unhealthy,
         )
         burst_s = time.monotonic() - burst_began
         burst_out = len(watch.done_ids() & burst_ids)
@@ -413,6 +453,8 @@ def main(argv: list[str] | None = None) -> int:
         "burst_produce_seconds": round(produced_s, 1),
         "burst_peak_rss_mb": burst_peak,
         "unexpected_exits": exits,
+        # Restarts for a failed /healthz, as a liveness probe would make them.
+        "liveness_restarts": restarts,
         # Partitions the services' stall watch found stalled and read again (see
         # services/common/stallwatch.py): the burst's enricher stall, caught in-process.
         "consumer_stalls": sampler.stalls,

@@ -33,8 +33,15 @@ class Proc:
 
     def ready(self) -> bool:
         """Whether its /readyz answers 200 now."""
+        return self._answers("/readyz")
+
+    def healthy(self) -> bool:
+        """Whether its /healthz (liveness) answers 200 now."""
+        return self._answers("/healthz")
+
+    def _answers(self, path: str) -> bool:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as resp:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as resp:
                 return bool(resp.status == 200)
         except OSError:
             return False
