@@ -93,6 +93,8 @@ class StageApp:
         self._stuck: set[TP] = set()
         self._stall_notes: dict[TP, str] = {}
         self._drained_before: set[TP] = set()
+        self._flow_stopped_since: float | None = None
+        self._wedged = False
         self._broker_probed = False
         self._clock: Callable[[], float] = time.monotonic  # a test's fake clock goes here
         self._broker_ok_at = self._clock()
@@ -188,9 +190,25 @@ class StageApp:
         self._stuck &= held
         if self.stopping or not self.recovered():
             return
+        now = self._clock()
+        if not getattr(consumer, "flow_active", True):
+            # Faust stops the flow for a rebalance and resumes it when the assignment is
+            # done, within seconds. One that never resumed (seen in make soak's burst: a
+            # rejoin after the revocation that never completed) fetches nothing again;
+            # re-fetching partitions mid-rebalance would be wrong: a restart cures it.
+            if self._flow_stopped_since is None:
+                self._flow_stopped_since = now
+            elif now - self._flow_stopped_since >= self._stalls.after_s and not self._wedged:
+                self._wedged = True
+                log.error(
+                    "the consumer's flow has been stopped for %.0fs (a rebalance that never "
+                    "ended); failing /healthz so the worker is restarted",
+                    now - self._flow_stopped_since,
+                )
+            return
+        self._flow_stopped_since, self._wedged = None, False
         unacked = {m.tp for m in list(consumer._unacked_messages) if not m.acked}  # type: ignore[attr-defined]
         index = self.app.topics._tp_index  # type: ignore[attr-defined]
-        now = self._clock()
         mine = [tp for tp in tps if tp in held]
         # Held back for a full buffer that has drained (two rounds running, not a moment
         # between a record taken and the callback that fetches it again).
@@ -283,8 +301,9 @@ class StageApp:
         )
 
     def alive(self) -> bool:
-        """False while a partition stays stalled after a repair: only a restart helps."""
-        return not self._stuck
+        """False while a partition stays stalled after a repair, or the consumer's flow
+        stays stopped: only a restart helps."""
+        return not self._stuck and not self._wedged
 
     async def _group_committed(self, tps: Sequence[Any]) -> dict[Any, int]:
         """The group's committed offsets of `tps` on the broker (empty when it cannot say)."""
