@@ -17,7 +17,7 @@ BASE = "http://127.0.0.1:8123"
 
 
 def test_missing_packages_names_the_debian_package_of_each_missing_command() -> None:
-    found = {cmd: f"/usr/bin/{cmd}" for cmd in podman.TOOLS}
+    found: dict[str, str | None] = {cmd: f"/usr/bin/{cmd}" for cmd in podman.TOOLS}
     assert podman.missing_packages(found) == []
     found["newuidmap"] = None
     found["podman"] = None
@@ -118,3 +118,15 @@ def test_an_update_keeps_the_articles_first_story(expected: list[storycheck.Expe
     assert progress.ok and progress.records == len(records) + 1
     assert progress.stories == len(expected) + 1
     assert progress.summary()["checked"] == len(expected)
+
+
+def test_without_root_it_names_what_to_install_and_installs_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tools: dict[str, str | None] = {cmd: None for cmd in podman.TOOLS}
+    monkeypatch.setattr(podman, "find_tools", lambda: tools)
+    ran: list[object] = []
+    monkeypatch.setattr("subprocess.run", lambda *a, **k: ran.append(a))
+    with pytest.raises(podman.ImageTestError, match="apt-get install -y debootstrap"):
+        podman.ensure_tools(is_root=False, log=lambda _msg: None)
+    assert ran == []
