@@ -271,7 +271,9 @@ def subsets(articles: list[Article], settings: Settings) -> dict[str, Any]:
     return out
 
 
-def batches(articles: list[Article], settings: Settings, sizes: tuple[int, ...]) -> dict[str, Any]:
+def batches(
+    articles: list[Article], settings: Settings, sizes: tuple[int, ...], rounds: int = 3
+) -> dict[str, Any]:
     """`benchbatch.measure` on these articles, on the texts the enrichers would give it."""
     model = settings.ner_models["en"]
     embedder = embedding.embedder(
@@ -284,6 +286,7 @@ def batches(articles: list[Article], settings: Settings, sizes: tuple[int, ...])
         matmul=settings.ner_matmul,
         embedder=embedder,
         sizes=sizes,
+        rounds=rounds,
     )
 
 
@@ -317,6 +320,9 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(map(str, BATCH_SIZES)),
         help="micro-batch sizes to measure (comma-separated; 1 is the reference)",
     )
+    p.add_argument(
+        "--batch-rounds", type=int, default=3, help="passes per batch size (the median counts)"
+    )
     p.add_argument("--no-subsets", action="store_true", help="skip the enricher subsets")
     args = p.parse_args(argv)
     articles = load_articles(args.dataset, args.limit)
@@ -330,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {"dataset": str(args.dataset), **bench(articles, settings, baseline)}
     if not args.no_batches:
         sizes = tuple(sorted({1, *(int(x) for x in args.batch_sizes.split(",") if x.strip())}))
-        result["batches"] = batches(articles, settings, sizes)
+        result["batches"] = batches(articles, settings, sizes, max(1, args.batch_rounds))
     if not args.no_subsets:
         result["subsets"] = subsets(articles, settings)
     if args.out:

@@ -9,6 +9,7 @@ benchmark bodies; the answer so far is in docs/performance-enricher.md.
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -75,31 +76,36 @@ def measure(
     matmul: str,
     embedder: Embedder,
     sizes: Sequence[int],
+    rounds: int = 3,
 ) -> dict[str, Any]:
-    """CPU ms per article of NER and of the embedding at each batch size, the gain of each
-    size over 1, and whether batching changed a result (entities; largest vector change)."""
-    out: dict[str, Any] = {"sizes": list(sizes), "ner_cpu_ms": {}, "embedding_cpu_ms": {}}
+    """CPU ms per article of NER and of the embedding at each batch size (the median of
+    `rounds` passes, sizes in a rotating order: a shared machine's load moves meanwhile),
+    the gain of each size over 1, and whether batching changed a result (entities; the
+    largest change of a vector component)."""
     single_ents = ner_entities(ner_texts, model, matmul, 1)
     single_vecs = [embedder.embed(t) for t in embed_texts]
+    ner_ms: dict[int, list[float]] = {size: [] for size in sizes}
+    embed_ms: dict[int, list[float]] = {size: [] for size in sizes}
     same_entities: dict[int, int] = {}
     max_diff: dict[int, float] = {}
-    for size in sizes:
-        ents, ner_ms = _timed(partial(ner_entities, ner_texts, model, matmul, size))
-        vecs, embed_ms = _timed(partial(_embed_all, embedder, embed_texts, size))
-        out["ner_cpu_ms"][size] = round(ner_ms, 2)
-        out["embedding_cpu_ms"][size] = round(embed_ms, 2)
-        same_entities[size] = sum(a == b for a, b in zip(single_ents, ents, strict=True))
-        max_diff[size] = float(
-            max((np.abs(a - b).max() for a, b in zip(single_vecs, vecs, strict=True)), default=0)
-        )
-    base_ner, base_emb = out["ner_cpu_ms"].get(1), out["embedding_cpu_ms"].get(1)
-    out["ner_gain"] = {
-        s: round(1 - ms / base_ner, 3) if base_ner else None for s, ms in out["ner_cpu_ms"].items()
-    }
-    out["embedding_gain"] = {
-        s: round(1 - ms / base_emb, 3) if base_emb else None
-        for s, ms in out["embedding_cpu_ms"].items()
-    }
+    for r in range(rounds):
+        for size in [*sizes[r % len(sizes) :], *sizes[: r % len(sizes)]]:
+            ents, ms = _timed(partial(ner_entities, ner_texts, model, matmul, size))
+            ner_ms[size].append(ms)
+            vecs, ms = _timed(partial(_embed_all, embedder, embed_texts, size))
+            embed_ms[size].append(ms)
+            same_entities[size] = sum(a == b for a, b in zip(single_ents, ents, strict=True))
+            diffs = (np.abs(a - b).max() for a, b in zip(single_vecs, vecs, strict=True))
+            max_diff[size] = float(max(diffs, default=0))
+    out: dict[str, Any] = {"sizes": list(sizes), "rounds": rounds}
+    for what, figures in (("ner", ner_ms), ("embedding", embed_ms)):
+        medians = {size: statistics.median(v) for size, v in figures.items()}
+        base = medians.get(1)
+        out[f"{what}_cpu_ms"] = {size: round(ms, 2) for size, ms in medians.items()}
+        out[f"{what}_cpu_ms_rounds"] = {s: [round(x, 2) for x in v] for s, v in figures.items()}
+        out[f"{what}_gain"] = {
+            size: round(1 - ms / base, 3) if base else None for size, ms in medians.items()
+        }
     out["same_entities"] = same_entities
     out["embedding_max_abs_diff"] = {s: round(d, 6) for s, d in max_diff.items()}
     return out

@@ -112,6 +112,7 @@ def test_bench_ends_with_one_json_line(tmp_path: Path) -> None:
     assert set(batches["ner_cpu_ms"]) == set(batches["embedding_cpu_ms"]) == {"1", "8", "16"}
     assert batches["ner_gain"]["1"] == batches["embedding_gain"]["1"] == 0.0
     assert full["batches"]["same_entities"] == {"1": 3, "8": 3, "16": 3}
+    assert all(len(v) == 3 for v in full["batches"]["ner_cpu_ms_rounds"].values())
     assert full["batches"]["embedding_max_abs_diff"]["1"] == 0.0
     subsets = headline["subsets"]
     assert set(subsets) == {"without_embedding", "without_ner", "without_ner_and_embedding"}
