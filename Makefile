@@ -156,8 +156,9 @@ bench-dedup: venv
 	$(BIN)/python -m services.devtools.benchdedup \
 		$(or $(DATASET),$(DATASETS)/article-extraction-benchmark) --out $(RESULTS)/bench-dedup.json
 
-# Dedup through its workers on a local broker (all hops, changelogs), against the engine
-# in one process on the same articles. WORKERS=2 for two worker processes.
+# Dedup through its workers on a local broker (all hops, changelogs): new-heavy and
+# duplicate-heavy mixes timed apart, worker/broker CPU and records per article, every
+# story record checked against newswire cluster (same_as_cluster). WORKERS=2 for two.
 bench-dedup-agent: venv jars
 	@mkdir -p $(RESULTS)
 	$(BIN)/python -m services.devtools.benchdedupagent $(or $(DATASET_DIR),$(DATASETS)) \

@@ -272,7 +272,11 @@ def build(settings: Settings) -> StageApp:
                     return []
             return outputs
 
-        source = Source(DEDUP_ANSWERS.name, 0, None, str(ready.seq).encode())
+        # Every record of the article carries its trace context: any one's headers put
+        # the decision in the article's trace (without them, a batch released at once
+        # would start traces of their own).
+        headers = ready.tokens[0].message.headers if ready.tokens else None
+        source = Source(DEDUP_ANSWERS.name, 0, None, str(ready.seq).encode(), headers)
         outputs = await sa.stage.handle(source, encode(ready.record), decide, counted=False)
         futures = await sa.send_soon(outputs)
         sending.append((ready.seq, futures))
