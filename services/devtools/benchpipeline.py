@@ -52,7 +52,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from services.common.broker import LocalBroker, free_port, start_broker
+from services.common.broker import LocalBroker, start_broker
 from services.common.kafka import ensure_topics, producer
 from services.common.models import Entry, Page, encode
 from services.common.settings import PROJECT_ROOT, Settings
@@ -231,27 +231,7 @@ def deltas(before: dict[str, float], after: dict[str, float]) -> dict[str, float
 def start_named(stack: Stack, service: str, name: str, env: dict[str, str]) -> Proc:
     """`service` as a process called `name`: several of one service side by side, each
     with its own HTTP port and table folder."""
-    port = free_port()
-    log_file = stack.run_dir / f"{name}.log"
-    full_env = stack.env(
-        {
-            **env,
-            "NEWSWIRE_HTTP_PORT": str(port),
-            "NEWSWIRE_DATA_DIR": str(stack.run_dir / f"data-{name}"),
-        }
-    )
-    popen = subprocess.Popen(
-        [sys.executable, "-m", f"services.{service}"],
-        cwd=PROJECT_ROOT,
-        env=full_env,
-        stdout=log_file.open("ab"),
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    proc = Proc(name, popen, log_file, port)
-    stack.procs[name] = proc
-    return proc
+    return stack.start_service(name, env, service=service)
 
 
 def fetcher_polls(proc: Proc) -> float:

@@ -190,14 +190,7 @@ class PacedSite:
 class ConditionalSiteServer(corpus.SiteServer):
     """The corpus's loopback server, with ETags: an unchanged feed is answered 304."""
 
-    async def _handle(self, request: web.Request) -> web.Response:
-        host = (request.host or "").rsplit(":", 1)[0]
-        key = f"{host}{request.path}"
-        self.requests[key] = self.requests.get(key, 0) + 1
-        found = self.resolve(host, request.path)
-        if found is None:
-            raise web.HTTPNotFound()
-        body, ctype = found
+    def _respond(self, request: web.Request, body: bytes, ctype: str) -> web.Response:
         etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
         if request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers={"ETag": etag})

@@ -328,6 +328,9 @@ class SiteServer:
         if found is None:
             raise web.HTTPNotFound()
         body, ctype = found
+        return self._respond(request, body, ctype)
+
+    def _respond(self, request: web.Request, body: bytes, ctype: str) -> web.Response:
         return web.Response(body=body, headers={"Content-Type": ctype})
 
     async def _start(self) -> None:

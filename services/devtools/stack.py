@@ -82,12 +82,19 @@ class Stack:
         env.update(extra or {})
         return env
 
-    def start_service(self, name: str, extra_env: dict[str, str] | None = None) -> Proc:
+    def start_service(
+        self, name: str, extra_env: dict[str, str] | None = None, *, service: str | None = None
+    ) -> Proc:
+        """Start `service` (by default `name`) as the process called `name`. Several of one
+        service side by side (other names) get their own HTTP port and table folder."""
         port = free_port()
         log = self.run_dir / f"{name}.log"
-        env = self.env({"NEWSWIRE_HTTP_PORT": str(port), **(extra_env or {})})
+        own = {"NEWSWIRE_HTTP_PORT": str(port)}
+        if service is not None and service != name:
+            own["NEWSWIRE_DATA_DIR"] = str(self.run_dir / f"data-{name}")
+        env = self.env({**own, **(extra_env or {})})
         popen = subprocess.Popen(
-            [sys.executable, "-m", f"services.{name}"],
+            [sys.executable, "-m", f"services.{service or name}"],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=log.open("ab"),
