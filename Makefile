@@ -203,11 +203,14 @@ soak: venv jars
 AUDIT_VENV = .cache/pip-audit
 
 # pip-audit in a virtualenv of its own (its dependencies stay out of the audited set),
-# from its own hashed lock.
+# from its own hashed lock. --no-deps: the lock is the whole closure; without it pip
+# resolved pip-audit's "CacheControl[filecache]>=0.13.0" against the index once a newer
+# CacheControl was published, and refused it unpinned (pip check proves the closure).
 $(AUDIT_VENV)/.installed: requirements/pip-audit.txt
 	$(PYTHON) -m venv $(AUDIT_VENV)
-	$(AUDIT_VENV)/bin/pip install --quiet --require-hashes --only-binary :all: \
+	$(AUDIT_VENV)/bin/pip install --quiet --require-hashes --only-binary :all: --no-deps \
 		-r requirements/pip-audit.txt
+	$(AUDIT_VENV)/bin/pip check
 	touch $@
 
 # Known vulnerabilities in the installed packages (pip-audit). A package it cannot look
