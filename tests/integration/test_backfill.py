@@ -23,6 +23,7 @@ from services.common.urls import article_id
 from services.devtools.stack import Stack
 from tests.conftest import validate_record
 from tests.integration.storyread import read_stories
+from tests.texts import story_text
 from tests.unit.backfill.synthetic import Cap, article_html, write_warc
 
 WAIT_S = 600.0
@@ -36,14 +37,18 @@ def test_a_warc_goes_through_the_pipeline_once_and_a_second_run_sends_nothing(
     run = uuid.uuid4().hex[:8]
     originals = [f"https://daily-{run}.test/news/{i}" for i in range(ARTICLES)]
     copies = {f"https://wire-{run}.test/syndicated/{i}": originals[i] for i in range(COPIES)}
+
+    def page(i: int) -> bytes:
+        # article_html's pages of one topic differ only in their numbers: near copies of
+        # each other for dedup (it said so once in CI). A paragraph of its own each.
+        own = f"<p>{story_text(f'{run}-{i}', i % 8)}</p></article>"
+        return article_html(i, run).replace("</article>", own).encode()
+
     caps = [
-        Cap(url, article_html(i, run).encode(), date=f"2026-10-0{1 + i % 5}T08:{i:02d}:00Z")
+        Cap(url, page(i), date=f"2026-10-0{1 + i % 5}T08:{i:02d}:00Z")
         for i, url in enumerate(originals)
     ]
-    caps += [
-        Cap(copy, article_html(i, run).encode(), date=f"2026-10-06T09:{i:02d}:00Z")
-        for i, copy in enumerate(copies)
-    ]
+    caps += [Cap(copy, page(i), date=f"2026-10-06T09:{i:02d}:00Z") for i, copy in enumerate(copies)]
     # Things a crawl also holds, which must not become stories.
     caps.append(Cap(f"https://daily-{run}.test/missing", b"<html>404</html>", status=404))
     caps.append(Cap(f"https://daily-{run}.test/logo.png", b"\x89PNG", content_type="image/png"))
