@@ -148,10 +148,15 @@ async def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] = ALL_T
         raise ConfigError(reason) from exc
     try:
         existing = set(await admin.list_topics())
+        await _check_partition_counts(
+            admin,
+            settings,
+            [s for s in specs if isinstance(s.partitions, str) and s.name in existing],
+        )
         new = [
             NewTopic(
                 spec.name,
-                spec.partitions or settings.topic_partitions,
+                spec.partition_count(settings),
                 settings.topic_replication_factor,
                 topic_configs=spec.topic_configs(settings.max_message_bytes),
             )
@@ -172,6 +177,25 @@ async def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] = ALL_T
         return created
     finally:
         await admin.close()
+
+
+async def _check_partition_counts(
+    admin: AIOKafkaAdminClient, settings: Settings, specs: list[TopicSpec]
+) -> None:
+    """Refuse to start when a topic whose partition count a setting gives has another
+    count: for dedup's sequences the count is what splits the decisions, and a topic's
+    partitions cannot be changed under running state (README, "Dedup past one core")."""
+    if not specs:
+        return
+    described = await admin.describe_topics([s.name for s in specs])
+    counts = {t["topic"]: len(t["partitions"]) for t in described}
+    for spec in specs:
+        want, have = spec.partition_count(settings), counts.get(spec.name)
+        if have and have != want:
+            raise ConfigError(
+                f"topic {spec.name} has {have} partitions, NEWSWIRE_{str(spec.partitions).upper()}"
+                f" says {want}: set it to {have}, or start dedup afresh on new topics"
+            )
 
 
 async def partitions_of(settings: Settings, topic: str) -> list[int]:

@@ -303,8 +303,8 @@ class DedupPrep(BaseModel):
 
 
 class DedupSequenced(Message):
-    """newswire.dedup-sequence (internal): an article in dedup's one ordered sequence;
-    its offset there is its sequence number."""
+    """newswire.dedup-sequence (internal): an article in its decision sequence (the
+    partition of its story scope); its offset there is its sequence number."""
 
     prep: DedupPrep
     article: Enriched
@@ -331,6 +331,9 @@ class DedupQuestion(Message):
     seq: int = Field(ge=0, le=MAX_OFFSET)
     day: int = Field(ge=0, le=MAX_DAY)
     lookups: list[DedupLookup]
+    # The decision sequence asking (a partition of newswire.dedup-sequence): its keys
+    # are filed apart from other sequences', its answers go to its answers partition.
+    sequence: int = Field(0, ge=0)
 
 
 class DedupAnswer(Message):

@@ -148,6 +148,16 @@ class Settings(BaseSettings):
     # within this many hours of the story's last article.
     dedup_story_threshold: float = Field(0.2, gt=0, le=1)
     dedup_story_window_hours: float = Field(72.0, gt=0)
+    # Story scopes (services/dedup/scope.py): articles are decided in one ordered sequence
+    # per scope, so scopes are decided in parallel, by as many workers as sequences; an
+    # article is then compared only with articles of its own sequence. `dedup_scope` is
+    # what names an article's scope (none: one scope for all), `dedup_sequences` the
+    # partitions of newswire.dedup-sequence and -answers (fixed once the topics exist),
+    # and `dedup_scope_map` puts named scopes in chosen sequences (JSON, e.g.
+    # {"en": 0, "de": 1, "fr": 1}); any other scope goes by a hash of its name.
+    dedup_scope: Literal["none", "language", "site", "feed"] = "none"
+    dedup_sequences: int = Field(1, ge=1, le=64)
+    dedup_scope_map: dict[str, int] = Field(default_factory=dict)
     # Where dedup keeps its tables between restarts (Faust store URL); the changelog
     # topics stay the source of truth. memory:// replays the changelog at each start.
     dedup_store: str = "rocksdb://"

@@ -6,8 +6,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiokafka.partitioner import murmur2
+
+if TYPE_CHECKING:
+    from services.common.settings import Settings
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -22,8 +26,15 @@ class TopicSpec:
     internal: bool = False
     # Extra topic configs (e.g. a raised max.message.bytes for raw pages).
     config: dict[str, str] = field(default_factory=dict)
-    # A fixed partition count; None: NEWSWIRE_TOPIC_PARTITIONS.
-    partitions: int | None = None
+    # A fixed partition count, or the name of the setting that gives it; None:
+    # NEWSWIRE_TOPIC_PARTITIONS.
+    partitions: int | str | None = None
+
+    def partition_count(self, settings: Settings) -> int:
+        """How many partitions the topic has (is created with) under `settings`."""
+        if isinstance(self.partitions, str):
+            return int(getattr(settings, self.partitions))
+        return self.partitions or settings.topic_partitions
 
     def topic_configs(self, max_message_bytes: int) -> dict[str, str]:
         cfg = {"cleanup.policy": "compact" if self.compacted else "delete"}
@@ -46,10 +57,11 @@ ENTRIES = TopicSpec("newswire.entries", "article host", "entries.schema.json")
 PAGES = TopicSpec("newswire.pages", "article id", "pages.schema.json", retention_ms=3 * DAY_MS)
 ARTICLES = TopicSpec("newswire.articles", "article id", "articles.schema.json")
 ENRICHED = TopicSpec("newswire.enriched", "article id", "enriched.schema.json")
-# Dedup's hops (services/dedup/app.py). The sequence has one partition on purpose: its
-# offsets number the articles, and "earlier" means earlier in it. The lookups are
-# partitioned by what they look up (URL key, content hash, band key, story key); the
-# answers come back to the one partition where decisions are made in sequence order.
+# Dedup's hops (services/dedup/app.py). Each partition of the sequence is one decision
+# sequence (a story scope, services/dedup/scope.py; one by default): its offsets number
+# its articles, and "earlier" means earlier in it. The lookups are partitioned by what
+# they look up (URL key, content hash, band key, story key); the answers come back to
+# the answers partition of their sequence, where decisions are made in sequence order.
 # Kept as long as newswire.enriched: a decider down for days loses nothing.
 DEDUP_SEQUENCE = TopicSpec(
     "newswire.dedup-sequence",
@@ -57,7 +69,7 @@ DEDUP_SEQUENCE = TopicSpec(
     "dedup-sequence.schema.json",
     retention_ms=7 * DAY_MS,
     internal=True,
-    partitions=1,
+    partitions="dedup_sequences",
 )
 DEDUP_LOOKUPS = TopicSpec(
     "newswire.dedup-lookups",
@@ -72,7 +84,7 @@ DEDUP_ANSWERS = TopicSpec(
     "dedup-answers.schema.json",
     retention_ms=7 * DAY_MS,
     internal=True,
-    partitions=1,
+    partitions="dedup_sequences",
 )
 STORIES = TopicSpec("newswire.stories", "story id", "stories.schema.json", retention_ms=30 * DAY_MS)
 DLQ = TopicSpec(

@@ -1,12 +1,13 @@
-"""Dedup's Faust app: keyed lookups in partitioned tables, decisions in one sequence.
+"""Dedup's Faust app: keyed lookups in partitioned tables, decisions in sequences.
 
     newswire.enriched --route (N partitions: keys and features computed here)-->
-    newswire.dedup-sequence (1 partition: its offsets number the articles) --ask-->
+    newswire.dedup-sequence (a partition per decision sequence, one by default: its
+        offsets number the sequence's articles) --ask-->
     newswire.dedup-lookups (N partitions, by URL key / content hash / band key / story
         key; tables dedup-urls, -hashes, -bands, -story_keys) --answer-->
-    newswire.dedup-answers (1 partition) --gather, decide--> newswire.stories
+    newswire.dedup-answers (a partition per sequence) --gather, decide--> newswire.stories
 
-Why the decisions stay in one sequence: a verdict and a story id depend on every
+Why the decisions stay in a sequence: a verdict and a story id depend on every
 earlier decision (a duplicate takes the story of its original, a story's centroid
 moves with each article it takes), so the same input must be decided in the same
 order wherever it runs. The sequence fixes that order once; each keyed lookup then
@@ -15,6 +16,11 @@ is the same whichever worker holds the key and however often a question is
 redelivered. The lookups' state (URL keys, hashes, band and story-key postings) is
 partitioned across workers; the decider keeps each article's outcome and sketch, the
 story centroids and the entities' document counts.
+
+More than one sequence (story scopes, scope.py): each partition of the sequence topic
+and of the answers topic is a sequence of its own, decided by whichever worker holds
+that answers partition, with its own decider state, clock and sent mark, and lookup
+keys filed apart; so sequences are decided in parallel by as many workers.
 
 At-least-once without loss: the decider acknowledges an article's records only once
 its verdict is on newswire.stories; after a crash they are read and gathered again,
@@ -28,6 +34,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, deque
 from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -57,6 +64,7 @@ from services.dedup.engine import (
 )
 from services.dedup.gather import Gatherer, Ready
 from services.dedup.pipeline import STAGE, answer, ask, route, verdict
+from services.dedup.scope import store_of, store_prefix
 from services.dedup.sent import SentMark, sent_record
 
 log = logging.getLogger(__name__)
@@ -73,13 +81,33 @@ SENT_KEY = "sent"
 # (test_dedup_faults). Left at Faust's defaults until that is understood.
 
 
+@dataclass
+class _Sequence:
+    """What the decider holds for one decision sequence (one answers partition)."""
+
+    decider: Decider
+    gatherer: Gatherer[Any]
+    # Decided articles whose story records are on their way to the broker, in order.
+    sending: deque[tuple[int, list[Any]]] = field(default_factory=deque)
+    # Sequence number -> article id of the story records found on newswire.stories past
+    # the last "sent" note when this worker took over the sequence (None: not read yet).
+    found_sent: dict[int, str] | None = None
+
+    def forget(self) -> None:
+        # Revoked: the records gathered so far will be read again by the new owner.
+        self.gatherer.clear()
+        self.sending.clear()
+        self.found_sent = None
+
+
 def build(settings: Settings) -> StageApp:
     # The decider holds records unacknowledged until their article is complete; Faust's
     # default wait for every read record to be acknowledged before a rebalance would
     # then never end. Unacknowledged records are simply read again by the new owner.
     sa = StageApp(STAGE, settings, stream_wait_empty=False)
     config = config_from(settings)
-    lookup_partitions = DEDUP_LOOKUPS.partitions or settings.topic_partitions
+    lookup_partitions = DEDUP_LOOKUPS.partition_count(settings)
+    sequences = DEDUP_SEQUENCE.partition_count(settings)
 
     def table(name: str, partitions: int, binary: bool) -> Any:
         # Changelogged, persisted in RocksDB so a restart replays only the changelog's
@@ -92,28 +120,42 @@ def build(settings: Settings) -> StageApp:
             store=settings.dedup_store,
         )
 
-    # The decider's stores share one table: its changelog is then one ordered log, and
-    # a decision's logged writes survive a crash as a prefix (batch.py).
-    decider_table = table("decider", DEDUP_ANSWERS.partitions or 1, binary=True)
-    stores = DedupStores(
-        **{
-            name: table(name, lookup_partitions, binary=name in BYTES_STORES)
-            for name in LOOKUP_STORES
-        },
-        **{
-            name: Prefixed(decider_table, f"{name}:", binary=name in BYTES_STORES)
-            for name in DECIDER_STORES
-        },
-    )
-    lookups = lookups_of(stores, config)
-    decider = Decider(stores, config)
-    # The stream's day at each sequence number, where the sequence is numbered (one
-    # partition, like newswire.dedup-sequence).
-    clock = StreamClock(table("clock", 1, binary=False))
-    gatherer: Gatherer[Any] = Gatherer(lambda: decider.progress()[0])
-    swept_day: dict[int, int] = {}  # lookup partition (or -1, the decider) -> day swept
+    # A sequence's decider stores share one table: its changelog partition is then one
+    # ordered log, and a decision's logged writes survive a crash as a prefix (batch.py).
+    # The table has a partition per sequence, and each sequence its own key prefix.
+    decider_table = table("decider", DEDUP_ANSWERS.partition_count(settings), binary=True)
+    lookup_stores = {
+        name: table(name, lookup_partitions, binary=name in BYTES_STORES) for name in LOOKUP_STORES
+    }
 
-    def sweep_decider() -> None:
+    def stores_of(sequence: int) -> DedupStores:
+        return DedupStores(
+            **lookup_stores,
+            **{
+                name: Prefixed(
+                    decider_table, store_prefix(sequence, name), binary=name in BYTES_STORES
+                )
+                for name in DECIDER_STORES
+            },
+        )
+
+    lookups = lookups_of(stores_of(0), config)
+    # The stream's day at each sequence number, where the sequence is numbered (the
+    # table partitioned like newswire.dedup-sequence, a key per sequence).
+    clock_table = table("clock", sequences, binary=False)
+    clocks = {n: StreamClock(clock_table, key=f"days{n or ''}") for n in range(sequences)}
+    states: dict[int, _Sequence] = {}
+
+    def state_of(sequence: int) -> _Sequence:
+        if sequence not in states:
+            decider = Decider(stores_of(sequence), config)
+            states[sequence] = _Sequence(decider, Gatherer(lambda: decider.progress()[0]))
+        return states[sequence]
+
+    # lookup partition -> day swept; the deciders' sweeps under -1 - sequence.
+    swept_day: dict[int, int] = {}
+
+    def sweep_decider(sequence: int) -> None:
         """Forget what left the retention window, once per day of the stream's clock.
 
         Safe whenever it runs: an entry is visible to an article only while it was filed
@@ -123,13 +165,15 @@ def build(settings: Settings) -> StageApp:
         dropping nothing an undisturbed run keeps. Daily: retention is counted in days,
         and a sweep reads every outcome.
         """
+        decider = state_of(sequence).decider
         day = decider.progress()[1]
-        if swept_day.get(-1, -1) >= day:
+        if swept_day.get(-1 - sequence, -1) >= day:
             return
-        swept_day[-1] = day
+        swept_day[-1 - sequence] = day
         metrics.DEDUP_EVICTIONS.inc(decider.sweep(day))
-        # One pass over the shared table rather than one per store.
-        counts = Counter(str(k).split(":", 1)[0] for k in list(decider_table.keys()))
+        # One pass over the shared table rather than one per store (all the sequences
+        # this worker holds).
+        counts = Counter(store_of(str(k)) for k in list(decider_table.keys()))
         for name in DECIDER_STORES:
             metrics.DEDUP_INDEX_ENTRIES.labels(name).set(counts.get(name, 0))
         metrics.DEDUP_OPEN_STORIES.set(counts.get("stories", 0))
@@ -148,35 +192,32 @@ def build(settings: Settings) -> StageApp:
         owns = partial(_owned, partitions=lookup_partitions, partition=partition)
         metrics.DEDUP_EVICTIONS.inc(lookups.sweep(day, owns))
         for name in LOOKUP_STORES:
-            metrics.DEDUP_INDEX_ENTRIES.labels(name).set(len(getattr(stores, name)))
+            metrics.DEDUP_INDEX_ENTRIES.labels(name).set(len(lookup_stores[name]))
 
-    # Decided articles whose story records are on their way to the broker, in order.
-    sending: deque[tuple[int, list[Any]]] = deque()
-    # Sequence number -> article id of the story records found on newswire.stories past
-    # the last "sent" note when this worker took over the sequence (None: not read yet).
-    found_sent: dict[int, str] | None = None
-
-    def note_sent() -> None:
+    def note_sent(state: _Sequence) -> None:
         """Record the last decided article whose story records the broker has, and where
         they ended: after a crash, the decisions read again up to it are not sent a
         second time, and the records sent after it are found from there (sent.py). In
         the agent's event, so the write goes to the decider table's changelog like its
         other writes."""
         mark: SentMark | None = None
+        sending, progress = state.sending, state.decider.base.progress
         while sending and all(f.done() for f in sending[0][1]):
             seq, futures = sending.popleft()
             if any(f.cancelled() or f.exception() is not None for f in futures):
                 sending.clear()  # the worker stops on a failed send (OrderedAcks)
                 return
             faults.reached(faults.STORIES_SENT)
-            mark = mark or SentMark.decode(stores.progress.get(SENT_KEY))
+            mark = mark or SentMark.decode(progress.get(SENT_KEY))
             mark.advance(seq, [f.result() for f in futures], STORIES.name)
         if mark is not None:
-            stores.progress[SENT_KEY] = mark.encode()
+            progress[SENT_KEY] = mark.encode()
 
-    async def find_sent() -> dict[int, str]:
-        """The story records sent past the last note, read back from the topic."""
-        mark = SentMark.decode(stores.progress.get(SENT_KEY))
+    async def find_sent(sequence: int) -> dict[int, str]:
+        """The story records of `sequence` sent past its last note, read back from the
+        topic."""
+        progress = state_of(sequence).decider.base.progress
+        mark = SentMark.decode(progress.get(SENT_KEY))
         found: dict[int, str] = {}
         try:
             if not mark.ends:
@@ -184,27 +225,24 @@ def build(settings: Settings) -> StageApp:
                 # the ends were kept): nothing it sent can be found, none needs to be.
                 # Note where the topic ends now, so what it sends from here can be.
                 mark.ends = await end_offsets(settings, STORIES.name)
-                stores.progress[SENT_KEY] = mark.encode()
+                progress[SENT_KEY] = mark.encode()
                 return found
             async for rec in read_tail(settings, STORIES.name, mark.ends):
-                got = sent_record(rec.headers, rec.value)
+                got = sent_record(rec.headers, rec.value, sequence)
                 if got is not None and got[0] > mark.seq:
                     found[got[0]] = got[1]
         except Exception:  # not fatal: without it a decision may be sent twice, not lost
             log.exception("could not read back newswire.stories; decisions may repeat")
         return found
 
-    def sent_before(seq: int, article_id: str) -> bool:
-        if seq <= SentMark.decode(stores.progress.get(SENT_KEY)).seq:
+    def sent_before(state: _Sequence, seq: int, article_id: str) -> bool:
+        if seq <= SentMark.decode(state.decider.base.progress.get(SENT_KEY)).seq:
             return True
-        return found_sent is not None and found_sent.get(seq) == article_id
+        return state.found_sent is not None and state.found_sent.get(seq) == article_id
 
     async def _forget(*_: Any, **__: Any) -> None:
-        # Revoked: the records gathered so far will be read again by the new owner.
-        nonlocal found_sent
-        gatherer.clear()
-        sending.clear()
-        found_sent = None
+        for state in states.values():
+            state.forget()
 
     sa.app.on_partitions_revoked.connect(_forget)
 
@@ -228,10 +266,16 @@ def build(settings: Settings) -> StageApp:
         manual = stream.noack()
         acks = sa.ordered_acks(manual)
         async for event in manual.events():
-            seq = event.message.offset
+            seq, sequence = event.message.offset, event.message.partition
             outputs = await sa.handle(
                 event,
-                partial(ask, seq=seq, partitions=lookup_partitions, clock=clock),
+                partial(
+                    ask,
+                    seq=seq,
+                    partitions=lookup_partitions,
+                    clock=clocks[sequence],
+                    sequence=sequence,
+                ),
                 counted=False,
             )
             await acks.add([event], await sa.send_soon(outputs))
@@ -249,16 +293,17 @@ def build(settings: Settings) -> StageApp:
             await acks.add([event], await sa.send_soon(outputs))
             yield event.message.offset
 
-    async def finish(acks: OrderedAcks, ready: Ready[Any]) -> None:
+    async def finish(acks: OrderedAcks, ready: Ready[Any], sequence: int) -> None:
         article_id = ready.record.article.id
+        state = state_of(sequence)
 
         def decide(_: bytes | None) -> Any:
-            if ready.decided and sent_before(ready.seq, article_id):
+            if ready.decided and sent_before(state, ready.seq, article_id):
                 return []  # decided and its record on the broker before a restart
-            outputs = verdict(ready, decider)
+            outputs = verdict(ready, state.decider, sequence)
             if not ready.decided:
-                sweep_decider()
-                if sent_before(ready.seq, article_id):
+                sweep_decider(sequence)
+                if sent_before(state, ready.seq, article_id):
                     # Its record reached the topic, its decision's writes did not reach
                     # the changelog: decided again (the same way), not sent again.
                     return []
@@ -268,23 +313,26 @@ def build(settings: Settings) -> StageApp:
         # the decision in the article's trace (without them, a batch released at once
         # would start traces of their own).
         headers = ready.tokens[0].message.headers if ready.tokens else None
-        source = Source(DEDUP_ANSWERS.name, 0, None, str(ready.seq).encode(), headers)
+        source = Source(DEDUP_ANSWERS.name, sequence, None, str(ready.seq).encode(), headers)
         outputs = await sa.stage.handle(source, encode(ready.record), decide, counted=False)
         futures = await sa.send_soon(outputs)
-        sending.append((ready.seq, futures))
+        state.sending.append((ready.seq, futures))
         await acks.done(ready.tokens, futures)
         sa.stage.count_out(outputs)
 
     @sa.app.agent(sa.topic(DEDUP_ANSWERS.name), name="decide-stories")
     async def decide_stories(stream: Any) -> Any:
-        # A record is acknowledged when its article is decided, not when it is read.
+        # A record is acknowledged when its article is decided, not when it is read. With
+        # more than one sequence on a worker, in the order read across them: an article
+        # waiting for answers in one delays the other's commits, not its decisions.
         manual = stream.noack()
         acks = sa.ordered_acks(manual)
-        nonlocal found_sent
         async for event in manual.events():
-            if found_sent is None:
-                found_sent = await find_sent()
-            note_sent()
+            sequence = event.message.partition
+            state = state_of(sequence)
+            if state.found_sent is None:
+                state.found_sent = await find_sent(sequence)
+            note_sent(state)
             acks.read(event)  # acknowledged in this order, whenever its article is decided
             try:
                 got = decode(DedupAnswer, event.value)
@@ -293,13 +341,13 @@ def build(settings: Settings) -> StageApp:
                 await acks.done([event], await sa.send_soon(outputs))
                 continue
             generation = acks.generation
-            ready, done = gatherer.offer(got, event)
+            ready, done = state.gatherer.offer(got, event)
             if done:
                 await acks.done(done, [])
             for article in ready:
                 if acks.generation != generation:
                     break  # revoked meanwhile: the new owner decides these
-                await finish(acks, article)
+                await finish(acks, article, sequence)
             yield event.message.offset
 
     return sa

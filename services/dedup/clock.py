@@ -26,15 +26,16 @@ KEEP = 400
 
 
 class StreamClock:
-    def __init__(self, store: MutableMapping[str, str], keep: int = KEEP) -> None:
+    def __init__(self, store: MutableMapping[str, str], keep: int = KEEP, key: str = KEY) -> None:
         self.store = store
         self.keep = keep
+        self.key = key  # one clock per decision sequence, each under a key of its own
         self._raw: str | None = None
         self._seqs: list[int] = []
         self._days: list[int] = []
 
     def _load(self) -> None:
-        raw = self.store.get(KEY) or ""
+        raw = self.store.get(self.key) or ""
         if raw == self._raw:
             return
         self._raw = raw
@@ -56,6 +57,6 @@ class StreamClock:
         if seq > newest and (before is None or day > before):
             seqs, days = [*self._seqs, seq][-self.keep :], [*self._days, day][-self.keep :]
             raw = ",".join(f"{s}:{d}" for s, d in zip(seqs, days, strict=True))
-            self.store[KEY] = raw
+            self.store[self.key] = raw
             self._raw, self._seqs, self._days = raw, seqs, days
         return day

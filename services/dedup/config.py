@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.common.errors import ConfigError
 from services.common.settings import Settings
+from services.dedup.scope import sequence_of
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,30 @@ class DedupConfig:
     story_centroid_features: int = 60
     story_lookup_features: int = 20
     story_postings: int = 24
+    # Story scopes (scope.py): what names an article's scope, how many decision
+    # sequences there are, and the scopes put in a chosen sequence.
+    scope: str = "none"
+    sequences: int = 1
+    scope_map: tuple[tuple[str, int], ...] = ()
+
+    def sequence_of(self, name: str) -> int:
+        return sequence_of(name, self.sequences, dict(self.scope_map))
 
 
 def config_from(settings: Settings) -> DedupConfig:
+    wrong = {
+        k: v for k, v in settings.dedup_scope_map.items() if not 0 <= v < settings.dedup_sequences
+    }
+    if wrong:
+        raise ConfigError(
+            f"NEWSWIRE_DEDUP_SCOPE_MAP puts {wrong} outside the "
+            f"{settings.dedup_sequences} sequences of NEWSWIRE_DEDUP_SEQUENCES (0 to "
+            f"{settings.dedup_sequences - 1})"
+        )
     return DedupConfig(
+        scope=settings.dedup_scope,
+        sequences=settings.dedup_sequences,
+        scope_map=tuple(sorted(settings.dedup_scope_map.items())),
         retention_days=settings.dedup_retention_days,
         containment_threshold=settings.dedup_containment_threshold,
         story_threshold=settings.dedup_story_threshold,

@@ -48,6 +48,7 @@ from services.dedup.idf import background_idf
 from services.dedup.lookups import Answer, Lookups, Question
 from services.dedup.lsh import SketchIndex, band_names, url_ref
 from services.dedup.neardup import Sketch, sketch
+from services.dedup.scope import scope_name
 
 SECONDS_PER_DAY = 86400
 LANGUAGE_SAMPLE_CHARS = 1000
@@ -100,6 +101,9 @@ class Item:
     published: datetime | None = None
     entities: Sequence[str] | None = None  # from the enricher; None: use the heuristic
     language: str | None = None  # ISO 639-1, from the enricher; None: detected here
+    # What a story scope other than the language can be named by (scope.py).
+    site: str | None = None
+    feed_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -232,6 +236,19 @@ def language_of(item: Item) -> str | None:
         return item.language
     # The opening is enough to tell the language, and costs a fraction of the body.
     return detect(item.text[:LANGUAGE_SAMPLE_CHARS])[0]
+
+
+def sequence_of_item(item: Item, config: DedupConfig, language: str | None = None) -> int:
+    """The decision sequence of `item`'s story scope (scope.py); `language`: its
+    language when known already (`Prepared.language`)."""
+    if config.sequences <= 1:
+        return 0
+    if config.scope == "language":
+        language = language or language_of(item)
+    name = scope_name(
+        config.scope, language=language, site=item.site, feed_url=item.feed_url, url=item.url
+    )
+    return config.sequence_of(name)
 
 
 def prepare(

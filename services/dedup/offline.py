@@ -10,7 +10,7 @@ from typing import IO, Any
 
 from services.common.settings import Settings
 from services.dedup.config import DedupConfig, config_from
-from services.dedup.engine import Deduper, Item
+from services.dedup.engine import Deduper, Item, sequence_of_item
 
 
 class BadRecord(ValueError):
@@ -49,6 +49,8 @@ def parse_item(line: str) -> Item:
         title=text_field("title"),
         published=_published(record.get("published")),
         language=text_field("language"),
+        site=text_field("site"),
+        feed_url=text_field("feed_url"),
         entities=[e for e in entities if isinstance(e, str)]
         if isinstance(entities, list)
         else None,
@@ -56,8 +58,11 @@ def parse_item(line: str) -> Item:
 
 
 def cluster_lines(lines: Iterable[str], config: DedupConfig) -> Iterator[dict[str, Any]]:
-    """One output object per non-blank input line, in input order; a bad line gets an error."""
-    engine = Deduper(config=config)
+    """One output object per non-blank input line, in input order; a bad line gets an error.
+
+    With story scopes (scope.py), each decision sequence is its own engine, as each is
+    its own decider in the workers."""
+    engines: dict[int, Deduper] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -66,6 +71,8 @@ def cluster_lines(lines: Iterable[str], config: DedupConfig) -> Iterator[dict[st
         except BadRecord as exc:
             yield {"line": number, "error": str(exc)}
             continue
+        sequence = sequence_of_item(item, config)
+        engine = engines.get(sequence) or engines.setdefault(sequence, Deduper(config=config))
         result = engine.process(item)
         yield {
             "id": result.id,

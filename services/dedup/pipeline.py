@@ -1,9 +1,10 @@
 """Dedup's hops as functions from one record to the records it produces.
 
-    newswire.enriched --route--> newswire.dedup-sequence (1 partition; offset = seq)
+    newswire.enriched --route--> newswire.dedup-sequence (a partition per decision
+        sequence, scope.py; offset = seq)
       --ask--> newswire.dedup-lookups (keyed by URL key, content hash, band key)
-               + the head on newswire.dedup-answers
-      --answer--> newswire.dedup-answers (1 partition)
+               + the head on newswire.dedup-answers (the sequence's partition)
+      --answer--> newswire.dedup-answers (the asking sequence's partition)
       --gather + verdict--> newswire.stories
 
 No Faust here: app.py wires these to agents and tables.
@@ -40,9 +41,19 @@ from services.common.topics import (
 )
 from services.dedup.clock import StreamClock
 from services.dedup.config import DedupConfig
-from services.dedup.engine import Answers, Decider, Item, Prepared, Result, prepare, questions
+from services.dedup.engine import (
+    Answers,
+    Decider,
+    Item,
+    Prepared,
+    Result,
+    prepare,
+    questions,
+    sequence_of_item,
+)
 from services.dedup.gather import Ready
 from services.dedup.lookups import Lookups, Question
+from services.dedup.scope import lookup_key
 from services.dedup.sent import seq_header
 
 STAGE = "dedup"
@@ -59,6 +70,8 @@ def item_of(article: Enriched) -> Item:
         # No names (another language, or NER off): the engine's capitalised-phrase guess.
         entities=[e.text for e in article.entities] or None,
         language=article.language,
+        site=article.site,
+        feed_url=article.feed_url,
     )
 
 
@@ -111,13 +124,14 @@ def _head(seq: int, expect: int, day: int, record: bytes) -> bytes:
 
 def route(raw: bytes | None, config: DedupConfig, limit: int | None = None) -> list[Output]:
     """Check the record and compute its keys and features (in parallel, per partition of
-    newswire.enriched), then queue it in the one ordered sequence.
+    newswire.enriched), then queue it in the decision sequence of its scope.
 
     `limit`: the topics' largest record. The sequence record (the article and its
     features) and the head that carries it must fit, or the send would fail for good."""
     article = decode(Enriched, raw)
     assert raw is not None  # decode refuses None
-    prep = prepare(item_of(article), config, now=arrival(article))
+    item = item_of(article)
+    prep = prepare(item, config, now=arrival(article))
     value = _sequenced(DedupPrep(**prep.to_json()), raw)
     if limit is not None and len(value) > limit - HEAD_MARGIN_BYTES:
         raise NewswireError(
@@ -125,13 +139,17 @@ def route(raw: bytes | None, config: DedupConfig, limit: int | None = None) -> l
             f"over the {limit - HEAD_MARGIN_BYTES} a dedup record may take",
             reason="too_large",
         )
-    return [Output(DEDUP_SEQUENCE.name, article.id.encode(), value, partition=0)]
+    sequence = sequence_of_item(item, config, prep.language)
+    return [Output(DEDUP_SEQUENCE.name, article.id.encode(), value, partition=sequence)]
 
 
-def ask(raw: bytes | None, seq: int, partitions: int, clock: StreamClock) -> list[Output]:
-    """The article at sequence number `seq`: its lookups, one record per partition of
-    newswire.dedup-lookups holding some of its keys, and its head; both carry the
-    stream's day at the article, which retention counts against everywhere."""
+def ask(
+    raw: bytes | None, seq: int, partitions: int, clock: StreamClock, sequence: int = 0
+) -> list[Output]:
+    """The article at sequence number `seq` of decision sequence `sequence`: its lookups,
+    one record per partition of newswire.dedup-lookups holding some of its keys, and its
+    head; both carry the stream's day at the article, which retention counts against
+    everywhere."""
     record = decode(SequencedPrep, raw)
     assert raw is not None  # decode refuses None
     prep = Prepared.from_json(record.prep.model_dump())
@@ -139,14 +157,14 @@ def ask(raw: bytes | None, seq: int, partitions: int, clock: StreamClock) -> lis
     asked = questions(prep, seq, day)
     by_partition: dict[int, list[DedupLookup]] = {}
     for q in asked:
-        by_partition.setdefault(partition_for(q.key, partitions), []).append(
+        by_partition.setdefault(partition_for(lookup_key(sequence, q.key), partitions), []).append(
             DedupLookup(kind=q.kind, key=q.key)
         )
     outputs = [
         Output(
             DEDUP_LOOKUPS.name,
             str(seq).encode(),
-            encode(DedupQuestion(seq=seq, day=day, lookups=lookups)),
+            encode(DedupQuestion(seq=seq, day=day, lookups=lookups, sequence=sequence)),
             partition=partition,
         )
         for partition, lookups in sorted(by_partition.items())
@@ -154,7 +172,7 @@ def ask(raw: bytes | None, seq: int, partitions: int, clock: StreamClock) -> lis
     # The article rides along to the decider as it came, unparsed here: this hop needs
     # only its keys.
     head = _head(seq, len(asked), day, raw)
-    outputs.append(Output(DEDUP_ANSWERS.name, str(seq).encode(), head, partition=0))
+    outputs.append(Output(DEDUP_ANSWERS.name, str(seq).encode(), head, partition=sequence))
     return outputs
 
 
@@ -166,16 +184,23 @@ def answer(
     q = decode(DedupQuestion, raw)
     if before is not None:
         before(q.day)
-    found = [lookups.answer(Question(q.seq, one.kind, one.key, q.day)) for one in q.lookups]
+    # Filed under the sequence's own keys, answered under the article's.
+    found = [
+        lookups.answer(Question(q.seq, one.kind, lookup_key(q.sequence, one.key), q.day)).found
+        for one in q.lookups
+    ]
     reply = DedupAnswer(
         seq=q.seq,
         kind="answers",
-        lookups=[DedupLookup(kind=a.kind, key=a.key, found=list(a.found)) for a in found],
+        lookups=[
+            DedupLookup(kind=one.kind, key=one.key, found=list(got))
+            for one, got in zip(q.lookups, found, strict=True)
+        ],
     )
-    return [Output(DEDUP_ANSWERS.name, str(q.seq).encode(), encode(reply), partition=0)]
+    return [Output(DEDUP_ANSWERS.name, str(q.seq).encode(), encode(reply), partition=q.sequence)]
 
 
-def verdict(ready: Ready[object], decider: Decider) -> list[Output]:
+def verdict(ready: Ready[object], decider: Decider, sequence: int = 0) -> list[Output]:
     """The story record of a gathered article: decided now, or again for a redelivery."""
     article = ready.record.article
     result: Result | None
@@ -204,7 +229,12 @@ def verdict(ready: Ready[object], decider: Decider) -> list[Output]:
     story = story_record(article, result, now)
     _observe_latency(article.trace.fetched_at, now)
     return [
-        Output(STORIES.name, story.story_id.encode(), encode(story), headers=seq_header(ready.seq))
+        Output(
+            STORIES.name,
+            story.story_id.encode(),
+            encode(story),
+            headers=seq_header(ready.seq, sequence),
+        )
     ]
 
 

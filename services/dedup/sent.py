@@ -25,10 +25,13 @@ from typing import Any
 
 #: The Kafka header of a story record holding the decider's sequence number (decimal).
 SEQ_HEADER = "newswire-dedup-seq"
+#: ... and the decision sequence it is numbered in (scope.py), when not the first.
+SEQUENCE_HEADER = "newswire-dedup-sequence"
 
 
-def seq_header(seq: int) -> tuple[tuple[str, bytes], ...]:
-    return ((SEQ_HEADER, str(seq).encode()),)
+def seq_header(seq: int, sequence: int = 0) -> tuple[tuple[str, bytes], ...]:
+    number = ((SEQ_HEADER, str(seq).encode()),)
+    return (*number, (SEQUENCE_HEADER, str(sequence).encode())) if sequence else number
 
 
 @dataclass
@@ -60,12 +63,16 @@ class SentMark:
                 self.ends[md.partition] = max(self.ends.get(md.partition, 0), md.offset + 1)
 
 
-def sent_record(headers: Any, value: bytes | None) -> tuple[int, str] | None:
-    """(sequence number, article id) of a story record, or None for one without them."""
-    seq = next((v for k, v in headers or () if k == SEQ_HEADER), None)
+def sent_record(headers: Any, value: bytes | None, sequence: int = 0) -> tuple[int, str] | None:
+    """(sequence number, article id) of a story record decided in decision sequence
+    `sequence`, or None for one without them or of another sequence."""
+    found = dict(headers or ())
+    seq = found.get(SEQ_HEADER)
     if seq is None or value is None:
         return None
     try:
+        if int(found.get(SEQUENCE_HEADER, b"0")) != sequence:
+            return None
         return int(seq), str(json.loads(value)["article_id"])
     except (ValueError, KeyError, TypeError):
         return None

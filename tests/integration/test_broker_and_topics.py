@@ -43,9 +43,7 @@ def test_topics_are_declared_with_their_contract(kafka_settings: Settings) -> No
             await admin.close()
 
     partitions, configs = asyncio.run(describe())
-    assert partitions == {
-        t.name: t.partitions or kafka_settings.topic_partitions for t in ALL_TOPICS
-    }
+    assert partitions == {t.name: t.partition_count(kafka_settings) for t in ALL_TOPICS}
     assert configs[FEEDS.name]["cleanup.policy"] == "compact"
     assert configs[PAGES.name]["cleanup.policy"] == "delete"
     assert int(configs[PAGES.name]["max.message.bytes"]) == kafka_settings.max_message_bytes

@@ -25,7 +25,7 @@ class Documented:
     key: str
     policy: str  # "compact" or "delete"
     retention_days: int | None
-    partitions: int | None  # None: NEWSWIRE_TOPIC_PARTITIONS
+    partitions: int | str | None  # a setting's name; None: NEWSWIRE_TOPIC_PARTITIONS
     schema: str
 
 
@@ -42,13 +42,13 @@ def documented_topics(text: str) -> dict[str, Documented]:
         key, cleanup, schema, _carries = (c.strip() for c in m[2].split("|"))
         policy = cleanup.split()[0].rstrip(",")
         days = re.search(r"\b(\d+) days?\b", cleanup)
-        parts = re.search(r"\*\*(\d+) partitions?\*\*", cleanup)
+        parts = re.search(r"\*\*(\w+) partitions?\*\*", cleanup)
         out[m[1]] = Documented(
             topic=m[1],
             key=key,
             policy=policy,
             retention_days=int(days[1]) if days else None,
-            partitions=int(parts[1]) if parts else None,
+            partitions=(int(parts[1]) if parts[1].isdigit() else parts[1]) if parts else None,
             schema=schema.strip("`"),
         )
     return out
@@ -62,7 +62,7 @@ def test_the_readme_table_parses_as_written() -> None:
     assert table["newswire.feed-polls"].retention_days == 1
     assert table["newswire.pages"].retention_days == 3
     assert table["newswire.stories"].retention_days == 30
-    assert table["newswire.dedup-sequence"].partitions == 1
+    assert table["newswire.dedup-sequence"].partitions == "NEWSWIRE_DEDUP_SEQUENCES"
     assert table["newswire.dlq"].schema == "dlq.schema.json"
 
 
@@ -78,7 +78,10 @@ def test_the_readme_and_topics_py_agree() -> None:
             assert row.retention_days is None, spec.name
         else:
             assert spec.retention_ms == (row.retention_days or 0) * DAY_MS, spec.name
-        assert row.partitions == spec.partitions, spec.name
+        if isinstance(spec.partitions, str):  # the setting that gives the count
+            assert row.partitions == f"NEWSWIRE_{spec.partitions.upper()}", spec.name
+        else:
+            assert row.partitions == spec.partitions, spec.name
 
 
 async def _describe(settings: Settings) -> tuple[dict[str, int], dict[str, dict[str, str]]]:
@@ -119,5 +122,7 @@ def test_each_topic_on_the_broker_is_as_documented(
     else:
         # Compacted: kept until overwritten or removed, whatever retention says.
         assert row.policy == "compact"
-    assert partitions[topic] == (row.partitions or kafka_settings.topic_partitions)
+    assert partitions[topic] == BY_NAME[topic].partition_count(kafka_settings)
+    if not isinstance(row.partitions, str):
+        assert partitions[topic] == (row.partitions or kafka_settings.topic_partitions)
     assert int(config["max.message.bytes"]) == kafka_settings.max_message_bytes
