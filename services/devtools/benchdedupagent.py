@@ -6,23 +6,37 @@ DATASETS_DIR holds `ecbplus-dev/` (462 articles about 40 events: new articles an
 stories) and `article-extraction-benchmark/` (181 gold bodies, each also sent as an
 exact copy and as a near copy with a few words changed, under other ids and URLs):
 about 1,000 enriched articles, each with the language the enricher would give it
-(`services.common.language.detect` of the body). They go through in two mixes, one
-after the other, each timed on its own:
+(`services.common.language.detect` of the body), spread over six outlets' hosts (a copy
+on its original's outlet). They go through in two mixes, one after the other, each
+timed on its own:
 
 * `new_heavy`: every ECB+ article and every benchmark body once (nearly all `new`);
 * `duplicate_heavy`: the exact and the near copies of the bodies (all duplicates).
 
-A local broker is started (or NEWSWIRE_KAFKA_BOOTSTRAP used), `--workers` dedup workers
-are started and warmed up, each mix is produced to newswire.enriched and the clock runs
-until each article has its story on newswire.stories. Per mix: articles/s through the
-workers, the workers' CPU per article (and the local broker's), and the engine alone on
-the same articles (`Deduper.process` in this process, CPU time). The top level is the
-whole run, as before the mixes were split.
+One run measures two configurations on the same input, each on a fresh local broker
+(the number of decision sequences is fixed once the topics exist):
 
-Correctness, in the same run: the articles in the order the workers' sequence holds
-them are run through `newswire cluster`'s own code (`offline.cluster_lines` over JSON
-lines); `same_as_cluster` is true when every article has the same verdict, story id,
-original and version on newswire.stories as there.
+* `1seq-1w`: one worker, one decision sequence (the default deployment);
+* `2seq-2w`: two workers, two sequences, story scope `site` with the outlets mapped
+  alternately to sequence 0 and 1 (NEWSWIRE_DEDUP_SCOPE_MAP), so each gets half.
+
+`sequences_speedup` is the second's articles/s over the first's. `--sequences N` and/or
+`--workers N` run one configuration alone. With NEWSWIRE_KAFKA_BOOTSTRAP set, only one
+configuration can run (its topics fix the sequence count), on that cluster: the first
+one asked for, and `external_broker` says so.
+
+Per configuration and mix: articles/s through the workers, the workers' CPU per article
+(and the local broker's), records per article, the machine's busy cores and load
+average; and the engine alone on the same articles (`Deduper.process` in this process,
+CPU time). The top level is the first configuration's whole run, as before the
+configurations and the mixes were split.
+
+Correctness, per configuration: the articles in the order each partition of the
+workers' newswire.dedup-sequence holds them are run through `newswire cluster`'s own
+code (`offline.cluster_lines` over JSON lines, with the configuration's scope settings:
+one engine per sequence); `verdicts_match` is true when every article has the same
+verdict, story id, original and version on newswire.stories as there, and each worker
+is checked to hold its share of newswire.dedup-answers (one sequence each).
 
 The last line of stdout is one JSON object with the headline figures.
 """
@@ -40,13 +54,14 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aiokafka.structs import TopicPartition
 
-from services.common.broker import start_broker
+from services.common.broker import LocalBroker, start_broker
 from services.common.kafka import (
     consumer,
     end_offsets,
@@ -58,13 +73,17 @@ from services.common.language import detect
 from services.common.models import Enriched, Trace, encode
 from services.common.settings import Settings
 from services.dedup.config import config_from
-from services.dedup.engine import Deduper
+from services.dedup.engine import Deduper, sequence_of_item
 from services.dedup.offline import cluster_lines
 from services.dedup.pipeline import arrival, item_of
 from services.devtools.stack import Stack
 
 FETCHED = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 SEED = 20261126
+# Hosts the articles are spread over: story scope `site` names them.
+OUTLETS = tuple(f"outlet{i}.example" for i in range(6))
+# Issue 15 item 4's bar for two deciders on two scopes.
+SPEEDUP_TARGET = 1.7
 
 
 def _read_gold(folder: Path) -> dict[str, Any]:
@@ -78,6 +97,42 @@ def _read_gold(folder: Path) -> dict[str, Any]:
 MIXES = ("new_heavy", "duplicate_heavy")
 # What the story records must agree on with `newswire cluster`.
 COMPARED = ("verdict", "story_id", "duplicate_of", "version")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One configuration: workers, decision sequences and the story scope."""
+
+    workers: int
+    sequences: int
+    scope: str = "none"
+    scope_map: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return f"{self.sequences}seq-{self.workers}w"
+
+    def env(self) -> dict[str, str]:
+        return {
+            "NEWSWIRE_DEDUP_SEQUENCES": str(self.sequences),
+            "NEWSWIRE_DEDUP_SCOPE": self.scope,
+            "NEWSWIRE_DEDUP_SCOPE_MAP": json.dumps(self.scope_map),
+        }
+
+    def settings(self, bootstrap: str) -> Settings:
+        return Settings(
+            kafka_bootstrap=bootstrap,
+            dedup_sequences=self.sequences,
+            dedup_scope=self.scope,
+            dedup_scope_map=self.scope_map,
+        )
+
+
+def layout(workers: int, sequences: int) -> Layout:
+    """With more than one sequence, scope `site`, the outlets dealt out in turn."""
+    if sequences <= 1:
+        return Layout(workers, 1)
+    return Layout(workers, sequences, "site", {h: i % sequences for i, h in enumerate(OUTLETS)})
 
 
 def articles(datasets: Path, run: str) -> dict[str, list[Enriched]]:
@@ -101,16 +156,28 @@ def articles(datasets: Path, run: str) -> dict[str, list[Enriched]]:
         copies += [(f"copy-{key}", None, body), (f"near-{key}", None, " ".join(words))]
     rng.shuffle(originals)
     rng.shuffle(copies)
+    # Outlets dealt out in turn over the shuffled originals (an even split whatever the
+    # scope map); a copy is on its original's outlet, so a copy is found under any
+    # scope and the duplicate-heavy mix stays all duplicates when scopes are split.
+    outlet = {aid: OUTLETS[i % len(OUTLETS)] for i, (aid, _, _) in enumerate(originals)}
     return {
-        mix: [_enriched(run, aid, title, text) for aid, title, text in chosen]
+        mix: [
+            _enriched(run, aid, title, text, outlet[_original(aid)]) for aid, title, text in chosen
+        ]
         for mix, chosen in zip(MIXES, (originals, copies), strict=True)
     }
 
 
-def _enriched(run: str, aid: str, title: str | None, text: str) -> Enriched:
+def _original(aid: str) -> str:
+    """The id of the original a copy (`copy-`, `near-`) was made from; an original's own."""
+    kind, _, key = aid.partition("-")
+    return f"aeb-{key}" if kind in ("copy", "near") else aid
+
+
+def _enriched(run: str, aid: str, title: str | None, text: str, host: str) -> Enriched:
     return Enriched(
         id=f"{run}-{aid}",
-        url=f"http://{aid.split('-')[0]}.example/{run}/{aid}",
+        url=f"http://{host}/{run}/{aid}",
         title=title,
         text=text,
         paragraphs=[p for p in text.split("\n") if p.strip()] or [text],
@@ -127,7 +194,8 @@ def warm_up(run: str, n: int = 20) -> list[Enriched]:
     return [
         Enriched(
             id=f"warm{run}-{i}",
-            url=f"http://warm.example/{run}/{i}",
+            # On every outlet: each sequence's decider warms up too.
+            url=f"http://{OUTLETS[i % len(OUTLETS)]}/{run}/warm{i}",
             text=t,
             paragraphs=[t],
             trace=Trace(fetched_at=FETCHED),
@@ -171,13 +239,16 @@ async def collect(
     return seen
 
 
-async def sequence_order(settings: Settings, starts: dict[int, int], ids: set[str]) -> list[str]:
-    """Article ids in the order the workers' sequence holds them (its one partition),
-    from `starts` until every one of `ids` is found (or the topic ends)."""
+async def sequence_order(
+    settings: Settings, starts: dict[int, int], ids: set[str]
+) -> dict[int, list[str]]:
+    """Article ids in the order each partition (decision sequence) of the workers'
+    newswire.dedup-sequence holds them, from `starts` until every one of `ids` is found
+    (or the topic ends)."""
     topic = "newswire.dedup-sequence"
     cons = consumer(settings, group_id=None, auto_offset_reset="earliest")
     await cons.start()
-    order: list[str] = []
+    order: dict[int, list[str]] = {p: [] for p in starts}
     missing = set(ids)
     try:
         tps = [TopicPartition(topic, p) for p in sorted(starts)] or [TopicPartition(topic, 0)]
@@ -188,10 +259,10 @@ async def sequence_order(settings: Settings, starts: dict[int, int], ids: set[st
             batches = await cons.getmany(timeout_ms=2000, max_records=5000)
             if not batches:
                 break
-            for records in batches.values():
+            for tp, records in batches.items():
                 for rec in records:
                     key = (rec.key or b"").decode()
-                    order.append(key)
+                    order.setdefault(tp.partition, []).append(key)
                     missing.discard(key)
     finally:
         await cons.stop()
@@ -209,14 +280,17 @@ def cluster_json(article: Enriched) -> str:
             "title": article.title,
             "published": article.published.isoformat() if article.published else None,
             "language": article.language,
+            "site": article.site,
+            "feed_url": article.feed_url,
             "entities": [e.text for e in article.entities] or None,
         }
     )
 
 
-def cluster_run(items: list[Enriched]) -> dict[str, dict[str, Any]]:
-    """What `newswire cluster` says of `items` in this order, by article id."""
-    rows = cluster_lines((cluster_json(a) for a in items), config_from(Settings()))
+def cluster_run(items: list[Enriched], settings: Settings) -> dict[str, dict[str, Any]]:
+    """What `newswire cluster` says of `items` in this order under `settings`' scopes
+    (one engine per sequence), by article id."""
+    rows = cluster_lines((cluster_json(a) for a in items), config_from(settings))
     return {str(r["id"]): {k: r.get(k) for k in COMPARED} for r in rows}
 
 
@@ -259,95 +333,200 @@ def _cpu_of(pids: list[int]) -> float:
     return sum(_cpu_seconds(pid) for pid in pids)
 
 
+def _machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all cores, all processes), so the
+    share of the cores other work took during a mix can be told from ours."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    # user nice system idle iowait irq softirq steal (guest time is inside user already).
+    busy = sum(values[:8]) - values[3] - values[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 def _per_article_ms(seconds: float, n: int) -> float | None:
     return round(seconds / n * 1000, 2) if n else None
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("datasets", type=Path)
-    parser.add_argument("--out", type=Path, default=Path("results/bench-dedup-agent.json"))
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--timeout", type=float, default=900.0)
-    args = parser.parse_args(argv)
+def held_answers(stack: Stack) -> dict[str, list[int]]:
+    """The newswire.dedup-answers partitions (decision sequences) each worker last
+    reported holding, from its log's "assigned:" lines."""
+    held: dict[str, list[int]] = {}
+    for name, proc in stack.procs.items():
+        mine = f"[{proc.popen.pid}] [INFO] assigned:"
+        lines = [ln for ln in proc.log.read_text().splitlines() if mine in ln]
+        last = lines[-1] if lines else ""
+        part = last.partition("newswire.dedup-answers [")[2].partition("]")[0]
+        held[name] = [int(p) for p in part.split(",") if p.strip()]
+    return held
 
-    run = uuid.uuid4().hex[:8]
-    mixes = articles(args.datasets, run)
-    batch = [a for mix in MIXES for a in mixes[mix]]
-    external = os.environ.get("NEWSWIRE_KAFKA_BOOTSTRAP")
-    broker = None if external else start_broker()
+
+def _assignments(stack: Stack) -> int:
+    """How many assignments the workers have logged so far (a rebalance adds some)."""
+    return sum(
+        sum(1 for ln in p.log.read_text().splitlines() if f"[{p.popen.pid}] [INFO] assigned:" in ln)
+        for p in stack.procs.values()
+    )
+
+
+def _spread(held: dict[str, list[int]], sequences: int) -> bool:
+    """Every sequence held, and with as many workers as sequences, one each."""
+    every = sorted(p for parts in held.values() for p in parts) == list(range(sequences))
+    if len(held) == sequences:
+        return every and all(len(parts) == 1 for parts in held.values())
+    return every
+
+
+def wait_spread(stack: Stack, sequences: int, timeout: float) -> dict[str, list[int]]:
+    """Until the workers hold the sequences between them (see `_spread`); a new worker
+    joining makes the group rebalance, and the mixes are timed only after that."""
+    deadline = time.monotonic() + timeout
+    held = held_answers(stack)
+    while not _spread(held, sequences) and time.monotonic() < deadline:
+        for proc in stack.procs.values():
+            if not proc.alive():
+                raise RuntimeError(f"{proc.name} exited: {proc.log.read_text()[-2000:]}")
+        time.sleep(1.0)
+        held = held_answers(stack)
+    return held
+
+
+@dataclass
+class Measured:
+    """What one configuration's run gave."""
+
+    stories: dict[str, dict[str, Any]]
+    mixes: dict[str, dict[str, Any]]
+    order: dict[int, list[str]]
+    held: dict[str, list[int]]
+    rebalanced: bool
+    local_broker: bool
+
+
+def run_layout(
+    lay: Layout,
+    mixes: dict[str, list[Enriched]],
+    warm: list[Enriched],
+    run: str,
+    external: str | None,
+    timeout: float,
+) -> Measured:
+    """Start a broker (unless `external`) and `lay.workers` dedup workers, warm them up,
+    then send each mix and time it until every article has its story record."""
+    broker: LocalBroker | None = None if external else start_broker()
     bootstrap = external or (broker.bootstrap if broker else "")
-    settings = Settings(kafka_bootstrap=bootstrap)
-    # The engine alone, per mix, in the order sent (one engine: the copies find their
-    # originals as in the workers).
-    deduper = Deduper(config=config_from(settings))
-    engine_cpu: dict[str, float] = {}
-    engine_verdicts: dict[str, str] = {}
-    for mix in MIXES:
-        started_cpu = time.process_time()
-        for a in mixes[mix]:
-            engine_verdicts[a.id] = deduper.process(item_of(a), now=arrival(a)).verdict
-        engine_cpu[mix] = time.process_time() - started_cpu
-    run_dir = Path(tempfile.mkdtemp(prefix="newswire-bench-dedup-"))
+    settings = lay.settings(bootstrap)
+    run_dir = Path(tempfile.mkdtemp(prefix=f"newswire-bench-dedup-{lay.name}-"))
     stack = Stack(bootstrap, seeds_url="http://127.0.0.1:9", run_dir=run_dir)
     stories: dict[str, dict[str, Any]] = {}
-    measured: dict[str, dict[str, float]] = {}
-    written: dict[str, dict[str, float]] = {}
+    measured: dict[str, dict[str, Any]] = {}
     try:
         asyncio.run(ensure_topics(settings))
         starts = asyncio.run(end_offsets(settings, "newswire.dedup-sequence"))
-        for i in range(args.workers):
-            stack.start_service("dedup", {"NEWSWIRE_DATA_DIR": str(run_dir / f"w{i}")})
-            stack.procs[f"dedup-{i}"] = stack.procs.pop("dedup")
+        for i in range(lay.workers):
+            stack.start_service(f"dedup-{i}", lay.env(), service="dedup")
+        for proc in stack.procs.values():
+            proc.wait_ready(timeout)
+        held = wait_spread(stack, lay.sequences, timeout)
         workers = [p.popen.pid for p in stack.procs.values()]
         brokers = [broker.pid] if broker is not None else []
         # Warm-up: group joined, tables recovered, models loaded; texts of their own.
-        warm = warm_up(run)
         asyncio.run(produce(settings, warm))
-        asyncio.run(collect(settings, f"warm{run}-", len(warm), args.timeout))
+        asyncio.run(collect(settings, f"warm{run}-", len(warm), timeout))
+        assigned_before = _assignments(stack)
         for mix in MIXES:
             records_before = asyncio.run(record_counts(settings))
             cpu_before, broker_before = _cpu_of(workers), _cpu_of(brokers)
+            busy_before = _machine_busy_seconds()
             started = time.monotonic()
             asyncio.run(produce(settings, mixes[mix]))
             ids = {a.id for a in mixes[mix]}
-            got = asyncio.run(collect(settings, f"{run}-", len(stories) + len(ids), args.timeout))
+            got = asyncio.run(collect(settings, f"{run}-", len(stories) + len(ids), timeout))
+            seconds = time.monotonic() - started
             measured[mix] = {
-                "seconds": time.monotonic() - started,
+                "seconds": seconds,
                 "decided": sum(1 for i in got if i in ids),
                 "worker_cpu": _cpu_of(workers) - cpu_before,
                 "broker_cpu": _cpu_of(brokers) - broker_before,
+                "machine_busy": _machine_busy_seconds() - busy_before,
+                "load_average": round(os.getloadavg()[0], 2),
             }
             # Counted once the mix is decided; changelog writes of its last decisions
             # may still be on their way (a handful of records).
-            written[mix] = _records_per_article(
+            measured[mix]["records"] = _records_per_article(
                 records_before, asyncio.run(record_counts(settings)), len(ids)
             )
             stories.update(got)
+        rebalanced = _assignments(stack) != assigned_before
+        held = held_answers(stack)
         # Warm-up articles included: they are in the workers' state too.
-        order = asyncio.run(sequence_order(settings, starts, {a.id for a in [*warm, *batch]}))
+        ids = {a.id for m in MIXES for a in mixes[m]} | {a.id for a in warm}
+        order = asyncio.run(sequence_order(settings, starts, ids))
     finally:
         stack.stop()
         if broker is not None:
             broker.stop()
-    # The same articles in the order the workers decided them, through `newswire
-    # cluster`'s code: every verdict and story id must agree.
-    by_id = {a.id: a for a in [*warm, *batch]}
-    in_order = [by_id[i] for i in dict.fromkeys(order) if i in by_id]
-    offline = {i: r for i, r in cluster_run(in_order).items() if i.startswith(f"{run}-")}
-    disagree = sorted(i for i, r in offline.items() if stories.get(i) != r)
-    same = not disagree and len(offline) == len(batch)
-    verdicts = {i: str(r["verdict"]) for i, r in stories.items()}
-    seconds = sum(m["seconds"] for m in measured.values())
+    return Measured(stories, measured, order, held, rebalanced, broker is not None)
+
+
+def check(
+    lay: Layout,
+    got: Measured,
+    by_id: dict[str, Enriched],
+    run: str,
+) -> dict[str, Any]:
+    """The workers' story records against `newswire cluster` with the same scope
+    settings, fed each sequence's articles in the order that sequence holds them."""
+    settings = lay.settings("")
+    config = config_from(settings)
+    # Each sequence's engine sees only its own articles, so the sequences one after the
+    # other decide as the workers did in parallel.
+    in_order = [
+        by_id[i] for part in sorted(got.order) for i in dict.fromkeys(got.order[part]) if i in by_id
+    ]
+    # Where the workers' route put each article, against where the engine's scope rule
+    # says it belongs: a wrong placement would make the check below meaningless.
+    misplaced = sorted(
+        i
+        for part, ids in got.order.items()
+        for i in ids
+        if i in by_id and sequence_of_item(item_of(by_id[i]), config) != part
+    )
+    offline = {i: r for i, r in cluster_run(in_order, settings).items() if i.startswith(f"{run}-")}
+    expected = {i for i in by_id if i.startswith(f"{run}-")}
+    disagree = sorted(i for i in expected if got.stories.get(i) != offline.get(i))
+    return {
+        "verdicts_match": not disagree and not misplaced and len(offline) == len(expected),
+        "mismatches": len(disagree),
+        "disagreements": disagree[:20],
+        "misplaced": len(misplaced),
+    }
+
+
+def summarise(
+    lay: Layout,
+    got: Measured,
+    mixes: dict[str, list[Enriched]],
+    engine_cpu: dict[str, float],
+    checked: dict[str, Any],
+) -> dict[str, Any]:
+    config = config_from(lay.settings(""))
+    verdicts = {i: str(r["verdict"]) for i, r in got.stories.items()}
+    batch = [a for mix in MIXES for a in mixes[mix]]
+    seconds = sum(m["seconds"] for m in got.mixes.values())
     agent_rate = len(verdicts) / seconds if seconds else 0.0
     engine_total = sum(engine_cpu.values())
     engine_rate = len(batch) / engine_total if engine_total else 0.0
     by_mix: dict[str, Any] = {}
     for mix in MIXES:
-        m, n = measured.get(mix, {}), len(mixes[mix])
+        m, n = got.mixes.get(mix, {}), len(mixes[mix])
         rate = m["decided"] / m["seconds"] if m.get("seconds") else 0.0
         engine_mix = n / engine_cpu[mix] if engine_cpu[mix] else 0.0
         mix_verdicts = Counter(verdicts[a.id] for a in mixes[mix] if a.id in verdicts)
+        split = Counter(sequence_of_item(item_of(a), config) for a in mixes[mix])
+        worker_ms = _per_article_ms(m.get("worker_cpu", 0.0), n)
+        broker_ms = _per_article_ms(m.get("broker_cpu", 0.0), n) if got.local_broker else None
         by_mix[mix] = {
             "articles": n,
             "decided": int(m.get("decided", 0)),
@@ -355,47 +534,211 @@ def main(argv: list[str] | None = None) -> int:
             "agent_articles_per_s": round(rate, 1),
             "engine_articles_per_cpu_s": round(engine_mix, 1),
             "ratio": round(rate / engine_mix, 4) if engine_mix else None,
-            "worker_cpu_ms_per_article": _per_article_ms(m.get("worker_cpu", 0.0), n),
-            "broker_cpu_ms_per_article": _per_article_ms(m.get("broker_cpu", 0.0), n)
-            if broker is not None
-            else None,
+            "worker_cpu_ms_per_article": worker_ms,
+            "broker_cpu_ms_per_article": broker_ms,
             "engine_cpu_ms_per_article": _per_article_ms(engine_cpu[mix], n),
+            # Cores in use while the mix ran: the workers, the broker, and the machine
+            # as a whole (everything else on it included), against its cores.
+            "worker_cores": round(m.get("worker_cpu", 0.0) / m["seconds"], 2)
+            if m.get("seconds")
+            else None,
+            "broker_cores": round(m.get("broker_cpu", 0.0) / m["seconds"], 2)
+            if m.get("seconds") and got.local_broker
+            else None,
+            "machine_busy_cores": round(m.get("machine_busy", 0.0) / m["seconds"], 2)
+            if m.get("seconds")
+            else None,
+            "load_average": m.get("load_average"),
+            # Articles per decision sequence (the scope split).
+            "per_sequence": {str(s): split[s] for s in sorted(split)},
             # Where the broker's work comes from: records per article by topic.
-            "records_per_article": written.get(mix, {}),
-            "records_per_article_total": round(sum(written.get(mix, {}).values()), 1),
+            "records_per_article": m.get("records", {}),
+            "records_per_article_total": round(sum(m.get("records", {}).values()), 1),
             "verdicts": dict(mix_verdicts),
             "new_share": round(mix_verdicts.get("new", 0) / max(1, sum(mix_verdicts.values())), 3),
         }
-    report = {
+    return {
+        "workers": lay.workers,
+        "sequences": lay.sequences,
+        "scope": lay.scope,
+        "scope_map": lay.scope_map,
         "articles": len(batch),
         "decided": len(verdicts),
-        "workers": args.workers,
         "seconds": round(seconds, 2),
         "agent_articles_per_s": round(agent_rate, 1),
         "engine_articles_per_cpu_s": round(engine_rate, 1),
         "ratio": round(agent_rate / engine_rate, 4) if engine_rate else None,
+        "per_sequence": {
+            s: sum(m["per_sequence"].get(s, 0) for m in by_mix.values())
+            for s in sorted({s for m in by_mix.values() for s in m["per_sequence"]})
+        },
+        # Which newswire.dedup-answers partitions (sequences) each worker held at the end.
+        "held": got.held,
+        "each_worker_one_sequence": lay.workers == lay.sequences
+        and sorted(got.held.values()) == [[s] for s in range(lay.sequences)],
+        "rebalanced_while_timed": got.rebalanced,
         "mixes": by_mix,
         "verdicts": dict(Counter(verdicts.values())),
+        "stories": len({str(r["story_id"]) for r in got.stories.values()}),
+        **checked,
+    }
+
+
+def _split_cost(base: Measured, other: Measured) -> dict[str, int]:
+    """What the split layout decided otherwise than the one-sequence run, same input."""
+    ids = base.stories.keys() & other.stories.keys()
+    verdict = sum(
+        1
+        for i in ids
+        if (base.stories[i]["verdict"], base.stories[i]["duplicate_of"])
+        != (other.stories[i]["verdict"], other.stories[i]["duplicate_of"])
+    )
+
+    # Stories compared as groupings (story ids are names, not the point).
+    def groups(stories: dict[str, dict[str, Any]]) -> set[frozenset[str]]:
+        by: dict[str, set[str]] = {}
+        for i in ids:
+            by.setdefault(str(stories[i]["story_id"]), set()).add(i)
+        return {frozenset(g) for g in by.values()}
+
+    one, two = groups(base.stories), groups(other.stories)
+    return {
+        "verdicts_differing": verdict,
+        "stories_one_sequence": len(one),
+        "stories_split": len(two),
+        "stories_regrouped": len(one - two),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("datasets", type=Path)
+    parser.add_argument("--out", type=Path, default=Path("results/bench-dedup-agent.json"))
+    parser.add_argument(
+        "--workers", type=int, default=None, help="one configuration alone (with --sequences)"
+    )
+    parser.add_argument(
+        "--sequences", type=int, default=None, help="one configuration alone (with --workers)"
+    )
+    parser.add_argument("--timeout", type=float, default=900.0)
+    args = parser.parse_args(argv)
+
+    if args.workers is None and args.sequences is None:
+        layouts = [layout(1, 1), layout(2, 2)]
+    else:
+        sequences = args.sequences or 1
+        layouts = [layout(args.workers or sequences, sequences)]
+    external = os.environ.get("NEWSWIRE_KAFKA_BOOTSTRAP")
+    skipped: list[str] = []
+    if external and len(layouts) > 1:
+        # A cluster's topics fix the sequence count: one configuration per cluster.
+        skipped = [lay.name for lay in layouts[1:]]
+        layouts = layouts[:1]
+        print(
+            f"NEWSWIRE_KAFKA_BOOTSTRAP is set: only {layouts[0].name} runs on {external} "
+            f"(the topics fix the sequence count); not run: {', '.join(skipped)}. Unset it "
+            "for a fresh local broker per configuration.",
+            file=sys.stderr,
+        )
+
+    run = uuid.uuid4().hex[:8]
+    mixes = articles(args.datasets, run)
+    batch = [a for mix in MIXES for a in mixes[mix]]
+    warm = warm_up(run)
+    by_id = {a.id: a for a in [*warm, *batch]}
+    # The engine alone, per mix, in the order sent (one engine: the copies find their
+    # originals as in the workers).
+    deduper = Deduper(config=config_from(Settings(kafka_bootstrap="")))
+    engine_cpu: dict[str, float] = {}
+    engine_verdicts: dict[str, str] = {}
+    for mix in MIXES:
+        started_cpu = time.process_time()
+        for a in mixes[mix]:
+            engine_verdicts[a.id] = deduper.process(item_of(a), now=arrival(a)).verdict
+        engine_cpu[mix] = time.process_time() - started_cpu
+
+    results: dict[str, dict[str, Any]] = {}
+    runs: dict[str, Measured] = {}
+    for lay in layouts:
+        load = round(os.getloadavg()[0], 2)
+        got = run_layout(lay, mixes, warm, run, external, args.timeout)
+        runs[lay.name] = got
+        results[lay.name] = summarise(lay, got, mixes, engine_cpu, check(lay, got, by_id, run))
+        results[lay.name]["load_average_at_start"] = load
+        r = results[lay.name]
+        for mix, m in r["mixes"].items():
+            print(
+                f"{lay.name} {mix}: {m['decided']}/{m['articles']} articles (per sequence "
+                f"{m['per_sequence']}) in {m['seconds']:.1f} s: {m['agent_articles_per_s']:.1f}/s,"
+                f" worker CPU {m['worker_cpu_ms_per_article']} ms/article, broker "
+                f"{m['broker_cpu_ms_per_article']} ms, {m['records_per_article_total']} "
+                f"records/article, machine busy {m['machine_busy_cores']} cores, load "
+                f"{m['load_average']}; the engine alone {m['engine_articles_per_cpu_s']:.1f}/s "
+                "of CPU",
+                file=sys.stderr,
+            )
+        print(
+            f"{lay.name}: held {r['held']}, verdicts_match {r['verdicts_match']} "
+            f"({r['mismatches']} mismatches, {r['misplaced']} misplaced)",
+            file=sys.stderr,
+        )
+
+    first = results[layouts[0].name]
+    speedup: float | None = None
+    by_mix_speedup: dict[str, float | None] = {}
+    split_cost: dict[str, int] | None = None
+    if len(layouts) > 1:
+        base, other = results[layouts[0].name], results[layouts[1].name]
+        if base["agent_articles_per_s"]:
+            speedup = round(other["agent_articles_per_s"] / base["agent_articles_per_s"], 3)
+        for mix in MIXES:
+            a, b = base["mixes"][mix], other["mixes"][mix]
+            by_mix_speedup[mix] = (
+                round(b["agent_articles_per_s"] / a["agent_articles_per_s"], 3)
+                if a["agent_articles_per_s"]
+                else None
+            )
+        split_cost = _split_cost(runs[layouts[0].name], runs[layouts[1].name])
+    all_match = all(r["verdicts_match"] for r in results.values())
+    report = {
+        # The first configuration's figures, under the keys runs before had.
+        "articles": first["articles"],
+        "decided": first["decided"],
+        "workers": first["workers"],
+        "seconds": first["seconds"],
+        "agent_articles_per_s": first["agent_articles_per_s"],
+        "engine_articles_per_cpu_s": first["engine_articles_per_cpu_s"],
+        "ratio": first["ratio"],
+        "mixes": first["mixes"],
+        "verdicts": first["verdicts"],
         "engine_verdicts_file_order": dict(Counter(engine_verdicts.values())),
-        "same_as_cluster": same,
-        "verdicts_agree_with_engine_in_sequence_order": same,
-        "disagreements": disagree[:20],
+        "same_as_cluster": all_match,
+        "verdicts_agree_with_engine_in_sequence_order": all_match,
+        "verdicts_match": all_match,
+        "disagreements": first["disagreements"],
+        "configurations": results,
+        "sequences_speedup": speedup,
+        "sequences_speedup_by_mix": by_mix_speedup,
+        "sequences_speedup_target": SPEEDUP_TARGET,
+        # What splitting scopes changed against one sequence on the same input.
+        "split_cost": split_cost,
+        "external_broker": bool(external),
+        "not_run": skipped,
+        "cpus": os.cpu_count(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "python": sys.version.split()[0],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
-    for mix, m in by_mix.items():
+    if speedup is not None:
         print(
-            f"{mix}: {m['decided']}/{m['articles']} articles through {args.workers} dedup "
-            f"worker(s) in {m['seconds']:.1f} s: {m['agent_articles_per_s']:.1f}/s, worker CPU "
-            f"{m['worker_cpu_ms_per_article']} ms/article, {m['records_per_article_total']} "
-            f"records/article; the engine alone "
-            f"{m['engine_articles_per_cpu_s']:.1f}/s of CPU",
+            f"sequences_speedup {speedup} (target {SPEEDUP_TARGET}), by mix "
+            f"{by_mix_speedup}; split cost {split_cost}",
             file=sys.stderr,
         )
     print(json.dumps(report))
-    return 0 if len(verdicts) == len(batch) and same else 1
+    complete = all(r["decided"] == r["articles"] for r in results.values())
+    return 0 if complete and all_match else 1
 
 
 if __name__ == "__main__":
