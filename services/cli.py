@@ -199,7 +199,7 @@ async def _discover(settings: Settings, url: str) -> list[dict[str, object]]:
     from dataclasses import asdict
 
     from services.fetcher.discovery import discover
-    from services.fetcher.http import HttpClient
+    from services.fetcher.net.http import HttpClient
 
     client = HttpClient(settings)
     try:

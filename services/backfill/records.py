@@ -17,7 +17,7 @@ from services.backfill.warc import PAGE_KINDS, Capture
 from services.common.errors import ArchiveRecordError, NewswireError, TooLargeError
 from services.common.models import Entry, Page, Trace, utcnow
 from services.common.stage import Output, Source, dead_letter
-from services.fetcher.http import Response
+from services.fetcher.net.http import Response
 from services.fetcher.pipeline import PAGE_TYPES, build_page
 
 STAGE = "backfill"

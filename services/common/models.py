@@ -22,7 +22,7 @@ Verdict = Literal["new", "duplicate", "update"]
 MetadataSource = Literal["json-ld", "meta", "text", "feed", "url"]
 # Whether the fetcher requests a feed's article pages (Miniflux's "fetch original
 # content"): always; never (the article comes from the feed's content or summary); auto
-# (only when the feed's content is not already the whole article: fetcher/fullcontent.py).
+# (only when the feed's content is not already the whole article: fetcher/parse/fullcontent.py).
 FeedPages = Literal["auto", "always", "never"]
 # Where an article's body came from: its page, the feed entry's full content, or (when
 # the entry had no content) its summary.

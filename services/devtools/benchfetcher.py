@@ -59,7 +59,7 @@ from services.common.models import FeedPoll, FeedRecord, encode
 from services.common.settings import PROJECT_ROOT, Settings
 from services.common.stage import Output
 from services.common.topics import DLQ, ENTRIES
-from services.fetcher.http import HttpClient
+from services.fetcher.net.http import HttpClient
 from services.fetcher.pipeline import poll_feed, register_feed
 
 T = TypeVar("T")
@@ -687,7 +687,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "items_per_feed": args.items,
             "seed": args.seed,
             "newswire_limit_per_host": (
-                "as in services/fetcher/http.py"
+                "as in services/fetcher/net/http.py"
                 if args.limit_per_host is None
                 else args.limit_per_host
             ),

@@ -56,7 +56,7 @@ from aiohttp import web
 from services.common.models import DeadLetter, FeedPoll, FeedRecord, decode, encode
 from services.common.settings import Settings
 from services.common.topics import DLQ, ENTRIES
-from services.fetcher.http import HttpClient
+from services.fetcher.net.http import HttpClient
 from services.fetcher.pipeline import poll_feed, register_feed
 
 Outcome = Literal["ok", "error", "crash", "hang"]

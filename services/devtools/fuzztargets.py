@@ -65,10 +65,10 @@ def _entry(link: str = PAGE_URL) -> Any:
 def run_feeds(data: bytes) -> None:
     """A feed body through everything that turns it into newswire.entries records."""
     from services.common.stage import Source
-    from services.fetcher import sitemaps
-    from services.fetcher.feeds import parse_feed
+    from services.fetcher.parse import sitemaps
+    from services.fetcher.parse.dispatch import parse_feed
     from services.fetcher.pipeline import entries_from, entry_records
-    from services.fetcher.state import FeedState
+    from services.fetcher.state.feedstate import FeedState
 
     parsed = parse_feed(data, url=FEED_URL, content_type=pick(data, FEED_TYPES))
     if sitemaps.sitemap_kind(data) == "sitemapindex":
@@ -82,7 +82,7 @@ def run_charset(data: bytes) -> None:
     record the fetcher builds from them (first line = header, the rest = body)."""
     from services.common.charset import decode_body, whatwg_codec
     from services.common.models import encode
-    from services.fetcher.http import Response
+    from services.fetcher.net.http import Response
     from services.fetcher.pipeline import build_page
 
     content_type, body = split_header(data)

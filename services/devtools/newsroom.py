@@ -27,7 +27,7 @@ import yaml
 
 from services.common.settings import PROJECT_ROOT
 from services.devtools import seedserver
-from services.fetcher.registry import SEEDS_TOKEN
+from services.fetcher.state.registry import SEEDS_TOKEN
 
 SEEDS = PROJECT_ROOT / "seeds"
 NEWSROOM_FILE = SEEDS / "newsroom.yaml"

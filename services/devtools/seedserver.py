@@ -19,7 +19,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from services.fetcher.registry import SEEDS_TOKEN
+from services.fetcher.state.registry import SEEDS_TOKEN
 
 TEXT_SUFFIXES = {".xml", ".atom", ".html", ".htm", ".txt", ".json", ".yaml"}
 TYPES = {

@@ -23,8 +23,10 @@ from services.common.settings import Settings
 from services.common.stage import Source
 from services.common.topics import ENTRIES, FEED_POLLS, FEEDS
 from services.common.warcarchive import open_archive
-from services.fetcher.http import HttpClient
-from services.fetcher.lanes import HostLanes
+from services.fetcher.net.http import HttpClient
+from services.fetcher.net.lanes import HostLanes
+from services.fetcher.net.politeness import HostGate
+from services.fetcher.net.robots import RobotsCache
 from services.fetcher.pipeline import (
     STAGE,
     PolledFeed,
@@ -32,9 +34,7 @@ from services.fetcher.pipeline import (
     plan_poll,
     register_feed,
 )
-from services.fetcher.politeness import HostGate
-from services.fetcher.robots import RobotsCache
-from services.fetcher.schedule import FencedTable, ScheduledTable
+from services.fetcher.state.schedule import FencedTable, ScheduledTable
 
 # A poll command not answered in this long is sent again (its worker may have died).
 POLL_RESEND_S = 300.0

@@ -8,7 +8,7 @@ from services.common.kafka import ensure_topics, producer
 from services.common.models import FeedRecord, encode
 from services.common.settings import Settings
 from services.common.topics import FEEDS
-from services.fetcher.registry import load_feeds_file
+from services.fetcher.state.registry import load_feeds_file
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 from services.common.charset import decode_body
 from services.common.errors import FetchError, HttpStatusError, NewswireError, TooLargeError
-from services.fetcher import sitemaps
-from services.fetcher.feeds import parse_feed
-from services.fetcher.http import HttpClient, Response
+from services.fetcher.net.http import HttpClient, Response
+from services.fetcher.parse import sitemaps
+from services.fetcher.parse.dispatch import parse_feed
 
 log = logging.getLogger(__name__)
 

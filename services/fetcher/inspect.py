@@ -9,7 +9,7 @@ from services.common.errors import NewswireError
 from services.common.settings import Settings
 from services.common.topics import FEEDS
 from services.devtools.tail import read_topic
-from services.fetcher.state import FeedState
+from services.fetcher.state.feedstate import FeedState
 
 # Faust names a table's changelog "<app id>-<table>-changelog".
 STATE_CHANGELOG = "newswire-fetcher-feed-state-changelog"

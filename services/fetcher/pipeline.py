@@ -35,18 +35,25 @@ from services.common.stage import Output, Source, dead_letter
 from services.common.topics import ENTRIES, FEED_POLLS, PAGES, partition_for
 from services.common.urls import article_id, host_of
 from services.common.warcarchive import WarcArchive
-from services.fetcher import fallback, fullcontent
-from services.fetcher.caching import (
+from services.fetcher import fallback
+from services.fetcher.net.caching import (
     conditional_headers,
     max_age_seconds,
     retry_after_seconds,
     validators_trusted,
 )
-from services.fetcher.feeds import ParsedFeed, parse_feed
-from services.fetcher.http import HttpClient, Response
-from services.fetcher.politeness import HostGate
-from services.fetcher.robots import RobotsCache
-from services.fetcher.state import FeedState, StoredState, next_error_poll, next_success_poll
+from services.fetcher.net.http import HttpClient, Response
+from services.fetcher.net.politeness import HostGate
+from services.fetcher.net.robots import RobotsCache
+from services.fetcher.parse import fullcontent
+from services.fetcher.parse.dispatch import parse_feed
+from services.fetcher.parse.model import ParsedFeed
+from services.fetcher.state.feedstate import (
+    FeedState,
+    StoredState,
+    next_error_poll,
+    next_success_poll,
+)
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from services.devtools.stack import SERVICES, Stack, start_stack
 from services.devtools.storyboard import StoryBoard
 from services.devtools.tail import read_topic, tail_stories
 from services.fetcher.bootstrap import publish_feeds
-from services.fetcher.registry import load_feeds_file
+from services.fetcher.state.registry import load_feeds_file
 from tests.conftest import (
     FIRST_PARAGRAPH_START,
     LAST_PARAGRAPH_END,

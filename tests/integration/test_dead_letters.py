@@ -44,10 +44,10 @@ from services.common.topics import ARTICLES, DLQ, ENRICHED, ENTRIES, FEED_POLLS,
 from services.dedup.config import config_from
 from services.dedup.pipeline import route
 from services.enricher.pipeline import handle_article
-from services.fetcher.http import HttpClient
+from services.fetcher.net.http import HttpClient
+from services.fetcher.net.politeness import HostGate
+from services.fetcher.net.robots import RobotsCache
 from services.fetcher.pipeline import fetch_page, poll_feed, register_feed
-from services.fetcher.politeness import HostGate
-from services.fetcher.robots import RobotsCache
 from tests.conftest import SEED_HTML, serve_locally, validate_record
 
 WAIT_S = 120.0

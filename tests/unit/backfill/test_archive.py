@@ -13,7 +13,7 @@ from services.common.models import Entry, Page
 from services.common.settings import Settings
 from services.common.urls import article_id
 from services.common.warcarchive import WarcArchive, open_archive, warc_date
-from services.fetcher.http import Response
+from services.fetcher.net.http import Response
 from services.fetcher.pipeline import build_page
 from tests.unit.backfill.synthetic import article_html
 

@@ -12,7 +12,7 @@ from services.backfill.warc import Capture, read_captures
 from services.common.models import Entry, Page, encode
 from services.common.settings import PROJECT_ROOT
 from services.common.urls import article_id
-from services.fetcher.http import Response
+from services.fetcher.net.http import Response
 from services.fetcher.pipeline import build_page
 from tests.conftest import validate_record
 from tests.unit.backfill.synthetic import Cap, article_html, write_warc

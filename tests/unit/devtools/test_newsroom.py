@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 
 from services.devtools import newsroom, seedserver
-from services.fetcher.feeds import parse_feed
-from services.fetcher.registry import load_feeds_file
+from services.fetcher.parse.dispatch import parse_feed
+from services.fetcher.state.registry import load_feeds_file
 from tests.conftest import SEEDS
 
 

@@ -15,7 +15,7 @@ from services.common.settings import Settings
 from services.common.stage import Source
 from services.common.topics import PAGES
 from services.common.warcarchive import open_archive
-from services.fetcher.http import HttpClient
+from services.fetcher.net.http import HttpClient
 from services.fetcher.pipeline import fetch_page_or_feed
 from tests.conftest import serve_locally
 

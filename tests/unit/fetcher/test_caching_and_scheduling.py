@@ -5,13 +5,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.common.settings import Settings
-from services.fetcher.caching import (
+from services.fetcher.net.caching import (
     conditional_headers,
     max_age_seconds,
     retry_after_seconds,
     validators_trusted,
 )
-from services.fetcher.state import FeedState, frequency_interval, next_error_poll, next_success_poll
+from services.fetcher.state.feedstate import (
+    FeedState,
+    frequency_interval,
+    next_error_poll,
+    next_success_poll,
+)
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 

@@ -20,12 +20,12 @@ from aiohttp import web
 from services.common.models import DeadLetter, Entry, FeedPoll, FeedRecord, decode, encode, utcnow
 from services.common.settings import Settings
 from services.common.topics import DLQ
-from services.fetcher import politeness
-from services.fetcher.http import HttpClient
+from services.fetcher.net import politeness
+from services.fetcher.net.http import HttpClient
+from services.fetcher.net.politeness import HostGate
+from services.fetcher.net.robots import RobotsCache
 from services.fetcher.pipeline import fetch_page, load_state, poll_feed, register_feed
-from services.fetcher.politeness import HostGate
-from services.fetcher.robots import RobotsCache
-from services.fetcher.schedule import ScheduledTable
+from services.fetcher.state.schedule import ScheduledTable
 from tests.conftest import serve_locally
 
 AGENT = "NewswireBot/0.1 (+https://n.example)"

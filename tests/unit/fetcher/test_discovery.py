@@ -21,7 +21,7 @@ from services.fetcher.discovery import (
     links_from_html,
     sitemaps_from_robots,
 )
-from services.fetcher.http import HttpClient, Response
+from services.fetcher.net.http import HttpClient, Response
 from tests.conftest import serve_locally
 
 PAGE = """<!DOCTYPE html>

@@ -12,8 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.fetcher.fastfeed import parse_fast
-from services.fetcher.feeds import ParsedFeed, parse_feed, parse_with_feedparser
+from services.fetcher.parse.dispatch import parse_feed
+from services.fetcher.parse.fastfeed import parse_fast
+from services.fetcher.parse.model import ParsedFeed
+from services.fetcher.parse.rss import parse_with_feedparser
 from tests.conftest import SEEDS
 
 URL = "http://news.example/feeds/x.xml"

@@ -11,11 +11,13 @@ import pytest
 from services.common.errors import ConfigError
 from services.common.models import Entry, FeedRecord, encode
 from services.common.settings import Settings
-from services.fetcher.fastfeed import parse_fast
-from services.fetcher.feeds import best_content, parse_feed, parse_with_feedparser, text_as_html
+from services.fetcher.parse.dispatch import parse_feed
+from services.fetcher.parse.fastfeed import parse_fast
+from services.fetcher.parse.model import text_as_html
+from services.fetcher.parse.rss import best_content, parse_with_feedparser
 from services.fetcher.pipeline import cap_utf8, entries_from, load_state, register_feed
-from services.fetcher.registry import load_feeds_file
-from services.fetcher.state import FeedState
+from services.fetcher.state.feedstate import FeedState
+from services.fetcher.state.registry import load_feeds_file
 from tests.conftest import validate_record
 
 URL = "http://news.example/feed.xml"

@@ -26,9 +26,9 @@ from services.common.stage import Output, Source
 from services.common.topics import DLQ, PAGES, partition_for
 from services.common.urls import host_of
 from services.fetcher.fallback import falls_back, feed_page
-from services.fetcher.http import HttpClient
+from services.fetcher.net.http import HttpClient
+from services.fetcher.net.robots import RobotsCache
 from services.fetcher.pipeline import fetch_page_or_feed
-from services.fetcher.robots import RobotsCache
 from tests.conftest import serve_locally, validate_record
 
 CONTENT = "<p>" + "The whole story as the feed carries it. " * 60 + "</p>"

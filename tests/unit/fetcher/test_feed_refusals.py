@@ -18,10 +18,11 @@ from services.common.errors import FeedParseError
 from services.common.models import DeadLetter, FeedPoll, FeedRecord, decode, encode
 from services.common.settings import Settings
 from services.common.topics import DLQ
-from services.fetcher.feeds import _article_link, parse_feed
-from services.fetcher.http import HttpClient
+from services.fetcher.net.http import HttpClient
+from services.fetcher.parse.dispatch import parse_feed
+from services.fetcher.parse.model import article_link
+from services.fetcher.parse.sitemaps import root_tag, sitemap_kind
 from services.fetcher.pipeline import load_state, poll_feed, register_feed
-from services.fetcher.sitemaps import root_tag, sitemap_kind
 from tests.conftest import serve_locally
 
 URL = "http://a/x"
@@ -119,8 +120,8 @@ def test_an_undeclared_prefix_on_the_root_is_no_sitemap_and_no_crash() -> None:
 def test_a_plain_string_among_an_items_links_is_skipped() -> None:
     # feedparser leaves strings in `links` for some broken markup: AttributeError before.
     item = {"links": ["http://junk", {"href": "/a", "rel": "alternate"}], "link": ""}
-    assert _article_link(item, "http://a.example/feed") == "http://a.example/a"
-    assert _article_link({"links": ["x"], "link": "http://b.example/"}, URL) == "http://b.example/"
+    assert article_link(item, "http://a.example/feed") == "http://a.example/a"
+    assert article_link({"links": ["x"], "link": "http://b.example/"}, URL) == "http://b.example/"
 
 
 @dataclass

@@ -4,8 +4,8 @@ import pytest
 
 from services.common.charset import decode_body
 from services.common.errors import BlockedAddressError, FeedParseError
-from services.fetcher.feeds import parse_feed
-from services.fetcher.guard import check_host_literal, is_blocked
+from services.fetcher.net.guard import check_host_literal, is_blocked
+from services.fetcher.parse.dispatch import parse_feed
 from tests.conftest import SEEDS
 
 BASE = b"http://news.example"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.common.htmltext import visible_lines, visible_text
-from services.fetcher.fullcontent import MIN_ARTICLE_CHARS, is_whole_article, looks_cut
+from services.fetcher.parse.fullcontent import MIN_ARTICLE_CHARS, is_whole_article, looks_cut
 
 SENTENCE = "The council voted on the new budget after a long debate about the harbour. "
 

@@ -22,10 +22,11 @@ from services.common.errors import BlockedAddressError, FetchError
 from services.common.models import Entry, FeedPoll, decode, encode
 from services.common.settings import Settings
 from services.common.stage import Output
-from services.fetcher import caching, fastfeed
-from services.fetcher.http import HttpClient
+from services.fetcher.net import caching
+from services.fetcher.net.http import HttpClient
+from services.fetcher.parse import fastfeed
 from services.fetcher.pipeline import poll_feed
-from services.fetcher.state import DEFER_SEEN_BYTES, FeedState, StoredState
+from services.fetcher.state.feedstate import DEFER_SEEN_BYTES, FeedState, StoredState
 from tests.conftest import serve_locally
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

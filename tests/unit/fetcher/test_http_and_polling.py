@@ -14,7 +14,7 @@ from services.common.settings import Settings
 from services.common.stage import Output
 from services.common.topics import DLQ, ENTRIES, PAGES
 from services.devtools import seedserver
-from services.fetcher.http import HttpClient
+from services.fetcher.net.http import HttpClient
 from services.fetcher.pipeline import (
     canonical_link,
     fetch_page,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from services.common.metrics import POLITENESS_WAIT_SECONDS
-from services.fetcher.lanes import HostLanes
-from services.fetcher.politeness import HostGate
+from services.fetcher.net.lanes import HostLanes
+from services.fetcher.net.politeness import HostGate
 
 
 class Recorder:

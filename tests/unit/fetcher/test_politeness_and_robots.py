@@ -12,10 +12,10 @@ from aiohttp import web
 from services.common.errors import RobotsDisallowedError
 from services.common.models import Entry, Page, decode, encode
 from services.common.settings import Settings
-from services.fetcher.http import HttpClient
+from services.fetcher.net.http import HttpClient
+from services.fetcher.net.politeness import HostGate
+from services.fetcher.net.robots import RobotsCache, parse_rules, pattern_matches, product_token
 from services.fetcher.pipeline import canonical_link, fetch_page
-from services.fetcher.politeness import HostGate
-from services.fetcher.robots import RobotsCache, parse_rules, pattern_matches, product_token
 from tests.conftest import serve_locally
 
 ROBOTS = (

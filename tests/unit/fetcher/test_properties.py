@@ -41,9 +41,10 @@ from services.common.errors import (
 from services.common.models import DeadLetter, FeedPoll, FeedRecord, decode, encode
 from services.common.settings import Settings
 from services.common.topics import DLQ, ENTRIES
-from services.fetcher import guard
-from services.fetcher.feeds import ParsedFeed, parse_feed
-from services.fetcher.http import HttpClient
+from services.fetcher.net import guard
+from services.fetcher.net.http import HttpClient
+from services.fetcher.parse.dispatch import parse_feed
+from services.fetcher.parse.model import ParsedFeed
 from services.fetcher.pipeline import load_state, poll_feed, register_feed
 
 T = TypeVar("T")

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from services.common.errors import FeedParseError
-from services.fetcher.feeds import ParsedEntry, parse_feed
-from services.fetcher.sitemaps import (
+from services.fetcher.parse.dispatch import parse_feed
+from services.fetcher.parse.model import ParsedEntry
+from services.fetcher.parse.sitemaps import (
     ChildSitemap,
     SitemapIndexError,
     SitemapUrl,

@@ -13,8 +13,8 @@ from aiohttp import web
 from services.common.models import FeedPoll, FeedRecord, encode
 from services.common.settings import Settings
 from services.common.topics import ENTRIES
-from services.fetcher.http import HttpClient
-from services.fetcher.lanes import HostLanes
+from services.fetcher.net.http import HttpClient
+from services.fetcher.net.lanes import HostLanes
 from services.fetcher.pipeline import load_state, plan_poll, register_feed
 from tests.conftest import serve_locally
 

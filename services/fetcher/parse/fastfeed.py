@@ -2,7 +2,7 @@
 
 feedparser costs about a millisecond for a small feed; most feeds are plain, well-formed
 RSS 2.0 or Atom 1.0 that a strict XML parser reads in tens of microseconds. parse_fast
-reads those, reproducing what `feeds.parse_with_feedparser` gives on every field but
+reads those, reproducing what `rss.parse_with_feedparser` gives on every field but
 one, and returns None for anything it is not certain about, so the caller falls back to
 feedparser. It refuses: a DOCTYPE or entity declaration, any XML error, an encoding
 other than UTF-8 (or US-ASCII for a pure-ASCII body served as text/*), RSS 1.0/RDF,
@@ -34,7 +34,7 @@ from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urifixer
 from lxml import etree
 
-from services.fetcher.feeds import ParsedEntry, ParsedFeed, _article_link, text_as_html
+from services.fetcher.parse.model import ParsedEntry, ParsedFeed, article_link, text_as_html
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 DC = "{http://purl.org/dc/elements/1.1/}"
@@ -177,7 +177,7 @@ def _date(el: Any) -> datetime:
         raise _Refuse from None
     if not 1971 <= stamp.year <= 9998:
         raise _Refuse
-    # feedparser gives a UTC struct_time, then feeds._when takes calendar.timegm of it:
+    # feedparser gives a UTC struct_time, then rss._when takes calendar.timegm of it:
     # for whole seconds that is this instant, tagged UTC.
     return (stamp - timedelta(minutes=offset)).replace(tzinfo=UTC)
 
@@ -208,7 +208,7 @@ def _uri(text: str) -> str:
 
 
 class _Item:
-    """One entry as feedparser builds it: the fields _article_link and parse_feed read."""
+    """One entry as feedparser builds it: the fields article_link and parse_feed read."""
 
     def __init__(self) -> None:
         self.fields: dict[str, Any] = {"links": []}
@@ -505,13 +505,13 @@ def parse_fast(body: bytes, *, url: str, content_type: str | None = None) -> Par
         entries: list[ParsedEntry] = []
         used: set[str] = set()
         for item in items:
-            link = _article_link(item.fields, url)
+            link = article_link(item.fields, url)
             if not link:
                 continue
             entry_id = item.guid or link
             if entry_id in used:
                 raise _Refuse  # feedparser's (HTML) summary would enter the id
-            used.add(entry_id)  # as _unique does, for an id not seen before
+            used.add(entry_id)  # as unique_id does, for an id not seen before
             entries.append(
                 ParsedEntry(
                     entry_id=entry_id,

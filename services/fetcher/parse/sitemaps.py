@@ -27,7 +27,7 @@ from lxml import etree
 
 from services.common.errors import FeedParseError
 from services.common.urls import web_url
-from services.fetcher.feeds import ParsedEntry, ParsedFeed
+from services.fetcher.parse.model import ParsedEntry, ParsedFeed
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"

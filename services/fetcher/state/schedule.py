@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.fetcher.state import StoredState
+from services.fetcher.state.feedstate import StoredState
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from yarl import URL
 from services.common import metrics
 from services.common.errors import FetchError, HttpStatusError, TooLargeError
 from services.common.settings import Settings
-from services.fetcher.guard import GuardedResolver, check_host_literal
+from services.fetcher.net.guard import GuardedResolver, check_host_literal
 
 Kind = Literal["feed", "page", "robots"]
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})

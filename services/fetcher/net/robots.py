@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from services.common import metrics
 from services.common.errors import FetchError, HttpStatusError, RobotsDisallowedError
-from services.fetcher.http import HttpClient
+from services.fetcher.net.http import HttpClient
 
 MAX_HOSTS = 10_000
 # A server error or unreachable robots.txt means "assume complete disallow" (RFC 9309

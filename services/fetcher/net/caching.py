@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from services.common.settings import Settings
 
 if TYPE_CHECKING:
-    from services.fetcher.state import FeedState
+    from services.fetcher.state.feedstate import FeedState
 
 MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*\"?(\d+)", re.IGNORECASE)
 
