@@ -7,8 +7,8 @@ from typing import Any
 
 from services.common.errors import NewswireError
 from services.common.settings import Settings
+from services.common.topicread import read_topic
 from services.common.topics import FEEDS
-from services.devtools.tail import read_topic
 from services.fetcher.state.feedstate import FeedState
 
 # Faust names a table's changelog "<app id>-<table>-changelog".

@@ -24,12 +24,13 @@ from services.common.broker import free_port
 from services.common.kafka import ensure_topics
 from services.common.models import Entry, Page, Trace, encode, utcnow
 from services.common.settings import PROJECT_ROOT, Settings
+from services.common.topicread import read_topic
 from services.common.topics import ALL_TOPICS
 from services.common.urls import article_id
 from services.devtools import newsroom
 from services.devtools.stack import SERVICES, Stack, start_stack
 from services.devtools.storyboard import StoryBoard
-from services.devtools.tail import read_topic, tail_stories
+from services.devtools.tail import tail_stories
 from services.fetcher.bootstrap import publish_feeds
 from services.fetcher.state.registry import load_feeds_file
 from tests.conftest import (

@@ -10,8 +10,8 @@ import uuid
 from services.common.kafka import producer
 from services.common.models import Entry, Page, encode
 from services.common.settings import Settings
+from services.common.topicread import read_topic
 from services.devtools.stack import Stack
-from services.devtools.tail import read_topic
 from tests.conftest import SEED_HTML, validate_record
 
 # HTML pages (tens of ms each to clean), enough that a kill lands mid-stream.

@@ -23,11 +23,11 @@ from aiokafka import TopicPartition
 from services.common.kafka import consumer, producer
 from services.common.models import Enriched, Trace, encode
 from services.common.settings import Settings
+from services.common.topicread import read_topic
 from services.dedup.config import config_from
 from services.dedup.engine import Deduper
 from services.dedup.pipeline import arrival, item_of
 from services.devtools.stack import Stack
-from services.devtools.tail import read_topic
 from tests.conftest import validate_record
 from tests.texts import story_text
 

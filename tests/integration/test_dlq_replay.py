@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from services.common.kafka import producer
 from services.common.models import Entry, Page, encode
 from services.common.settings import PROJECT_ROOT, Settings
+from services.common.topicread import read_topic
 from services.common.urls import article_id
 from services.devtools.stack import Stack
-from services.devtools.tail import read_topic
 from tests.conftest import SEED_HTML
 
 DEADLINE_S = 240.0

@@ -15,8 +15,8 @@ from collections import Counter
 
 from services.common.kafka import consumer
 from services.common.settings import Settings
+from services.common.topicread import _partitions
 from services.devtools.stack import Stack
-from services.devtools.tail import _partitions
 from tests.conftest import validate_record
 from tests.integration.test_cleaner_worker import make_pages, produce
 

@@ -21,9 +21,9 @@ from aiohttp import web
 
 from services.common import faults
 from services.common.settings import Settings
+from services.common.topicread import read_topic
 from services.common.topics import ENTRIES
 from services.devtools.stack import Stack
-from services.devtools.tail import read_topic
 from tests.conftest import serve_locally
 
 N_ENTRIES = 25

@@ -16,8 +16,8 @@ from aiohttp import web
 
 from services.common.kafka import ensure_topics
 from services.common.settings import Settings
+from services.common.topicread import read_topic
 from services.devtools.stack import Stack
-from services.devtools.tail import read_topic
 from tests.integration.conftest import forget_feeds
 
 N_FEEDS = 12

@@ -28,8 +28,8 @@ from services.common.errors import ConfigError
 from services.common.kafka import ensure_topics, producer
 from services.common.models import Entry, Page, encode
 from services.common.settings import Settings
+from services.common.topicread import read_topic
 from services.devtools.stack import Stack
-from services.devtools.tail import read_topic
 from tests.conftest import SEED_HTML, validate_record
 
 USER = "newswire-svc"
