@@ -23,10 +23,10 @@ from aiokafka import AIOKafkaProducer
 from services.common.kafka import consumer, producer
 from services.common.models import Entry, Page, encode
 from services.common.settings import Settings
+from services.common.topicread import read_topic
 from services.common.topics import ARTICLES, DLQ, PAGES
 from services.common.urls import article_id
 from services.devtools.stack import Stack
-from services.devtools.tail import read_topic
 from tests.conftest import serve_locally
 
 N_HOSTS = 8
