@@ -6,6 +6,16 @@ written and checked in browsers: "iso-8859-1" means windows-1252, "gb2312" means
 (decoded as its superset gb18030), "shift_jis" means Windows-31J (cp932), and so on.
 
 Shared by the fetcher (pages off the wire) and `newswire extract` (pages from files).
+
+The label table is our own, not w3lib's `resolve_encoding`/`html_to_unicode` (2.5.0): on the
+unit tests' cases and the 228 labels of the WHATWG table (`python -m
+services.devtools.libcompare`), w3lib fails 82 of the 277 that matter. It knows labels by
+Python's codec names, so 67 WHATWG labels mean nothing to it (x-gbk, x-mac-cyrillic,
+unicode-1-1-utf-8, iso-8859-8-i, dos-874, windows-949, ucs-2, ...) and `utf-16` without a
+BOM is read big-endian where browsers read it little-endian; it believes a `<meta>` naming
+UTF-16, turning a UTF-8 page into CJK noise (the HTML standard reads it as UTF-8); and it
+takes any codec Python has, so `<meta charset="base64">` (or `idna`, `undefined`) raises
+instead of decoding the page, and `utf-32` garbles it.
 """
 
 from __future__ import annotations
