@@ -17,7 +17,7 @@ RUNTEST = PATH="$(abspath $(TOOLS)):$$PATH" $(PYTEST)
 
 .PHONY: help venv lock jars tools prometheus run test-deploy test test-unit test-agents test-integration test-e2e lint schemas clean \
 	check-feeds bench-fetcher eval-extract bench-cleaner bench-enricher eval-dedup bench-dedup bench-dedup-agent \
-	bench-backfill fuzz audit chaos soak bench test-image
+	bench-backfill fuzz audit chaos soak bench test-image libcompare
 
 help:
 	@echo "make run    - broker + seed server + the four services, showing stories (Ctrl-C stops)"
@@ -53,6 +53,7 @@ lock:
 	$(UV_COMPILE) requirements/fetcher.in requirements/build.in -c requirements/runtime.txt -o requirements/fetcher.txt
 	$(UV_COMPILE) requirements/uv.in -o requirements/uv.txt
 	$(UV_COMPILE) requirements/pip-audit.in -o requirements/pip-audit.txt
+	$(UV_COMPILE) requirements/libcompare.in -o requirements/libcompare.txt
 
 # Kafka's jars from Maven Central, fetched once into .cache/ (skipped when an
 # external cluster is configured).
@@ -219,6 +220,18 @@ audit: venv $(AUDIT_VENV)/.installed
 	@mkdir -p $(RESULTS)
 	$(BIN)/python -m services.devtools.audit --pip-audit $(AUDIT_VENV)/bin/pip-audit \
 		--out $(RESULTS)/audit.json $(if $(STRICT),--strict)
+
+# Our robots.txt matcher, WHATWG charset labels and URL canonicaliser beside protego, w3lib
+# and courlan on the same cases (why each of ours is kept: their module docstrings). The two
+# libraries come from their own hashed lock into .cache/libcompare, outside the services'
+# dependencies. Writes results/libcompare.json and the case-by-case results/libcompare.md.
+LIBCOMPARE_DIR = .cache/libcompare
+libcompare: venv
+	@mkdir -p $(RESULTS)
+	$(BIN)/pip install --quiet --require-hashes --only-binary :all: --no-deps --upgrade \
+		--target $(LIBCOMPARE_DIR) -r requirements/libcompare.txt
+	PYTHONPATH=$(LIBCOMPARE_DIR) $(BIN)/python -m services.devtools.libcompare \
+		--out $(RESULTS)/libcompare.json --table $(RESULTS)/libcompare.md
 
 # The image built with podman and run for real: deploy/docker/Dockerfile (the one image and
 # the slim fetcher target) on a Debian-built stand-in base cached in .cache/image, the four
