@@ -16,8 +16,11 @@ from services.common.settings import Settings
 from services.common.stage import Output
 from services.common.topics import DLQ, ENTRIES
 from services.fetcher.net.http import HttpClient
-from services.fetcher.pipeline import load_state, poll_feed, register_feed
-from services.fetcher.state.feedstate import FeedState
+from services.fetcher.pipeline import (
+    load_state,
+    poll_feed,
+    register_feed,
+)
 from services.fetcher.state.schedule import FencedTable
 from tests.conftest import serve_locally
 
@@ -144,14 +147,6 @@ async def test_entries_still_in_a_long_feed_are_never_forgotten(site: Site) -> N
     assert len(links(await poll(site))) == 8
     site.body = json_feed(*({"id": f"i{n}", "url": f"https://news.example/{n}"} for n in range(9)))
     assert links(await poll(site)) == ["https://news.example/8"]
-
-
-def test_remember_drops_the_oldest_ids_no_longer_in_the_feed() -> None:
-    state = FeedState(url="u", partition=0, seen=["a", "b", "c", "d"])
-    state.remember(["e", "f"], bound=4, present={"a", "e", "f"})
-    assert state.seen == ["a", "d", "e", "f"]
-    state.remember(["g"], bound=2, present={"a", "d", "e", "f", "g"})
-    assert state.seen == ["a", "d", "e", "f", "g"]  # all still listed: all kept
 
 
 async def test_a_first_body_of_undated_entries_is_not_a_burst_of_publishing(site: Site) -> None:

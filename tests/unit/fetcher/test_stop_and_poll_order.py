@@ -1,10 +1,8 @@
 """The fetcher's side of issue 13: a poll's state is written only after its entries are
-out, and a stop finishes the pages in work while the waiting ones are left to be read
-again."""
+out. (A stop finishing the pages in work: net/test_lanes.py.)"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -14,8 +12,11 @@ from services.common.models import FeedPoll, FeedRecord, encode
 from services.common.settings import Settings
 from services.common.topics import ENTRIES
 from services.fetcher.net.http import HttpClient
-from services.fetcher.net.lanes import HostLanes
-from services.fetcher.pipeline import load_state, plan_poll, register_feed
+from services.fetcher.pipeline import (
+    load_state,
+    plan_poll,
+    register_feed,
+)
 from tests.conftest import serve_locally
 
 RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
@@ -72,25 +73,3 @@ async def test_a_save_after_the_feed_was_removed_does_not_bring_it_back(feed_bas
     register_feed(None, key=url.encode(), partition=0, table=table)  # removed meanwhile
     polled.save()
     assert url not in table
-
-
-async def test_finish_completes_the_work_begun_and_drops_the_waiting() -> None:
-    done: list[str] = []
-    release = asyncio.Event()
-
-    async def work(item: str) -> None:
-        await release.wait()
-        done.append(item)
-
-    lanes: HostLanes[str] = HostLanes(work)
-    for item in ("a1", "a2", "a3"):
-        lanes.submit("a", item)
-    lanes.submit("b", "b1")
-    await asyncio.sleep(0)
-    finishing = asyncio.ensure_future(lanes.finish())
-    await asyncio.sleep(0.01)
-    assert not finishing.done()  # a1 and b1 are in work: waited for, not cancelled
-    release.set()
-    await finishing
-    assert sorted(done) == ["a1", "b1"]
-    assert lanes.waiting == 0

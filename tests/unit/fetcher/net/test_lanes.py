@@ -1,5 +1,5 @@
-"""Per-host lanes: order within a host, no head-of-line blocking across hosts, and what a
-rebalance drops."""
+"""Per-host lanes (net.lanes): order within a host, no head-of-line blocking across hosts,
+and what a rebalance or a stop drops."""
 
 from __future__ import annotations
 
@@ -99,3 +99,25 @@ async def test_a_host_waiting_out_its_delay_holds_no_request_slot() -> None:
     await asyncio.wait_for(again, 2)
     assert order[-1] == "slow.example"
     assert POLITENESS_WAIT_SECONDS._sum.get() - waits_before >= 0.4
+
+
+async def test_finish_completes_the_work_begun_and_drops_the_waiting() -> None:
+    done: list[str] = []
+    release = asyncio.Event()
+
+    async def work(item: str) -> None:
+        await release.wait()
+        done.append(item)
+
+    lanes: HostLanes[str] = HostLanes(work)
+    for item in ("a1", "a2", "a3"):
+        lanes.submit("a", item)
+    lanes.submit("b", "b1")
+    await asyncio.sleep(0)
+    finishing = asyncio.ensure_future(lanes.finish())
+    await asyncio.sleep(0.01)
+    assert not finishing.done()  # a1 and b1 are in work: waited for, not cancelled
+    release.set()
+    await finishing
+    assert sorted(done) == ["a1", "b1"]
+    assert lanes.waiting == 0

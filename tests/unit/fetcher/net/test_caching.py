@@ -1,3 +1,5 @@
+"""HTTP caching rules for feed polls (net.caching): validators, max-age, Retry-After."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -5,18 +7,30 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.common.settings import Settings
+from services.fetcher.net import caching
 from services.fetcher.net.caching import (
     conditional_headers,
     max_age_seconds,
     retry_after_seconds,
     validators_trusted,
 )
-from services.fetcher.state.feedstate import (
-    FeedState,
-    frequency_interval,
-    next_error_poll,
-    next_success_poll,
+from services.fetcher.state.feedstate import FeedState
+
+THEN = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "max-age=60", "no-cache", "public, max-age=300", 'max-age="90", no-store', "s-maxage=5"],
 )
+def test_cache_control_answers_do_not_change_when_repeated(value: str) -> None:
+    headers = {"cache-control": value}
+    first = (caching.max_age_seconds(headers), caching.validators_trusted(headers, THEN))
+    assert (
+        caching.max_age_seconds(headers),
+        caching.validators_trusted(headers, THEN),
+    ) == first
+
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
@@ -55,33 +69,3 @@ def test_bogus_validators_are_dropped_after_a_bounded_streak_or_age() -> None:
     assert conditional_headers(state, NOW, settings) == (None, None)
     state.not_modified_streak = 0
     assert conditional_headers(state, NOW + timedelta(hours=2), settings) == (None, None)
-
-
-def test_frequency_follows_the_feed() -> None:
-    busy = [NOW - timedelta(minutes=10 * i) for i in range(50)]
-    quiet = [NOW - timedelta(days=3)]
-    assert frequency_interval(busy, NOW, 86400) < frequency_interval(quiet, NOW, 86400)
-    assert frequency_interval([], NOW, 7200) == 7200
-    assert frequency_interval([NOW - timedelta(days=9)], NOW, 7200) == 7200
-
-
-def test_next_poll_is_bounded_and_honours_ttl_and_max_age() -> None:
-    busy = FeedState(
-        url="u", partition=0, entry_times=[NOW - timedelta(minutes=i) for i in range(50)]
-    )
-    bounds = {"min_interval_s": 300.0, "max_interval_s": 3600.0}
-    assert next_success_poll(NOW, busy, **bounds) == NOW + timedelta(seconds=300)
-    assert next_success_poll(NOW, busy, ttl_s=1200, **bounds) == NOW + timedelta(seconds=1200)
-    assert next_success_poll(NOW, busy, max_age_s=1800, **bounds) == NOW + timedelta(seconds=1800)
-    assert next_success_poll(NOW, busy, ttl_s=99999, **bounds) == NOW + timedelta(seconds=3600)
-
-
-def test_errors_back_off_exponentially_with_jitter_and_honour_retry_after() -> None:
-    waits = [
-        (next_error_poll(NOW, n, min_interval_s=60, max_interval_s=3600) - NOW).total_seconds()
-        for n in (1, 2, 3, 4, 10)
-    ]
-    assert 48 <= waits[0] <= 72 and 96 <= waits[1] <= 144 and 192 <= waits[2] <= 288
-    assert waits[-1] <= 3600 * 1.2  # capped: a failing feed is still retried
-    retry = next_error_poll(NOW, 1, min_interval_s=60, max_interval_s=3600, retry_after_s=7200)
-    assert retry - NOW >= timedelta(seconds=7200)

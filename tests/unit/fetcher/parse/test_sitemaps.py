@@ -1,4 +1,5 @@
-"""Sitemaps as feeds: plain, Google News, index, gzip, hostile XML, and parse_feed's routing."""
+"""Sitemaps as feeds (parse.sitemaps): plain, Google News, index, gzip, hostile XML, and
+parse_feed's routing."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.common.errors import FeedParseError
+from services.common.errors import (
+    FeedParseError,
+)
 from services.fetcher.parse.dispatch import parse_feed
 from services.fetcher.parse.model import ParsedEntry
 from services.fetcher.parse.sitemaps import (
@@ -20,10 +23,26 @@ from services.fetcher.parse.sitemaps import (
     parse_sitemap_index,
     parse_urlset,
     parse_w3c_datetime,
+    root_tag,
     sitemap_kind,
 )
 
+ANY_URL = "http://a/x"
+
+
+def test_an_undeclared_prefix_on_the_root_is_no_sitemap_and_no_crash() -> None:
+    # etree.QName raised ValueError("Invalid tag name 'x:y'").
+    root = root_tag(b"<x:y>urlset</x:y>")
+    assert root is not None and (root.namespace, root.name) == (None, "x:y")
+    assert sitemap_kind(b"<x:urlset>urlset</x:urlset>") is None
+    with pytest.raises(FeedParseError):
+        parse_feed(b"<x:y>urlset</x:y>", url=ANY_URL)
+    prefixed = b'<s:urlset xmlns:s="http://www.sitemaps.org/schemas/sitemap/0.9"/>'
+    assert sitemap_kind(prefixed) == "urlset"  # a declared prefix still counts
+
+
 URL = "https://news.example/sitemap.xml"
+
 
 PLAIN = b"""<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
@@ -41,6 +60,7 @@ PLAIN = b"""<?xml version="1.0" encoding="UTF-8"?>
   <url><loc>https://news.example/d</loc></url>
 </urlset>
 """
+
 
 NEWS = b"""<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -65,6 +85,7 @@ NEWS = b"""<?xml version="1.0" encoding="UTF-8"?>
 </urlset>
 """
 
+
 INDEX = b"""<?xml version="1.0" encoding="UTF-8"?>
 <sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
   <sitemap><loc>https://news.example/sitemap-news.xml</loc><lastmod>2024-05-06</lastmod></sitemap>
@@ -72,6 +93,7 @@ INDEX = b"""<?xml version="1.0" encoding="UTF-8"?>
   <sitemap><loc>https://news.example/sitemap-news.xml</loc></sitemap>
 </sitemapindex>
 """
+
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE urlset [

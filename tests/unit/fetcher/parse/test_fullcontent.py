@@ -1,4 +1,5 @@
-"""`pages: auto`: the rule that says a feed's content is already the whole article."""
+"""`pages: auto` (parse.fullcontent): the rule that says a feed's content is already the
+whole article."""
 
 from __future__ import annotations
 

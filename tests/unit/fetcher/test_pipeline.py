@@ -1,20 +1,34 @@
-"""The fetcher's HTTP side against real HTTP servers on 127.0.0.1."""
+"""The fetcher's steps (pipeline): polls emit new entries once, back off when failing,
+forget removed feeds; pages keep their canonical link; unsupported pages are refused."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
 
 from services.common import metrics
-from services.common.errors import BlockedAddressError, FetchError, HttpStatusError, TooLargeError
-from services.common.models import DeadLetter, Entry, FeedPoll, FeedRecord, Page, decode, encode
+from services.common.charset import decode_body
+from services.common.errors import (
+    FetchError,
+)
+from services.common.models import (
+    DeadLetter,
+    Entry,
+    FeedPoll,
+    FeedRecord,
+    Page,
+    decode,
+    encode,
+)
 from services.common.settings import Settings
 from services.common.stage import Output
 from services.common.topics import DLQ, ENTRIES, PAGES
 from services.devtools import seedserver
 from services.fetcher.net.http import HttpClient
+from services.fetcher.net.politeness import HostGate
 from services.fetcher.pipeline import (
     canonical_link,
     fetch_page,
@@ -22,7 +36,103 @@ from services.fetcher.pipeline import (
     poll_feed,
     register_feed,
 )
+from services.fetcher.state.feedstate import (
+    FeedState,
+)
 from tests.conftest import SEEDS, serve_locally
+
+
+@pytest.mark.parametrize(
+    ("body", "header", "expected"),
+    [
+        ("café".encode("latin-1"), "iso-8859-1", "café"),
+        (b"\xef\xbb\xbfcaf\xc3\xa9", "iso-8859-1", "café"),  # BOM beats the header
+        ('<meta charset="windows-1252"><p>caf\xe9</p>'.encode("latin-1"), None, "café"),
+        (b"caf\xc3\xa9", None, "café"),
+    ],
+)
+def test_charset(body: bytes, header: str | None, expected: str) -> None:
+    assert expected in decode_body(body, header)[0]
+
+
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def _state(seen: list[str], title: str | None = None, times: int = 2) -> FeedState:
+    return FeedState(
+        url="https://news.example/feed.xml",
+        partition=1,
+        title=title,
+        etag='"abc"',
+        validators_at=NOW,
+        next_poll_at=NOW,
+        entry_times=[NOW - timedelta(hours=h) for h in range(times)],
+        seen=seen,
+    )
+
+
+def _big_seen(n: int = 400) -> list[str]:
+    return [f"https://news.example/{i}/story.html" for i in range(n)]
+
+
+@pytest.fixture
+async def feed_server() -> AsyncIterator[str]:
+    """One RSS feed with an ETag, answering 304 to it."""
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>F</title>'
+        + "".join(
+            f"<item><title>Story {i}</title><link>https://news.example/{i}/story.html</link>"
+            f"<guid>https://news.example/{i}/story.html</guid></item>"
+            for i in (398, 399, 400, 401)
+        )
+        + "</channel></rss>"
+    ).encode()
+
+    async def feed(request: web.Request) -> web.Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return web.Response(status=304, headers={"ETag": '"v1"'})
+        return web.Response(body=body, content_type="application/rss+xml", headers={"ETag": '"v1"'})
+
+    app = web.Application()
+    app.router.add_get("/feed.xml", feed)
+    runner, base = await serve_locally(app)
+    yield f"{base}/feed.xml"
+    await runner.cleanup()
+
+
+async def test_polls_keep_a_long_seen_list_whole(feed_server: str) -> None:
+    settings_ = Settings(allow_private_networks=True)
+    table = {
+        feed_server: _state(_big_seen())
+        .model_copy(update={"url": feed_server, "etag": None})
+        .model_dump_json()
+    }
+    client = HttpClient(settings_)
+
+    async def poll() -> list[Output]:
+        command = encode(FeedPoll(url=feed_server, partition=1))
+        return await poll_feed(command, table=table, client=client, settings=settings_)
+
+    try:
+        first = await poll()
+        assert [decode(Entry, o.value).link for o in first] == [
+            "https://news.example/400/story.html",
+            "https://news.example/401/story.html",
+        ]
+        after_new = table[feed_server]
+        assert await poll() == []
+        after_304 = table[feed_server]
+    finally:
+        await client.close()
+    seen = [
+        *_big_seen(),
+        "https://news.example/400/story.html",
+        "https://news.example/401/story.html",
+    ]
+    assert FeedState.model_validate_json(after_new).seen == seen
+    state = FeedState.model_validate_json(after_304)  # as `newswire feeds` reads it
+    assert state.seen == seen and state.not_modified_streak == 1 and state.last_status == 304
+    assert after_304.endswith(after_new[after_new.index(',"seen":') :])
 
 
 @pytest.fixture
@@ -79,62 +189,6 @@ async def odd_server() -> AsyncIterator[str]:
     runner, base = await serve_locally(app)
     yield base
     await runner.cleanup()
-
-
-async def test_redirects_are_followed_and_recorded(settings: Settings, odd_server: str) -> None:
-    client = HttpClient(settings)
-    try:
-        resp = await client.get(f"{odd_server}/r/3", kind="page")
-        assert resp.status == 200 and resp.final_url == f"{odd_server}/ok"
-        assert resp.redirects == [f"{odd_server}/r/3", f"{odd_server}/r/2", f"{odd_server}/r/1"]
-        with pytest.raises(FetchError) as too_many:
-            await client.get(f"{odd_server}/r/9", kind="page")
-        assert too_many.value.reason == "redirects"
-    finally:
-        await client.close()
-
-
-async def test_cookies_live_for_one_redirect_chain(settings: Settings, odd_server: str) -> None:
-    client = HttpClient(settings)
-    # By name: a shared aiohttp jar would keep cookies of a named host across fetches.
-    site = odd_server.replace("127.0.0.1", "localhost")
-    try:
-        for _ in range(3):
-            resp = await client.get(f"{site}/consent", kind="page")
-            # The cookie the redirect set came back on the next hop, and no cookie
-            # from an earlier fetch did: every visit is the meter's first.
-            assert resp.redirects == [f"{site}/consent"]
-            assert resp.body == b"<p>article; meter 0</p>"
-    finally:
-        await client.close()
-
-
-async def test_limits_and_errors(settings: Settings, odd_server: str) -> None:
-    client = HttpClient(settings)
-    try:
-        with pytest.raises(TooLargeError):
-            await client.get(f"{odd_server}/big", kind="page")
-        with pytest.raises(HttpStatusError) as missing:
-            await client.get(f"{odd_server}/missing", kind="page")
-        assert missing.value.status == 404
-    finally:
-        await client.close()
-
-
-async def test_loopback_is_refused_unless_allowed(odd_server: str) -> None:
-    client = HttpClient(Settings(allow_private_networks=False))
-    try:
-        with pytest.raises(BlockedAddressError):
-            await client.get(f"{odd_server}/ok", kind="page")
-        with pytest.raises(FetchError) as by_name:
-            await client.get(odd_server.replace("127.0.0.1", "localhost") + "/ok", kind="page")
-        assert by_name.value.reason == "blocked_address"
-        # Forms the URL library folds into 127.0.0.1 before connecting to it directly.
-        for disguised in ("１２７.0.0.1", "①②⑦.0.0.1", "127。0。0。1"):
-            with pytest.raises(BlockedAddressError):
-                await client.get(odd_server.replace("127.0.0.1", disguised) + "/ok", kind="page")
-    finally:
-        await client.close()
 
 
 async def test_page_of_unsupported_type_is_refused(settings: Settings, odd_server: str) -> None:
@@ -235,3 +289,59 @@ def test_removing_a_feed_drops_its_state() -> None:
 def test_a_malformed_canonical_hint_is_skipped_not_fatal() -> None:
     html = '<link rel="canonical" href="http://[broken/x"><link rel="canonical" href="/story">'
     assert canonical_link(html, "https://news.example/a?utm=1") == "https://news.example/story"
+
+
+ROBOTS = (
+    "User-agent: NewswireBot\nDisallow: /private\nCrawl-delay: 2\n\nUser-agent: *\nDisallow: /\n"
+)
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[tuple[str, dict[str, int]]]:
+    hits: dict[str, int] = {}
+    robots_status = {"code": 200}
+
+    async def robots(_: web.Request) -> web.Response:
+        hits["robots"] = hits.get("robots", 0) + 1
+        if robots_status["code"] != 200:
+            return web.Response(status=robots_status["code"])
+        return web.Response(text=ROBOTS)
+
+    async def page(request: web.Request) -> web.Response:
+        hits[request.path] = hits.get(request.path, 0) + 1
+        if request.path.startswith("/moved/"):
+            raise web.HTTPFound(request.path.replace("/moved/", "/private/", 1))
+        html = '<html><head><link href="/canon/1" rel="canonical"></head><body><p>x</p></body>'
+        return web.Response(text=html, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/robots.txt", robots)
+    app.router.add_get("/{path:.*}", page)
+    runner, base = await serve_locally(app)
+    hits["_status"] = 0
+    yield base, hits
+    await runner.cleanup()
+
+
+async def test_page_keeps_its_canonical_link(site: tuple[str, dict[str, int]]) -> None:
+    base, _ = site
+    client = HttpClient(Settings(allow_private_networks=True))
+    try:
+        entry = Entry(entry_id="e", feed_url="f", link=f"{base}/news/2?utm_source=x")
+        [out] = await fetch_page(encode(entry), client=client, gate=HostGate(0.0))
+        assert decode(Page, out.value).canonical_url == f"{base}/canon/1"
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ('<link rel="canonical" href="https://a.example/x">', "https://a.example/x"),
+        ("<LINK HREF='/y' REL='Canonical'>", "https://b.example/y"),
+        ('<link rel="alternate" href="/feed">', None),
+        ('<link rel="canonical" href="javascript:alert(1)">', None),
+    ],
+)
+def test_canonical_link(html: str, expected: str | None) -> None:
+    assert canonical_link(html, "https://b.example/page") == expected

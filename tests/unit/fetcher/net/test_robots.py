@@ -1,21 +1,24 @@
-"""Politeness towards article hosts: robots.txt, one request at a time, a pause between."""
+"""robots.txt (net.robots): RFC 9309 matching, groups and Crawl-delay, the cache, and
+how a missing or broken robots.txt reads."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
 
-from services.common.errors import RobotsDisallowedError
-from services.common.models import Entry, Page, decode, encode
+from services.common.errors import (
+    RobotsDisallowedError,
+)
+from services.common.models import Entry, encode
 from services.common.settings import Settings
 from services.fetcher.net.http import HttpClient
-from services.fetcher.net.politeness import HostGate
 from services.fetcher.net.robots import RobotsCache, parse_rules, pattern_matches, product_token
-from services.fetcher.pipeline import canonical_link, fetch_page
+from services.fetcher.pipeline import (
+    fetch_page,
+)
 from tests.conftest import serve_locally
 
 ROBOTS = (
@@ -195,56 +198,6 @@ async def test_missing_robots_allows_and_broken_robots_disallows() -> None:
         await client.close()
         for r in runners:
             await r.cleanup()
-
-
-async def test_host_gate_serialises_and_spaces_requests() -> None:
-    gate = HostGate(min_delay_s=0.2)
-    # Requests in a host's turn now and at most, per host: the gate serialises per host.
-    active = {"a": 0, "b": 0}
-    peak = {"a": 0, "b": 0}
-    started: list[str] = []
-    finished: dict[str, list[float]] = {"a": [], "b": []}
-
-    async def request(host: str) -> None:
-        async with gate.turn(host):
-            started.append(host)
-            active[host] += 1
-            peak[host] = max(peak[host], active[host])
-            await asyncio.sleep(0.01)
-            active[host] -= 1
-            finished[host].append(time.monotonic())
-
-    await asyncio.gather(*(request("a") for _ in range(3)), request("b"))
-    assert peak == {"a": 1, "b": 1}, peak
-    gaps = [b - a for a, b in zip(finished["a"], finished["a"][1:], strict=False)]
-    # A lower bound only (a sleep never ends early): safe on a loaded machine.
-    assert len(finished["a"]) == 3 and all(g >= 0.2 for g in gaps), gaps
-    # Host b was not made to wait behind host a: it had its turn before a's second.
-    assert started.index("b") < [i for i, h in enumerate(started) if h == "a"][1], started
-
-
-async def test_page_keeps_its_canonical_link(site: tuple[str, dict[str, int]]) -> None:
-    base, _ = site
-    client = HttpClient(Settings(allow_private_networks=True))
-    try:
-        entry = Entry(entry_id="e", feed_url="f", link=f"{base}/news/2?utm_source=x")
-        [out] = await fetch_page(encode(entry), client=client, gate=HostGate(0.0))
-        assert decode(Page, out.value).canonical_url == f"{base}/canon/1"
-    finally:
-        await client.close()
-
-
-@pytest.mark.parametrize(
-    ("html", "expected"),
-    [
-        ('<link rel="canonical" href="https://a.example/x">', "https://a.example/x"),
-        ("<LINK HREF='/y' REL='Canonical'>", "https://b.example/y"),
-        ('<link rel="alternate" href="/feed">', None),
-        ('<link rel="canonical" href="javascript:alert(1)">', None),
-    ],
-)
-def test_canonical_link(html: str, expected: str | None) -> None:
-    assert canonical_link(html, "https://b.example/page") == expected
 
 
 async def test_robots_fetches_at_once_are_bounded() -> None:

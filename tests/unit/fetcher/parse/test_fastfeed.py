@@ -1,4 +1,5 @@
-"""Differential: the lxml fast path against feedparser, wherever the fast path answers."""
+"""Differential: the lxml fast path (parse.fastfeed) against feedparser, wherever the fast
+path answers: fields, content, and the shortcuts it takes (URI fixing, the HTML test)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,84 @@ import warnings
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 import pytest
+from feedparser.mixin import _FeedParserMixin
+from feedparser.urls import _urifixer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from services.fetcher.parse import fastfeed
 from services.fetcher.parse.dispatch import parse_feed
 from services.fetcher.parse.fastfeed import parse_fast
 from services.fetcher.parse.model import ParsedFeed
 from services.fetcher.parse.rss import parse_with_feedparser
 from tests.conftest import SEEDS
+
+CONTENT_URL = "http://news.example/feed.xml"
+
+
+BODY_HTML = "<p>First paragraph of the story, with <b>markup</b> &amp; an entity.</p><p>Second.</p>"
+
+
+RSS = f"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">
+<channel><title>News</title>
+<item><title>One</title><link>http://news.example/1</link><guid>1</guid>
+<description>A teaser.</description>
+<content:encoded><![CDATA[{BODY_HTML}]]></content:encoded></item>
+<item><title>Two</title><link>http://news.example/2</link><guid>2</guid>
+<description>Only a summary.</description></item>
+</channel></rss>"""
+
+
+ATOM = f"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>News</title>
+<entry><title>One</title><id>urn:1</id><link href="http://news.example/1"/>
+<updated>2024-03-05T10:00:00Z</updated>
+<summary>A teaser.</summary><content type="html">{escape(BODY_HTML)}</content></entry>
+<entry><title>Two</title><id>urn:2</id><link href="http://news.example/2"/>
+<updated>2024-03-05T10:00:00Z</updated>
+<content type="text">Plain text with a &lt;less-than sign.
+
+Second block.</content></entry>
+</feed>"""
+
+
+def test_rss_content_encoded_on_the_fast_path_and_in_feedparser() -> None:
+    fast = parse_fast(RSS.encode(), url=CONTENT_URL)
+    assert fast is not None, "plain RSS 2.0 with content:encoded stays on the fast path"
+    slow = parse_with_feedparser(RSS.encode(), url=CONTENT_URL)
+    for feed in (fast, slow):
+        one, two = feed.entries
+        assert one.content is not None and "<b>markup</b>" in one.content
+        assert "First paragraph of the story" in one.content
+        assert two.content is None and two.summary == "Only a summary."
+
+
+def test_atom_html_and_text_content_in_both_parsers() -> None:
+    fast = parse_fast(ATOM.encode(), url=CONTENT_URL)
+    assert fast is not None
+    slow = parse_with_feedparser(ATOM.encode(), url=CONTENT_URL)
+    for feed in (fast, slow):
+        one, two = feed.entries
+        assert one.content is not None and "<b>markup</b>" in one.content
+        # Text content is escaped into paragraphs: a "<" in prose opens no tag.
+        assert two.content == "<p>Plain text with a &lt;less-than sign.</p><p>Second block.</p>"
+
+
+def test_feedparser_path_keeps_content_where_the_fast_path_refuses() -> None:
+    # A DOCTYPE sends the feed to feedparser.
+    body = RSS.replace(
+        '<?xml version="1.0" encoding="utf-8"?>', '<?xml version="1.0"?>\n<!DOCTYPE rss>'
+    )
+    assert parse_fast(body.encode(), url=CONTENT_URL) is None
+    feed = parse_feed(body.encode(), url=CONTENT_URL)
+    assert feed.entries[0].content is not None
+    assert "Second." in feed.entries[0].content
+
 
 URL = "http://news.example/feeds/x.xml"
 
@@ -47,21 +115,27 @@ def _check(body: bytes, content_type: str | None = None) -> ParsedFeed | None:
     return fast
 
 
-# -- documents ---------------------------------------------------------------------------
-
 _words = st.text(
     alphabet=st.characters(
         blacklist_categories=("Cs", "Cc"), blacklist_characters="\x85\u2028\u2029"
     ),
     max_size=20,
 )
+
+
 _specials = st.sampled_from(
     ["AT&T", "Q&A", "a <b>bold</b> move", "&amp;", "x &lt; y", "café", "Ã©", "  spaced  ", ""]
 )
+
+
 _title_text = st.one_of(_words, _specials, st.tuples(_words, _specials).map("".join))
+
+
 _stamp = st.datetimes(
     min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)
 )
+
+
 _offsets = st.sampled_from([0, 60, -300, 330, -570, 840])
 
 
@@ -110,6 +184,8 @@ def _rfc3339(draw: st.DrawFn) -> str:
 _dates = st.one_of(
     _rfc822(), _rfc3339(), st.sampled_from(["yesterday", "", "2023-02-30T00:00:00Z"])
 )
+
+
 _links = st.sampled_from(
     [
         "https://site.example/a.html",
@@ -124,7 +200,11 @@ _links = st.sampled_from(
         "",
     ]
 )
+
+
 _guids = st.one_of(st.none(), _links, st.sampled_from(["tag-1", "tag-1", "abc 123", ""]))
+
+
 _authors = st.sampled_from(["Jo Smith", "jo@example.com (Jo Smith)", "  Ann  ", "", "Zoë"])
 
 
@@ -283,3 +363,29 @@ def test_summary_is_plain_text() -> None:
     feed = parse_fast(body, url=URL)
     assert feed is not None
     assert feed.entries[0].summary == "Hi & there"
+
+
+URL_TEXT = st.text(alphabet="ab:/&<>;#1 .+-Zé%", max_size=16)
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(prefix=st.sampled_from(["", "http://", "https:///", "a+b-c.d:////", "1x://"]), rest=URL_TEXT)
+def test_uri_fix_matches_feedparser(prefix: str, rest: str) -> None:
+    text = prefix + rest
+    expected = str(_urifixer.sub(r"\1\3", text)) if "://" in text else text
+    assert fastfeed._uri(text) == expected
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(text=st.text(alphabet="ab</>&#;1 pé", max_size=20))
+def test_html_test_matches_feedparser(text: str) -> None:
+    assert fastfeed._looks_like_html(text) == bool(_FeedParserMixin.looks_like_html(text))
+
+
+def test_xml_base_is_still_refused() -> None:
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        '<title>t</title><item xml:base="http://other.example/"><title>a</title>'
+        f"<link>/{quote('a b')}</link></item></channel></rss>"
+    ).encode()
+    assert fastfeed.parse_fast(body, url="http://news.example/f.xml") is None

@@ -1,8 +1,12 @@
+"""When each owned feed is next due (state.schedule): the index beside the feed-state table."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.fetcher.state.feedstate import FeedState
+from services.fetcher.state.feedstate import (
+    FeedState,
+)
 from services.fetcher.state.schedule import ScheduledTable, Slot, slot_of
 
 DUE = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
