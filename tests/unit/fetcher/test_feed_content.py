@@ -7,15 +7,8 @@ import json
 from services.common.models import Entry, FeedRecord, encode
 from services.common.settings import Settings
 from services.fetcher.parse.dispatch import parse_feed
-from services.fetcher.pipeline import (
-    cap_utf8,
-    entries_from,
-    load_state,
-    register_feed,
-)
-from services.fetcher.state.feedstate import (
-    FeedState,
-)
+from services.fetcher.pipeline import cap_utf8, entries_from, load_state, register_feed
+from services.fetcher.state.feedstate import FeedState
 from tests.conftest import validate_record
 
 URL = "http://news.example/feed.xml"

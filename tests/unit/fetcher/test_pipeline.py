@@ -10,19 +10,8 @@ import pytest
 from aiohttp import web
 
 from services.common import metrics
-from services.common.charset import decode_body
-from services.common.errors import (
-    FetchError,
-)
-from services.common.models import (
-    DeadLetter,
-    Entry,
-    FeedPoll,
-    FeedRecord,
-    Page,
-    decode,
-    encode,
-)
+from services.common.errors import FetchError
+from services.common.models import DeadLetter, Entry, FeedPoll, FeedRecord, Page, decode, encode
 from services.common.settings import Settings
 from services.common.stage import Output
 from services.common.topics import DLQ, ENTRIES, PAGES
@@ -36,24 +25,8 @@ from services.fetcher.pipeline import (
     poll_feed,
     register_feed,
 )
-from services.fetcher.state.feedstate import (
-    FeedState,
-)
+from services.fetcher.state.feedstate import FeedState
 from tests.conftest import SEEDS, serve_locally
-
-
-@pytest.mark.parametrize(
-    ("body", "header", "expected"),
-    [
-        ("café".encode("latin-1"), "iso-8859-1", "café"),
-        (b"\xef\xbb\xbfcaf\xc3\xa9", "iso-8859-1", "café"),  # BOM beats the header
-        ('<meta charset="windows-1252"><p>caf\xe9</p>'.encode("latin-1"), None, "café"),
-        (b"caf\xc3\xa9", None, "café"),
-    ],
-)
-def test_charset(body: bytes, header: str | None, expected: str) -> None:
-    assert expected in decode_body(body, header)[0]
-
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -12,11 +12,7 @@ from services.common.models import DeadLetter, FeedPoll, FeedRecord, decode, enc
 from services.common.settings import Settings
 from services.common.topics import DLQ, ENTRIES
 from services.fetcher.net.http import HttpClient
-from services.fetcher.pipeline import (
-    load_state,
-    poll_feed,
-    register_feed,
-)
+from services.fetcher.pipeline import load_state, poll_feed, register_feed
 from tests.unit.fetcher.misbehaving import Servers, run_client, small_settings
 
 

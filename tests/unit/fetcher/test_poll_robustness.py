@@ -16,11 +16,7 @@ from services.common.settings import Settings
 from services.common.stage import Output
 from services.common.topics import DLQ, ENTRIES
 from services.fetcher.net.http import HttpClient
-from services.fetcher.pipeline import (
-    load_state,
-    poll_feed,
-    register_feed,
-)
+from services.fetcher.pipeline import load_state, poll_feed, register_feed
 from services.fetcher.state.schedule import FencedTable
 from tests.conftest import serve_locally
 

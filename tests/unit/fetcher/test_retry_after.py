@@ -16,11 +16,7 @@ from services.common.models import DeadLetter, FeedPoll, FeedRecord, decode, enc
 from services.common.settings import Settings
 from services.common.topics import DLQ
 from services.fetcher.net.http import HttpClient
-from services.fetcher.pipeline import (
-    load_state,
-    poll_feed,
-    register_feed,
-)
+from services.fetcher.pipeline import load_state, poll_feed, register_feed
 from services.fetcher.state.schedule import ScheduledTable
 from tests.conftest import serve_locally
 

@@ -12,11 +12,7 @@ from services.common.models import FeedPoll, FeedRecord, encode
 from services.common.settings import Settings
 from services.common.topics import ENTRIES
 from services.fetcher.net.http import HttpClient
-from services.fetcher.pipeline import (
-    load_state,
-    plan_poll,
-    register_feed,
-)
+from services.fetcher.pipeline import load_state, plan_poll, register_feed
 from tests.conftest import serve_locally
 
 RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>

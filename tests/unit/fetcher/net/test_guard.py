@@ -10,10 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.common.errors import (
-    BlockedAddressError,
-    FetchError,
-)
+from services.common.errors import BlockedAddressError, FetchError
 from services.fetcher.net import guard
 from services.fetcher.net.guard import check_host_literal, is_blocked
 from tests.unit.fetcher.misbehaving import Servers, fetch, small_settings

@@ -15,12 +15,7 @@ from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.common.errors import (
-    BlockedAddressError,
-    FetchError,
-    HttpStatusError,
-    TooLargeError,
-)
+from services.common.errors import BlockedAddressError, FetchError, HttpStatusError, TooLargeError
 from services.common.settings import Settings
 from services.fetcher.net.http import HttpClient
 from tests.conftest import serve_locally

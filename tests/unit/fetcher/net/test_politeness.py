@@ -17,9 +17,7 @@ from services.fetcher.net import politeness
 from services.fetcher.net.http import HttpClient
 from services.fetcher.net.politeness import HostGate
 from services.fetcher.net.robots import RobotsCache
-from services.fetcher.pipeline import (
-    fetch_page,
-)
+from services.fetcher.pipeline import fetch_page
 from tests.conftest import serve_locally
 
 AGENT = "NewswireBot/0.1 (+https://n.example)"

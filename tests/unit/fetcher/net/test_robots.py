@@ -9,16 +9,12 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from services.common.errors import (
-    RobotsDisallowedError,
-)
+from services.common.errors import RobotsDisallowedError
 from services.common.models import Entry, encode
 from services.common.settings import Settings
 from services.fetcher.net.http import HttpClient
 from services.fetcher.net.robots import RobotsCache, parse_rules, pattern_matches, product_token
-from services.fetcher.pipeline import (
-    fetch_page,
-)
+from services.fetcher.pipeline import fetch_page
 from tests.conftest import serve_locally
 
 ROBOTS = (

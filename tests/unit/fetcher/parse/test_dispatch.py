@@ -13,9 +13,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from services.common.errors import (
-    FeedParseError,
-)
+from services.common.errors import FeedParseError
 from services.fetcher.parse.dispatch import parse_feed
 from tests.conftest import SEEDS
 from tests.unit.fetcher.parse.helpers import FEED_URL, parse_or_none

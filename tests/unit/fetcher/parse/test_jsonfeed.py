@@ -9,9 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from services.common.errors import (
-    FeedParseError,
-)
+from services.common.errors import FeedParseError
 from services.fetcher.parse.dispatch import parse_feed
 from tests.unit.fetcher.parse.helpers import parse_or_none
 

@@ -10,9 +10,7 @@ from typing import Any
 import feedparser.mixin
 import pytest
 
-from services.common.errors import (
-    FeedParseError,
-)
+from services.common.errors import FeedParseError
 from services.fetcher.parse.dispatch import parse_feed
 from services.fetcher.parse.model import text_as_html
 from services.fetcher.parse.rss import best_content

@@ -9,9 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.common.errors import (
-    FeedParseError,
-)
+from services.common.errors import FeedParseError
 from services.fetcher.parse.dispatch import parse_feed
 from services.fetcher.parse.model import ParsedEntry
 from services.fetcher.parse.sitemaps import (

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.errors import (
-    ConfigError,
-)
+from services.common.errors import ConfigError
 from services.fetcher.state.registry import load_feeds_file
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.fetcher.state.feedstate import (
-    FeedState,
-)
+from services.fetcher.state.feedstate import FeedState
 from services.fetcher.state.schedule import ScheduledTable, Slot, slot_of
 
 DUE = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
