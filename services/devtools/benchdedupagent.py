@@ -49,6 +49,7 @@ import gzip
 import json
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -429,7 +430,8 @@ def run_layout(
         for proc in stack.procs.values():
             proc.wait_ready(timeout)
         held = wait_spread(stack, lay.sequences, timeout)
-        workers = [p.popen.pid for p in stack.procs.values()]
+        names = {name: p.popen.pid for name, p in stack.procs.items()}
+        workers = list(names.values())
         brokers = [broker.pid] if broker is not None else []
         # Warm-up: group joined, tables recovered, models loaded; texts of their own.
         asyncio.run(produce(settings, warm))
@@ -438,7 +440,11 @@ def run_layout(
         for mix in MIXES:
             records_before = asyncio.run(record_counts(settings))
             cpu_before, broker_before = _cpu_of(workers), _cpu_of(brokers)
+            each_before = {name: _cpu_seconds(pid) for name, pid in names.items()}
             busy_before = _machine_busy_seconds()
+            # This process produces the mix and reads the stories back: its CPU is on the
+            # same cores as the workers' and the broker's.
+            bench_before = _cpu_seconds(os.getpid())
             started = time.monotonic()
             asyncio.run(produce(settings, mixes[mix]))
             ids = {a.id for a in mixes[mix]}
@@ -448,8 +454,13 @@ def run_layout(
                 "seconds": seconds,
                 "decided": sum(1 for i in got if i in ids),
                 "worker_cpu": _cpu_of(workers) - cpu_before,
+                # Whether the work was shared: each worker's own CPU.
+                "worker_cpu_each": {
+                    name: _cpu_seconds(pid) - each_before[name] for name, pid in names.items()
+                },
                 "broker_cpu": _cpu_of(brokers) - broker_before,
                 "machine_busy": _machine_busy_seconds() - busy_before,
+                "bench_cpu": _cpu_seconds(os.getpid()) - bench_before,
                 "load_average": round(os.getloadavg()[0], 2),
             }
             # Counted once the mix is decided; changelog writes of its last decisions
@@ -539,14 +550,27 @@ def summarise(
             "engine_cpu_ms_per_article": _per_article_ms(engine_cpu[mix], n),
             # Cores in use while the mix ran: the workers, the broker, and the machine
             # as a whole (everything else on it included), against its cores.
+            "worker_cpu_ms_per_article_each": {
+                name: _per_article_ms(cpu, n) for name, cpu in m.get("worker_cpu_each", {}).items()
+            },
             "worker_cores": round(m.get("worker_cpu", 0.0) / m["seconds"], 2)
             if m.get("seconds")
             else None,
             "broker_cores": round(m.get("broker_cpu", 0.0) / m["seconds"], 2)
             if m.get("seconds") and got.local_broker
             else None,
+            "bench_process_cores": round(m.get("bench_cpu", 0.0) / m["seconds"], 2)
+            if m.get("seconds")
+            else None,
             "machine_busy_cores": round(m.get("machine_busy", 0.0) / m["seconds"], 2)
             if m.get("seconds")
+            else None,
+            # The machine's CPU (everything on it) per article decided, and the rate its
+            # cores would allow at that cost if every one of them were busy: how close to
+            # the machine's own limit the configuration ran.
+            "machine_cpu_ms_per_article": _per_article_ms(m.get("machine_busy", 0.0), n),
+            "machine_limit_articles_per_s": round((os.cpu_count() or 1) * n / m["machine_busy"], 1)
+            if m.get("machine_busy")
             else None,
             "load_average": m.get("load_average"),
             # Articles per decision sequence (the scope split).
@@ -610,6 +634,36 @@ def _split_cost(base: Measured, other: Measured) -> dict[str, int]:
     }
 
 
+def _median(values: list[float]) -> float:
+    return float(statistics.median(values)) if values else 0.0
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 3) if b else None
+
+
+def report_layout(lay: Layout, r: dict[str, Any], n_round: int) -> None:
+    """One configuration's figures on stderr, a line per mix."""
+    for mix, m in r["mixes"].items():
+        print(
+            f"[round {n_round}] {lay.name} {mix}: {m['decided']}/{m['articles']} articles (per "
+            f"sequence {m['per_sequence']}) in {m['seconds']:.1f} s: "
+            f"{m['agent_articles_per_s']:.1f}/s, worker CPU {m['worker_cpu_ms_per_article']} "
+            f"ms/article {m['worker_cpu_ms_per_article_each']}, broker "
+            f"{m['broker_cpu_ms_per_article']} ms, {m['records_per_article_total']} "
+            f"records/article, machine busy {m['machine_busy_cores']} cores (this process "
+            f"{m['bench_process_cores']}; at that CPU per article its {os.cpu_count()} cores "
+            f"allow {m['machine_limit_articles_per_s']}/s), load {m['load_average']}; the "
+            f"engine alone {m['engine_articles_per_cpu_s']:.1f}/s of CPU",
+            file=sys.stderr,
+        )
+    print(
+        f"[round {n_round}] {lay.name}: held {r['held']}, verdicts_match {r['verdicts_match']} "
+        f"({r['mismatches']} mismatches, {r['misplaced']} misplaced)",
+        file=sys.stderr,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("datasets", type=Path)
@@ -619,6 +673,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--sequences", type=int, default=None, help="one configuration alone (with --workers)"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the configurations this many times, in alternating order (A B, B A, ...); "
+        "rates are the medians",
     )
     parser.add_argument("--timeout", type=float, default=900.0)
     args = parser.parse_args(argv)
@@ -659,45 +720,59 @@ def main(argv: list[str] | None = None) -> int:
 
     results: dict[str, dict[str, Any]] = {}
     runs: dict[str, Measured] = {}
-    for lay in layouts:
-        load = round(os.getloadavg()[0], 2)
-        got = run_layout(lay, mixes, warm, run, external, args.timeout)
-        runs[lay.name] = got
-        results[lay.name] = summarise(lay, got, mixes, engine_cpu, check(lay, got, by_id, run))
-        results[lay.name]["load_average_at_start"] = load
-        r = results[lay.name]
-        for mix, m in r["mixes"].items():
-            print(
-                f"{lay.name} {mix}: {m['decided']}/{m['articles']} articles (per sequence "
-                f"{m['per_sequence']}) in {m['seconds']:.1f} s: {m['agent_articles_per_s']:.1f}/s,"
-                f" worker CPU {m['worker_cpu_ms_per_article']} ms/article, broker "
-                f"{m['broker_cpu_ms_per_article']} ms, {m['records_per_article_total']} "
-                f"records/article, machine busy {m['machine_busy_cores']} cores, load "
-                f"{m['load_average']}; the engine alone {m['engine_articles_per_cpu_s']:.1f}/s "
-                "of CPU",
-                file=sys.stderr,
+    rounds: dict[str, list[dict[str, Any]]] = {lay.name: [] for lay in layouts}
+    for n_round in range(max(1, args.rounds)):
+        # Alternating order: the machine's other load drifts, and neither configuration
+        # should always run second.
+        for lay in layouts if n_round % 2 == 0 else layouts[::-1]:
+            load = round(os.getloadavg()[0], 2)
+            got = run_layout(lay, mixes, warm, run, external, args.timeout)
+            r = summarise(lay, got, mixes, engine_cpu, check(lay, got, by_id, run))
+            r["load_average_at_start"] = load
+            report_layout(lay, r, n_round)
+            rounds[lay.name].append(
+                {
+                    "round": n_round,
+                    "agent_articles_per_s": r["agent_articles_per_s"],
+                    **{mix: r["mixes"][mix]["agent_articles_per_s"] for mix in MIXES},
+                    "load_average_at_start": load,
+                    "machine_busy_cores": {
+                        mix: r["mixes"][mix]["machine_busy_cores"] for mix in MIXES
+                    },
+                    "held": r["held"],
+                    "complete": r["decided"] == r["articles"],
+                    "verdicts_match": r["verdicts_match"],
+                    "mismatches": r["mismatches"],
+                }
             )
-        print(
-            f"{lay.name}: held {r['held']}, verdicts_match {r['verdicts_match']} "
-            f"({r['mismatches']} mismatches, {r['misplaced']} misplaced)",
-            file=sys.stderr,
-        )
+            if lay.name not in results:
+                results[lay.name], runs[lay.name] = r, got
+    for name, done in rounds.items():
+        # The first round's details; rates, checks and holdings over every round.
+        results[name]["rounds"] = done
+        results[name]["median_articles_per_s"] = _median([d["agent_articles_per_s"] for d in done])
+        results[name]["verdicts_match"] = all(d["verdicts_match"] for d in done)
+        results[name]["mismatches"] = sum(d["mismatches"] for d in done)
 
     first = results[layouts[0].name]
     speedup: float | None = None
     by_mix_speedup: dict[str, float | None] = {}
+    per_round: list[float | None] = []
     split_cost: dict[str, int] | None = None
     if len(layouts) > 1:
-        base, other = results[layouts[0].name], results[layouts[1].name]
-        if base["agent_articles_per_s"]:
-            speedup = round(other["agent_articles_per_s"] / base["agent_articles_per_s"], 3)
+        base, other = rounds[layouts[0].name], rounds[layouts[1].name]
+        speedup = _ratio(
+            _median([d["agent_articles_per_s"] for d in other]),
+            _median([d["agent_articles_per_s"] for d in base]),
+        )
         for mix in MIXES:
-            a, b = base["mixes"][mix], other["mixes"][mix]
-            by_mix_speedup[mix] = (
-                round(b["agent_articles_per_s"] / a["agent_articles_per_s"], 3)
-                if a["agent_articles_per_s"]
-                else None
+            by_mix_speedup[mix] = _ratio(
+                _median([d[mix] for d in other]), _median([d[mix] for d in base])
             )
+        per_round = [
+            _ratio(b["agent_articles_per_s"], a["agent_articles_per_s"])
+            for a, b in zip(base, other, strict=True)
+        ]
         split_cost = _split_cost(runs[layouts[0].name], runs[layouts[1].name])
     all_match = all(r["verdicts_match"] for r in results.values())
     report = {
@@ -719,6 +794,7 @@ def main(argv: list[str] | None = None) -> int:
         "configurations": results,
         "sequences_speedup": speedup,
         "sequences_speedup_by_mix": by_mix_speedup,
+        "sequences_speedup_rounds": per_round,
         "sequences_speedup_target": SPEEDUP_TARGET,
         # What splitting scopes changed against one sequence on the same input.
         "split_cost": split_cost,
@@ -733,11 +809,11 @@ def main(argv: list[str] | None = None) -> int:
     if speedup is not None:
         print(
             f"sequences_speedup {speedup} (target {SPEEDUP_TARGET}), by mix "
-            f"{by_mix_speedup}; split cost {split_cost}",
+            f"{by_mix_speedup}, by round {per_round}; split cost {split_cost}",
             file=sys.stderr,
         )
     print(json.dumps(report))
-    complete = all(r["decided"] == r["articles"] for r in results.values())
+    complete = all(d["complete"] for done in rounds.values() for d in done)
     return 0 if complete and all_match else 1
 
 

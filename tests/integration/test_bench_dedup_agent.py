@@ -47,9 +47,12 @@ def check_configuration(conf: dict[str, Any], workers: int, sequences: int) -> N
     assert conf["verdicts"]["duplicate"] == 6
     assert conf["agent_articles_per_s"] > 0
     assert sum(conf["per_sequence"].values()) == 12
+    assert [r["verdicts_match"] for r in conf["rounds"]] == [True]
+    assert conf["median_articles_per_s"] == conf["agent_articles_per_s"]
     for mix in benchdedupagent.MIXES:
         m = conf["mixes"][mix]
         assert m["decided"] == m["articles"] and m["worker_cpu_ms_per_article"] > 0
+        assert set(m["worker_cpu_ms_per_article_each"]) == set(conf["held"])
         assert m["load_average"] is not None and m["machine_busy_cores"] is not None
 
 
@@ -102,6 +105,7 @@ def test_bench_dedup_agent_one_and_two_sequences_on_fresh_brokers(
         assert conf["mixes"]["new_heavy"]["broker_cpu_ms_per_article"] > 0
     assert last["sequences_speedup"] > 0
     assert set(last["sequences_speedup_by_mix"]) == set(benchdedupagent.MIXES)
+    assert last["sequences_speedup_rounds"] == [last["sequences_speedup"]]
     # The same input, and every copy on its original's outlet: the same verdicts (the
     # two ECB+ articles of one event may be grouped apart: what splitting costs).
     assert last["split_cost"]["verdicts_differing"] == 0
