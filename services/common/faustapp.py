@@ -7,8 +7,9 @@ import contextlib
 import logging
 import time
 import weakref
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, cast
 
 import faust
@@ -20,10 +21,12 @@ from faust.tables.manager import TableManager
 from faust.tables.recovery import Recovery
 from faust.types import TP
 
-from services.common import donemeta, faults, faustfixes, metrics, tracing
+from services.common import donemeta, faults, metrics, runtime, tracing
 from services.common.health import DEFAULT_PORTS, HealthServer
 from services.common.kafka import client_options, ensure_topics, faust_options
 from services.common.logging import broker_unreachable
+from services.common.runtime import probe
+from services.common.runtime.acks import OrderedAcks
 from services.common.settings import Settings
 from services.common.stage import Output, Source, Stage
 from services.common.stallwatch import Observed, StallWatch, Verdict
@@ -56,7 +59,7 @@ class StageApp:
         metrics.zero_stage(service)
         datadir = settings.data_dir / service
         datadir.mkdir(parents=True, exist_ok=True)
-        self.app = faustfixes.App(
+        self.app = runtime.App(
             f"newswire-{service}",
             **faust_options(settings),
             store="memory://",
@@ -70,7 +73,7 @@ class StageApp:
             # expired) was seen to stop consuming those partitions for good (fetcher
             # sharding and cleaner SIGKILL tests). A take-over replays the changelog instead.
             table_standby_replicas=0,
-            # faustfixes' seek goes back to the beginning where nothing is committed yet.
+            # The runtime's seek goes back to the beginning where nothing is committed yet.
             consumer_auto_offset_reset="earliest",
             **app_options,
         )
@@ -207,20 +210,20 @@ class StageApp:
                 )
             return
         self._flow_stopped_since, self._wedged = None, False
-        unacked = {m.tp for m in list(consumer._unacked_messages) if not m.acked}  # type: ignore[attr-defined]
-        index = self.app.topics._tp_index  # type: ignore[attr-defined]
+        unacked = probe.waiting_partitions(consumer)
+        channels = probe.channels_of(self.app)
         mine = [tp for tp in tps if tp in held]
         # Held back for a full buffer that has drained (two rounds running, not a moment
         # between a record taken and the callback that fetches it again).
-        drained = faustfixes.held_back_drained(consumer, mine, lambda tp: index.get(tp, ()))
-        lost = set(faustfixes.out_of_fetch(consumer, mine)) | (drained & self._drained_before)
+        drained = runtime.held_back_drained(consumer, mine, channels)
+        lost = set(runtime.out_of_fetch(consumer, mine)) | (drained & self._drained_before)
         self._drained_before = drained
         for tp in sorted(lost):
             # Nothing in Faust would ever fetch it again. Its records in flight stay where
             # they are (the fetch resumes after the last one handed out).
             metrics.CONSUMER_STALLS.labels(self.service, tp.topic).inc()
             state = await self._stall_state(tp, highwaters.get(tp) or 0, committed.get(tp))
-            start = await faustfixes.refetch(consumer, tp, committed.get(tp) or 0)
+            start = await runtime.refetch(consumer, tp, committed.get(tp) or 0)
             log.warning(
                 "%s: the consumer had stopped handing out its records, with nothing to fetch "
                 "it again; fetching it again from offset %d (state when found: %s)",
@@ -232,14 +235,14 @@ class StageApp:
             done, highwater = committed.get(tp), highwaters.get(tp) or 0
             if tp not in held or done is None:
                 continue
-            handed, first = faustfixes.handed_out(consumer, tp)
-            buffered = any(chan.queue.qsize() for chan in index.get(tp, ()))
+            handed, first = runtime.handed_out(consumer, tp)
+            buffered = any(chan.queue.qsize() for chan in channels(tp))
             waiting = tp in unacked or buffered
             seen = Observed(max(0, highwater - done), done, handed, first, waiting)
             verdict = self._stalls.check(tp, seen, now)
             if verdict is Verdict.SUSPECT:
                 note = self._stall_notes[tp] = await self._stall_state(tp, highwater, done)
-                start = await faustfixes.refetch(consumer, tp, done)
+                start = await runtime.refetch(consumer, tp, done)
                 log.info(
                     "%s: %d records behind and none handed out for %.0fs with the agent idle: "
                     "fetching it again from offset %d (%s)",
@@ -272,13 +275,8 @@ class StageApp:
                     log.info("%s: %d offsets behind its commit are not records", tp, seen.lag)
 
     async def _position(self, tp: Any) -> int | None:
-        thread = self.app.consumer._thread  # type: ignore[attr-defined]
-
-        async def position() -> Any:
-            return await thread._ensure_consumer().position(TopicPartition(tp.topic, tp.partition))
-
         try:
-            return cast(int, await self._in_consumer_thread(position))
+            return cast(int, await self._in_consumer_thread(partial(probe.position, tp=tp)))
         except Exception as exc:  # revoked meanwhile, say: the next round looks again
             log.debug("cannot read the position of %s: %r", tp, exc)
             return None
@@ -286,18 +284,11 @@ class StageApp:
     async def _stall_state(self, tp: Any, highwater: int, committed: int | None) -> str:
         """What the consumer's bookkeeping says of `tp`: the cause, when a stall is found."""
         consumer: Any = self.app.consumer
-        index = self.app.topics._tp_index  # type: ignore[attr-defined]
-        queues = [chan.queue for chan in index.get(tp, ())]
         return (
             f"flow {'active' if consumer.flow_active else 'stopped'}, "
             f"committed {committed}, high-water {highwater}, client position "
-            f"{await self._position(tp)}, read offset {consumer._read_offset.get(tp)}, "
-            f"handed out {faustfixes.handed_out(consumer, tp)}, "
-            f"fetching {tp in consumer._get_active_partitions()}, "
-            f"buffer-full {tp in consumer._buffered_partitions}, "
-            f"paused {tp in consumer._paused_partitions}, "
-            f"buffered {sum(q.qsize() for q in queues)}, "
-            f"drop callbacks pending {sum(len(q._pending_pressure_drop_callbacks) for q in queues)}"
+            f"{await self._position(tp)}, "
+            + probe.fetch_state(consumer, tp, probe.channels_of(self.app)(tp))
         )
 
     def alive(self) -> bool:
@@ -438,10 +429,9 @@ class StageApp:
                     )
         if not offsets:
             return
-        thread = consumer._thread  # type: ignore[attr-defined]
 
-        async def commit() -> None:
-            await thread._ensure_consumer().commit(offsets)
+        async def commit(kafka_consumer: Any) -> None:
+            await kafka_consumer.commit(offsets)
 
         await self._in_consumer_thread(commit)
         log.info(
@@ -469,17 +459,20 @@ class StageApp:
         return msg.offset in done
 
     async def _fetch_done(self, tp: Any) -> frozenset[int]:
-        consumer = self.app.consumer
-        atp = TopicPartition(tp.topic, tp.partition)
 
-        async def fetch() -> Any:
-            kafka_consumer = consumer._thread._ensure_consumer()  # type: ignore[attr-defined]
-            self._carry_done_in_commits(kafka_consumer)
-            return await kafka_consumer._coordinator.fetch_committed_offsets([atp])
+        async def fetch(kafka_consumer: Any) -> Any:
+            # Every commit of this client (Faust's own too) carries the known done
+            # offsets past it in its metadata (donemeta.carried): without it the first
+            # commit after a restart forgets what the stopped worker noted, and a
+            # rebalance soon after (a rolling restart) hands the partition to a worker
+            # that redoes those records. `_done_known`'s values are replaced whole,
+            # never changed, so the consumer's thread may read them.
+            probe.carry_in_commits(kafka_consumer, self._with_known_done)
+            return await probe.committed_with_metadata(kafka_consumer, tp)
 
         known = self._done_known.get(TP(tp.topic, tp.partition), frozenset())
         try:
-            found = (await self._in_consumer_thread(fetch)).get(atp)
+            found = await self._in_consumer_thread(fetch)
         except Exception as exc:  # redone rather than skipped
             log.warning("cannot read the committed metadata of %s: %r", tp, exc)
             return known
@@ -493,27 +486,6 @@ class StageApp:
         self._done_known[TP(tp.topic, tp.partition)] = done
         return done
 
-    def _carry_done_in_commits(self, kafka_consumer: Any) -> None:
-        """Make every commit of `kafka_consumer` (Faust's own, every commit interval)
-        carry the known done offsets past it in its metadata (donemeta.carried).
-
-        Without it the first commit after a restart forgets what the stopped worker
-        noted, and a rebalance soon after (a rolling restart) hands the partition to a
-        worker that redoes those records. Runs in the consumer's thread; it only reads
-        `_done_known`, whose values are replaced whole, never changed.
-        """
-        if getattr(kafka_consumer, "_newswire_carries_done", False):
-            return
-        commit = kafka_consumer.commit
-
-        async def carrying(offsets: Any = None) -> Any:
-            if offsets:
-                offsets = {tp: self._with_known_done(tp, om) for tp, om in offsets.items()}
-            return await commit(offsets)
-
-        kafka_consumer.commit = carrying
-        kafka_consumer._newswire_carries_done = True
-
     def _with_known_done(self, tp: Any, om: Any) -> Any:
         offset, metadata = (om, "") if isinstance(om, int) else (om.offset, om.metadata)
         known = self._done_known.get(TP(tp.topic, tp.partition))
@@ -521,15 +493,10 @@ class StageApp:
             return om
         return OffsetAndMetadata(offset, donemeta.carried(offset, metadata, known))
 
-    async def _in_consumer_thread(self, fn: Callable[[], Awaitable[Any]]) -> Any:
-        """Run `fn` in the consumer's thread, giving up after CONSUMER_CALL_TIMEOUT_S.
-
-        aiokafka retries a committed-offset fetch for as long as the coordinator is away
-        (a paused broker: forever), and the agent waiting on it would read nothing
-        meanwhile. (mode's thread does not resolve a promise given up on.)
-        """
-        thread = self.app.consumer._thread  # type: ignore[attr-defined]
-        return await asyncio.wait_for(thread.call_thread(fn), CONSUMER_CALL_TIMEOUT_S)
+    async def _in_consumer_thread(self, fn: Callable[[Any], Awaitable[Any]]) -> Any:
+        """`fn(kafka_consumer)` in the consumer's thread, given up after
+        CONSUMER_CALL_TIMEOUT_S (probe.in_consumer_thread)."""
+        return await probe.in_consumer_thread(self.app, fn, CONSUMER_CALL_TIMEOUT_S)
 
     def topic(self, name: str, **kw: Any) -> faust.TopicT:
         if name not in self._topics:
@@ -671,156 +638,6 @@ class HealthService(mode.Service):
 
     async def on_stop(self) -> None:
         await self.server.stop()
-
-
-class OrderedAcks:
-    """Acknowledge events in the order they were read, each once it is finished and its
-    outputs are on the broker, without making every event wait for its own round trip.
-
-    For agents whose events are many and small (dedup's hops): awaiting each event's
-    outputs before reading the next caps an agent at one broker round trip per event;
-    and for the page agent, whose events finish out of order (one lane per host).
-    Acknowledgements always form a prefix of the events read: Faust commits the highest
-    contiguous acknowledged offset, and its own bookkeeping did not see a gap of one
-    offset right after the committed one (fixed in faustfixes; a prefix is safe
-    either way). `read` registers an event when it is read (the
-    decider finishes them in another order); `add` reads and finishes at once. A send
-    that fails stops the acknowledgements there and crashes the worker (`on_error`):
-    the records are read again after the restart.
-    """
-
-    def __init__(
-        self,
-        stream: Any,
-        limit: int = 1000,
-        idle_s: float = 0.2,
-        on_error: Callable[[BaseException], None] | None = None,
-        *,
-        skip_done: bool = False,
-    ) -> None:
-        self.stream = stream
-        self.skip_done = skip_done
-        self.limit = limit
-        self.idle_s = idle_s
-        self.on_error = on_error
-        # Bumped by `reset`: work begun before a rebalance can tell it is stale.
-        self.generation = 0
-        self._read: deque[Any] = deque()  # events in the order read
-        self._held: dict[int, Any] = {}  # id -> event, for the events in _read
-        self._finished: dict[int, list[Any]] = {}  # id(event) -> its output futures
-        self._lock = asyncio.Lock()
-        self._idle: asyncio.Task[None] | None = None
-        self._failed = False
-        self._fewer = asyncio.Event()  # set whenever events leave `_read`
-
-    def read(self, event: Any) -> None:
-        self._read.append(event)
-        self._held[id(event)] = event
-
-    @property
-    def pending(self) -> int:
-        """Events read and not yet acknowledged (nor dropped by `reset`)."""
-        return len(self._read)
-
-    async def wait_for_room(self, limit: int) -> None:
-        """Wait while `limit` events are pending: what a crash or rebalance makes the
-        consumer read again is bounded by this, not only what is still in work."""
-        while len(self._read) >= limit:
-            self._fewer.clear()
-            await self._fewer.wait()
-
-    def reset(self) -> None:
-        """Forget every event not yet acknowledged (partitions were revoked: Faust reads
-        the kept ones again from the committed offsets)."""
-        self.generation += 1
-        self._read.clear()
-        self._held.clear()
-        self._finished.clear()
-        self._fewer.set()
-        if self._idle is not None:
-            self._idle.cancel()
-            self._idle = None
-
-    async def done(self, events: Sequence[Any], futures: Sequence[Any]) -> None:
-        """`events` are finished once `futures` (their outputs) are."""
-        for event in events:
-            if self._held.get(id(event)) is event:  # not one dropped by `reset`
-                self._finished[id(event)] = list(futures)
-        await self.drain(wait=len(self._finished) > self.limit)
-        if self._read and (self._idle is None or self._idle.done()):
-            # The last events of a burst are acknowledged even if no more arrive.
-            self._idle = asyncio.ensure_future(self._drain_when_idle())
-
-    async def add(self, events: Sequence[Any], futures: Sequence[Any]) -> None:
-        for event in events:
-            self.read(event)
-        await self.done(events, futures)
-
-    async def drain(self, wait: bool = False) -> None:
-        """Acknowledge the finished events at the front; `wait`: also wait for their
-        outputs while more than `limit` are finished."""
-        async with self._lock:
-            while self._read and id(self._read[0]) in self._finished:
-                futures = self._finished[id(self._read[0])]
-                if not wait and not all(f.done() for f in futures):
-                    return
-                if futures:
-                    generation = self.generation
-                    try:
-                        await asyncio.gather(*futures)
-                    except Exception as exc:
-                        if not self._failed:
-                            self._failed = True
-                            log.error("output not delivered, stopping acknowledgements: %r", exc)
-                            if self.on_error is not None:
-                                self.on_error(exc)
-                        raise
-                    if generation != self.generation:
-                        return  # reset while waiting: the events are read again
-                event = self._read.popleft()
-                del self._finished[id(event)]
-                del self._held[id(event)]
-                self._fewer.set()
-                await self.stream.ack(event)
-                wait = wait and len(self._finished) > self.limit
-
-    async def flush(self) -> None:
-        """Acknowledge every finished event at the front, waiting for their outputs."""
-        while self._read and id(self._read[0]) in self._finished and not self._failed:
-            futures = self._finished[id(self._read[0])]
-            if futures:
-                await asyncio.wait(futures)
-            try:
-                await self.drain()
-            except Exception:  # reported once, by `drain`; the rest is read again
-                return
-
-    def finished_beyond(self) -> dict[Any, tuple[int, list[int]]]:
-        """Per partition with events not yet acknowledged: the first one's offset, and the
-        offsets of those finished with their outputs delivered (they wait behind an
-        unfinished one, possibly of another partition)."""
-        found: dict[Any, tuple[int, list[int]]] = {}
-        for event in self._read:
-            msg = event.message
-            _, done = found.setdefault(msg.tp, (msg.offset, []))
-            futures = self._finished.get(id(event))
-            if futures is not None and all(_delivered(f) for f in futures):
-                done.append(msg.offset)
-        return {tp: entry for tp, entry in found.items() if entry[1]}
-
-    async def _drain_when_idle(self) -> None:
-        while self._read and id(self._read[0]) in self._finished and not self._failed:
-            await asyncio.sleep(self.idle_s)
-            head = self._read[0] if self._read else None
-            futures = self._finished.get(id(head), []) if head is not None else []
-            if futures:
-                await asyncio.wait(futures)
-            with contextlib.suppress(Exception):  # reported once, by `drain`
-                await self.drain()
-
-
-def _delivered(future: Any) -> bool:
-    return bool(future.done() and not future.cancelled() and future.exception() is None)
 
 
 def changelog_specs(app: faust.App) -> tuple[TopicSpec, ...]:

@@ -16,6 +16,7 @@ from aiokafka import TopicPartition
 
 from services.common.errors import NewswireError
 from services.common.kafka import consumer
+from services.common.runtime import probe
 from services.common.settings import Settings
 
 
@@ -68,7 +69,7 @@ async def read_topic(
 
 async def _partitions(cons: Any, topic: str, deadline: float | None) -> list[TopicPartition]:
     while True:
-        await cons._client.force_metadata_update()
+        await probe.refresh_metadata(cons)
         found = cons.partitions_for_topic(topic)
         if found:
             return [TopicPartition(topic, p) for p in sorted(found)]

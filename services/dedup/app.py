@@ -40,9 +40,10 @@ from typing import Any
 
 from services.common import faults, metrics
 from services.common.errors import DecodeError
-from services.common.faustapp import OrderedAcks, StageApp
+from services.common.faustapp import StageApp
 from services.common.kafka import end_offsets, read_tail
 from services.common.models import DedupAnswer, decode, encode
+from services.common.runtime.acks import HOLDING_RECORDS, OrderedAcks
 from services.common.settings import Settings
 from services.common.stage import Source
 from services.common.topics import (
@@ -101,10 +102,8 @@ class _Sequence:
 
 
 def build(settings: Settings) -> StageApp:
-    # The decider holds records unacknowledged until their article is complete; Faust's
-    # default wait for every read record to be acknowledged before a rebalance would
-    # then never end. Unacknowledged records are simply read again by the new owner.
-    sa = StageApp(STAGE, settings, stream_wait_empty=False)
+    # The decider holds records unacknowledged until their article is complete.
+    sa = StageApp(STAGE, settings, **HOLDING_RECORDS)
     config = config_from(settings)
     lookup_partitions = DEDUP_LOOKUPS.partition_count(settings)
     sequences = DEDUP_SEQUENCE.partition_count(settings)

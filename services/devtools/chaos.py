@@ -243,7 +243,7 @@ class RunConfig:
     pause_s: float = BROKER_PAUSE_S
 
 
-# Services that acknowledge records themselves refuse exactly_once (faustfixes'
+# Services that acknowledge records themselves refuse exactly_once (services.common.runtime's
 # EXACTLY_ONCE_NOACK); under --guarantee exactly_once they run at-least-once, dedup
 # sending each story record once by its own means (dedup/sent.py).
 AT_LEAST_ONCE_ONLY = ("fetcher", "dedup")

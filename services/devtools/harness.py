@@ -22,6 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from services.common.broker import LocalBroker, start_broker
 from services.common.kafka import client_options, consumer
+from services.common.runtime import probe
 from services.common.settings import PROJECT_ROOT, Settings
 from services.common.urls import article_id
 
@@ -167,7 +168,7 @@ class TopicWatch:
     async def _consume(self, cons: Any) -> None:
         tps: list[TopicPartition] = []
         for topic in self.topics:
-            await cons._client.force_metadata_update()
+            await probe.refresh_metadata(cons)
             parts = cons.partitions_for_topic(topic) or set()
             tps += [TopicPartition(topic, p) for p in sorted(parts)]
         cons.assign(tps)

@@ -19,6 +19,8 @@ from faust.types import TP
 from services.common import faults, metrics
 from services.common.faustapp import StageApp
 from services.common.models import FeedPoll, decode, encode, utcnow
+from services.common.runtime.acks import HOLDING_RECORDS
+from services.common.runtime.fenced import FencedTable
 from services.common.settings import Settings
 from services.common.stage import Source
 from services.common.topics import ENTRIES, FEED_POLLS, FEEDS
@@ -34,18 +36,17 @@ from services.fetcher.pipeline import (
     plan_poll,
     register_feed,
 )
-from services.fetcher.state.schedule import FencedTable, ScheduledTable
+from services.fetcher.state.schedule import ScheduledTable
 
 # A poll command not answered in this long is sent again (its worker may have died).
 POLL_RESEND_S = 300.0
 
 
 def build(settings: Settings) -> StageApp:
-    # No wait for every read record to be acknowledged before a rebalance: the page
-    # agent reads up to page_backlog entries ahead, and waiting for all their pages
-    # (each host in its turn) would stall the group for minutes. What is not acknowledged
-    # is read again by the new owner; a poll under way finds its feed gone (FencedTable).
-    sa = StageApp(STAGE, settings, stream_wait_empty=False)
+    # The page agent reads up to page_backlog entries ahead, and waiting for all their
+    # pages (each host in its turn) before a rebalance would stall the group for minutes
+    # (HOLDING_RECORDS). A poll under way finds its feed gone (FencedTable).
+    sa = StageApp(STAGE, settings, **HOLDING_RECORDS)
     app = sa.app
     table = app.Table(
         "feed-state", key_type=str, value_type=str, partitions=settings.topic_partitions

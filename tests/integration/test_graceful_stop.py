@@ -218,7 +218,7 @@ def test_fetcher_sigterm_redoes_only_what_was_in_flight(
     # Issue 13's target: at most 1% redone. The pages in flight finish before the commit
     # and those done past the commit point are noted in it, so none should be. The 3-4
     # measured here before were the restarted worker reading the last record of each
-    # partition twice after recovery's seek back (fixed in faustfixes); 0 of 320 in 19
+    # partition twice after recovery's seek back (fixed in services.common.runtime); 0 of 320 in 19
     # runs since (38 and 54 before the graceful stop).
     bound = N_PAGES // 100
     assert refetched <= bound, f"{refetched} pages fetched twice (bound {bound})"

@@ -3,9 +3,9 @@
 An exactly_once worker writes its changelogs in transactions, each ended by a marker at
 an offset of its own that no consumer receives. A worker switched back to at_least_once
 then stayed in recovery for good: Faust waits for a record at the changelog's last
-offset, which is a marker (services.common.faustfixes, MarkerAwareRecovery).
+offset, which is a marker (services.common.runtime, MarkerAwareRecovery).
 
-The worker is a real Faust worker process (Newswire's faustfixes.App, a table and an
+The worker is a real Faust worker process (Newswire's runtime.App, a table and an
 agent, like the cleaner) on the real broker; it prints its table once recovery is done.
 """
 
@@ -39,12 +39,12 @@ def worker_main(bootstrap: str, app_id: str, source: str) -> None:
     import faust
     from faust.worker import Worker
 
-    from services.common import faustfixes
+    from services.common import runtime
     from services.common.kafka import faust_options
 
     settings = Settings(kafka_bootstrap=bootstrap, _env_file=None)
     assert settings.processing_guarantee == "at_least_once"
-    app = faustfixes.App(
+    app = runtime.App(
         app_id,
         **{**faust_options(settings), "topic_partitions": 1},
         store="memory://",

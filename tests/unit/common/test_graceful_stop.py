@@ -9,7 +9,7 @@ from typing import Any
 
 from services.common import faults
 from services.common.donemeta import PREFIX, decode_done, encode_done
-from services.common.faustapp import OrderedAcks
+from services.common.runtime.acks import OrderedAcks
 
 
 def test_done_offsets_round_trip_for_their_commit_point() -> None:

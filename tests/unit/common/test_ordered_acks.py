@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from services.common.faustapp import OrderedAcks
+from services.common.runtime.acks import OrderedAcks
 
 
 class Stream:

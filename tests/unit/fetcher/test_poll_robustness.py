@@ -12,12 +12,12 @@ import pytest
 from aiohttp import web
 
 from services.common.models import DeadLetter, Entry, FeedPoll, FeedRecord, decode, encode
+from services.common.runtime.fenced import FencedTable
 from services.common.settings import Settings
 from services.common.stage import Output
 from services.common.topics import DLQ, ENTRIES
 from services.fetcher.net.http import HttpClient
 from services.fetcher.pipeline import load_state, poll_feed, register_feed
-from services.fetcher.state.schedule import FencedTable
 from tests.conftest import serve_locally
 
 SETTINGS = Settings(allow_private_networks=True, seen_entries_per_feed=5)

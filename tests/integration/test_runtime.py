@@ -1,4 +1,4 @@
-"""services.common.faustfixes against a real broker: the seek back really goes back."""
+"""services.common.runtime against a real broker: the seek back really goes back."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import OffsetAndMetadata
 
-from services.common.faustfixes import seek_to_committed_or_beginning
+from services.common.runtime import seek_to_committed_or_beginning
 
 
 async def positions_after_seek(bootstrap: str, commit: int | None) -> tuple[int, int]:

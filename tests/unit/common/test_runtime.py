@@ -1,74 +1,108 @@
-"""The commit bookkeeping of services.common.faustfixes, beside faust's own.
+"""The runtime fixes of services.common.runtime, beside faust's own.
 
-A consumer's bookkeeping is plain state (acknowledged offsets, gaps, the committed
-offset); these tests drive the patched and the original methods over the same state.
-The behaviour against a broker is checked by tests/integration/test_faustfixes.py and
+Each test drives a real consumer of the runtime's app (built, not started: no broker),
+and where a record stream matters, Faust's own fetch loop (`_drain_messages`) over
+records fed to the runtime's getmany; the original methods run over the same state for
+comparison.
+The behaviour against a broker is checked by tests/integration/test_runtime.py and
 by dedup's two-worker test, whose commits stalled before the fix.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+import itertools
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from faust.transport.consumer import Consumer as FaustConsumer
 from faust.types import TP
-from intervaltree import IntervalTree  # type: ignore[import-untyped]
 
-from services.common import faustfixes
-from services.common.faustfixes import commit_point
+from services.common import runtime
+from services.common.runtime import consumer as runtime_consumer
+from services.common.runtime.consumer import Consumer
+from services.common.runtime.flow import Queue
+from services.common.runtime.offsets import commit_point, markers_only_left
+from services.common.runtime.recovery import MarkerAwareRecovery
+from services.common.runtime.transactions import source_transactional_id
 
 PART = TP("t", 0)
 
 
+# One event loop for the module: a Faust consumer is bound to the loop it was built in.
+LOOP = asyncio.new_event_loop()
+
+
+def run(coro: Any) -> Any:
+    return LOOP.run_until_complete(coro)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_loop() -> Iterator[None]:
+    yield
+    LOOP.close()
+
+
 def consumer(committed: int | None, start: int | None = None) -> Any:
-    """Bookkeeping of one partition; `start`: where its next seek goes (the broker's
-    committed offset, or the partition's first)."""
+    """A real consumer of the runtime's app (built, not started) holding one partition;
+    `committed`: its committed offset as Faust knows it; `start`: where its next seek
+    goes (the broker's committed offset, or the partition's first)."""
+
+    async def build() -> Any:
+        app = runtime.App(
+            f"bookkeeping-{next(APPS)}", broker="kafka://127.0.0.1:9", store="memory://"
+        )
+        # Gaps count only on topics whose records are acknowledged (an agent's topics).
+        app.topics.acks_enabled_for = lambda topic: True  # type: ignore[method-assign]
+        return app.consumer
 
     async def seek_to_committed() -> dict[TP, int]:  # where reading starts
         assert start is not None
         return {PART: start}
 
-    state = SimpleNamespace(
-        _acked=defaultdict(list),
-        _acked_index=defaultdict(set),
-        _gap=defaultdict(IntervalTree),
-        _committed_offset=defaultdict(lambda: None),
-        _read_offset=defaultdict(lambda: None),
-        seek_to_committed=seek_to_committed,
-        _newswire_reading=faustfixes._Reading(assigned={PART}),
-    )
-    state._add_gap = lambda *a: faustfixes._add_gap(state, *a)
+    built = run(build())
+    assert isinstance(built, Consumer)
+    state: Any = built
+    state.seek_to_committed = seek_to_committed
+    state._newswire_reading = runtime_consumer._Reading(assigned={PART})
     state._committed_offset[PART] = committed
     return state
 
 
-def hand_out(state: Any, offsets: list[int]) -> list[int]:
-    """The fetch loop (faust's _drain_messages) over records at `offsets`, through the
-    patched getmany: the offsets it hands to the streams."""
+APPS = itertools.count()
 
-    async def fetched(self: Any, timeout: float) -> Any:
-        for offset in offsets:
-            yield PART, SimpleNamespace(offset=offset)
 
-    async def loop() -> list[int]:
-        out = []
-        original, faustfixes._getmany = faustfixes._getmany, fetched
-        try:
-            async for tp, message in faustfixes._getmany_tracked(state, 1.0):
-                read = state._read_offset[tp]
-                if read is None or message.offset >= read:
-                    if message.offset - (read or 0) > 1 and read:
-                        await state._add_gap(tp, read + 1, message.offset)
-                    out.append(message.offset)
-                    state._read_offset[tp] = message.offset
-        finally:
-            faustfixes._getmany = original
-        return out
+def hand_out(state: Any, offsets: list[int], during: Any = None) -> list[int]:
+    """Faust's own fetch loop (`_drain_messages`) over records at `offsets` through the
+    runtime's getmany: the offsets it hands to the streams. `during(offset)` runs as a
+    record leaves the runtime's getmany, before the loop looks at it (the loop yields to
+    the event loop there every hundred records)."""
+    out: list[int] = []
 
-    return asyncio.run(loop())
+    async def loop() -> None:
+        fetched_all = asyncio.Event()
+
+        async def fetched() -> Any:
+            for offset in offsets:
+                yield PART, SimpleNamespace(offset=offset, topic=PART.topic, key=None, value=None)
+            fetched_all.set()
+
+        async def tracked(timeout: float) -> Any:
+            async for tp, message in state._tracked(fetched()):
+                if during is not None:
+                    await during(message.offset)
+                yield tp, message
+
+        async def callback(message: Any) -> None:  # the streams
+            out.append(message.offset)
+
+        state.getmany, state.callback = tracked, callback
+        await state._drain_messages(SimpleNamespace(_stopped=fetched_all))
+
+    run(loop())
+    return out
 
 
 def ack(state: Any, offsets: range | list[int]) -> None:
@@ -101,7 +135,7 @@ def test_an_unacknowledged_record_right_after_the_commit_blocks_it() -> None:
     patched, original = consumer(5), consumer(5)
     for state in (patched, original):
         ack(state, [6, 7])
-    assert faustfixes._new_offset(patched, PART) is None
+    assert Consumer._new_offset(patched, PART) is None
     # Faust commits past record 5, which nobody acknowledged: lost after a crash.
     assert FaustConsumer._new_offset(original, PART) == 8
 
@@ -114,45 +148,45 @@ def test_a_seek_back_during_a_fetch_does_not_stall_the_commits() -> None:
     a gap. All of 716..800 are then acknowledged for real.
     """
     original = consumer(716)
-    asyncio.run(FaustConsumer._add_gap(original, PART, 717, 758))
+    run(FaustConsumer._add_gap(original, PART, 717, 758))
     ack(original, range(716, 801))
     # Each offset of the gap is listed twice: one offset per commit.
     assert commits(original, FaustConsumer._new_offset, 3) == [718, 719, 720]
 
     patched = consumer(716)
-    asyncio.run(faustfixes._add_gap(patched, PART, 717, 758))
+    run(Consumer._add_gap(patched, PART, 717, 758))
     ack(patched, range(716, 801))
-    assert commits(patched, faustfixes._new_offset, 2) == [801, None]
+    assert commits(patched, Consumer._new_offset, 2) == [801, None]
     assert not patched._acked[PART] and not patched._acked_index[PART]
 
 
 def test_a_real_gap_ends_before_the_record_that_revealed_it() -> None:
     # Records 8 and 9 were compacted away: last read 7, then 10 arrived.
     state = consumer(5)
-    asyncio.run(faustfixes._add_gap(state, PART, 8, 10))
+    run(Consumer._add_gap(state, PART, 8, 10))
     assert sorted((g.begin, g.end) for g in state._gap[PART]) == [(8, 10)]
     ack(state, [5, 6, 7])
-    assert faustfixes._new_offset(state, PART) == 8  # the gap waits for a later record
+    assert Consumer._new_offset(state, PART) == 8  # the gap waits for a later record
     state._committed_offset[PART] = 8
     ack(state, [10])
-    assert faustfixes._new_offset(state, PART) == 11
+    assert Consumer._new_offset(state, PART) == 11
     # A gap at the committed offset itself (record 11 gone, 12 arrived after a seek).
     state._committed_offset[PART] = 11
-    asyncio.run(faustfixes._add_gap(state, PART, 11, 12))
+    run(Consumer._add_gap(state, PART, 11, 12))
     ack(state, [12])
-    assert faustfixes._new_offset(state, PART) == 13
+    assert Consumer._new_offset(state, PART) == 13
 
 
 def test_record_10_is_not_left_for_later_when_unacknowledged() -> None:
     # The record that revealed a gap is not in it: until it is acknowledged, the
     # commit stops before it.
     state = consumer(5)
-    asyncio.run(faustfixes._add_gap(state, PART, 6, 10))
+    run(Consumer._add_gap(state, PART, 6, 10))
     ack(state, [5])
-    assert faustfixes._new_offset(state, PART) == 6
+    assert Consumer._new_offset(state, PART) == 6
     state._committed_offset[PART] = 6
     ack(state, [11])
-    assert faustfixes._new_offset(state, PART) == 10  # 6..9 gap, 10 not acknowledged
+    assert Consumer._new_offset(state, PART) == 10  # 6..9 gap, 10 not acknowledged
 
 
 def test_a_seek_during_a_fetch_keeps_what_was_handed_out() -> None:
@@ -161,7 +195,7 @@ def test_a_seek_during_a_fetch_keeps_what_was_handed_out() -> None:
     made up over 100..139: with only 100 acknowledged, the commit is 101."""
     state = consumer(None, start=100)
     assert hand_out(state, list(range(100, 140))) == list(range(100, 140))
-    asyncio.run(faustfixes._perform_seek(state))
+    run(Consumer.perform_seek(state))
     assert state._committed_offset[PART] == 100 and state._read_offset[PART] == 139
     # The rest of the fetch, then the copies fetched again from 100: dropped up to 140,
     # the last one handed out included (faust's fetch loop passes a record at its read
@@ -169,7 +203,7 @@ def test_a_seek_during_a_fetch_keeps_what_was_handed_out() -> None:
     assert hand_out(state, [140, *range(100, 142)]) == [140, 141]
     assert not state._gap[PART]
     ack(state, [100, 140, 141])
-    assert faustfixes._new_offset(state, PART) == 101
+    assert Consumer._new_offset(state, PART) == 101
 
 
 def test_the_last_record_handed_out_before_the_seek_is_not_handed_out_again() -> None:
@@ -179,54 +213,40 @@ def test_the_last_record_handed_out_before_the_seek_is_not_handed_out_again() ->
     second time, its article sent twice in one transaction."""
     state = consumer(None, start=60)
     assert hand_out(state, [60, 61, 62, 63]) == [60, 61, 62, 63]
-    asyncio.run(faustfixes._perform_seek(state))
+    run(Consumer.perform_seek(state))
     assert hand_out(state, [60, 61, 62, 63, 64, 65]) == [64, 65]
     ack(state, range(60, 66))
-    assert faustfixes._new_offset(state, PART) == 66
+    assert Consumer._new_offset(state, PART) == 66
     # A record the fetch loop got while the seek ran (it yields to the event loop every
     # hundred records, before its test) is still handed out, once.
     state = consumer(None, start=60)
 
-    async def seek_midway() -> list[int]:
-        out: list[int] = []
-        original = faustfixes._getmany
+    seen: list[int] = []
 
-        async def fetched(self: Any, timeout: float) -> Any:
-            for offset in (60, 61, 60, 61, 62):
-                yield PART, SimpleNamespace(offset=offset)
+    async def seek_on_the_first_61(offset: int) -> None:
+        seen.append(offset)
+        if offset == 61 and seen.count(61) == 1:
+            await Consumer.perform_seek(state)  # while 61 is in the loop's hands
 
-        faustfixes._getmany = fetched
-        try:
-            async for tp, message in faustfixes._getmany_tracked(state, 1.0):
-                if message.offset == 61 and not out.count(61):
-                    await faustfixes._perform_seek(state)  # while 61 is in the loop's hands
-                read = state._read_offset[tp]
-                if read is None or message.offset >= read:
-                    out.append(message.offset)
-                    state._read_offset[tp] = message.offset
-        finally:
-            faustfixes._getmany = original
-        return out
-
-    assert asyncio.run(seek_midway()) == [60, 61, 62]
+    assert hand_out(state, [60, 61, 60, 61, 62], during=seek_on_the_first_61) == [60, 61, 62]
 
 
 def test_after_a_seek_missing_records_at_the_target_are_a_gap() -> None:
     # Committed 1 (the fetch loop cannot see a gap after offset 0); record 1 was
     # compacted away, and record 2 comes first.
     state = consumer(None, start=1)
-    asyncio.run(faustfixes._perform_seek(state))
+    run(Consumer.perform_seek(state))
     assert state._read_offset[PART] == 0
     assert hand_out(state, [2, 3]) == [2, 3]
     ack(state, [2, 3])
-    assert faustfixes._new_offset(state, PART) == 4
+    assert Consumer._new_offset(state, PART) == 4
     # The same from nothing committed: reading starts at the partition's first, 5.
     state = consumer(None, start=5)
-    asyncio.run(faustfixes._perform_seek(state))
+    run(Consumer.perform_seek(state))
     assert state._read_offset[PART] == 4 and state._committed_offset[PART] == 5
     assert hand_out(state, [7]) == [7]
     ack(state, [7])
-    assert faustfixes._new_offset(state, PART) == 8
+    assert Consumer._new_offset(state, PART) == 8
 
 
 def test_nothing_is_committed_before_the_seek_sets_the_offset() -> None:
@@ -234,11 +254,11 @@ def test_nothing_is_committed_before_the_seek_sets_the_offset() -> None:
     # came out of order (fetch-pages runs 8 at a time) must not be committed then.
     state = consumer(None, start=0)
     ack(state, [1, 2, 3])
-    assert faustfixes._new_offset(state, PART) is None
-    asyncio.run(faustfixes._perform_seek(state))
-    assert faustfixes._new_offset(state, PART) is None  # record 0 still unacknowledged
+    assert Consumer._new_offset(state, PART) is None
+    run(Consumer.perform_seek(state))
+    assert Consumer._new_offset(state, PART) is None  # record 0 still unacknowledged
     ack(state, [0])
-    assert faustfixes._new_offset(state, PART) == 4
+    assert Consumer._new_offset(state, PART) == 4
 
 
 def test_a_read_offset_left_from_the_previous_assignment_drops_nothing() -> None:
@@ -248,10 +268,10 @@ def test_a_read_offset_left_from_the_previous_assignment_drops_nothing() -> None
     state = consumer(None, start=100)
     state._read_offset[PART] = 356
     assert hand_out(state, [100, 101]) == [100, 101]
-    asyncio.run(faustfixes._perform_seek(state))
+    run(Consumer.perform_seek(state))
     assert state._read_offset[PART] == 101 and not state._gap[PART]
     ack(state, [100, 101])
-    assert faustfixes._new_offset(state, PART) == 102
+    assert Consumer._new_offset(state, PART) == 102
 
 
 def test_records_handed_out_before_the_seek_start_past_missing_ones() -> None:
@@ -259,9 +279,9 @@ def test_records_handed_out_before_the_seek_start_past_missing_ones() -> None:
     # and was handed out before the seek: the seek marks 100..104 as a gap.
     state = consumer(None, start=100)
     assert hand_out(state, [105, 106]) == [105, 106]
-    asyncio.run(faustfixes._perform_seek(state))
+    run(Consumer.perform_seek(state))
     ack(state, [105])
-    assert faustfixes._new_offset(state, PART) == 106
+    assert Consumer._new_offset(state, PART) == 106
 
 
 def test_a_record_handed_out_as_the_seek_ends_is_waited_for() -> None:
@@ -269,39 +289,29 @@ def test_a_record_handed_out_as_the_seek_ends_is_waited_for() -> None:
     # page fetcher works on 8 at a time): nothing may be committed past 100.
     state = consumer(None, start=100)
     assert hand_out(state, [100]) == [100]
-    asyncio.run(faustfixes._perform_seek(state))
+    run(Consumer.perform_seek(state))
     assert hand_out(state, [101]) == [101]
     ack(state, [101])
-    assert faustfixes._new_offset(state, PART) is None
+    assert Consumer._new_offset(state, PART) is None
     ack(state, [100])
-    assert faustfixes._new_offset(state, PART) == 102
+    assert Consumer._new_offset(state, PART) == 102
 
 
 def test_revocation_forgets_what_was_handed_out() -> None:
     state = consumer(None, start=100)
     assert hand_out(state, [100, 101]) == [100, 101]
 
-    async def revoke() -> None:
-        original = faustfixes._on_partitions_revoked
-
-        async def forget(self: Any, revoked: Any) -> None:  # faust's own: clears these
-            self._read_offset.pop(PART, None)
-            self._committed_offset.pop(PART, None)
-
-        faustfixes._on_partitions_revoked = forget
-        try:
-            await faustfixes._revoked(state, {PART})
-        finally:
-            faustfixes._on_partitions_revoked = original
-
-    asyncio.run(revoke())
+    runtime_consumer._forget(state, {PART})
+    # Then faust's own revocation, which clears these:
+    state._read_offset.pop(PART, None)
+    state._committed_offset.pop(PART, None)
     # A seek while the revocation waits (faust makes one when the flow is stopped)
     # leaves the partition alone: nothing is committed for it until it is assigned.
-    asyncio.run(faustfixes._perform_seek(state))
+    run(Consumer.perform_seek(state))
     assert state._committed_offset.get(PART) is None and state._read_offset.get(PART) is None
     state._newswire_reading.assigned = {PART}
     # Back with the partition: the seek (to 100) sets the read offset before 100 again.
-    asyncio.run(faustfixes._perform_seek(state))
+    run(Consumer.perform_seek(state))
     assert state._read_offset[PART] == 99
     assert hand_out(state, [100, 101, 102]) == [100, 101, 102]
 
@@ -310,17 +320,17 @@ def test_the_seek_never_sets_the_committed_offset_back() -> None:
     # The broker was asked before a commit of 105 landed: the seek's answer is 100.
     state = consumer(105, start=100)
     assert hand_out(state, [105]) == [105]
-    asyncio.run(faustfixes._perform_seek(state))
+    run(Consumer.perform_seek(state))
     assert state._committed_offset[PART] == 105
 
 
 def test_a_gap_right_after_offset_0_is_seen() -> None:
     # The fetch loop ignores gaps while its read offset is 0: record 1 compacted away.
     state = consumer(None, start=0)
-    asyncio.run(faustfixes._perform_seek(state))
+    run(Consumer.perform_seek(state))
     assert hand_out(state, [0, 2, 3]) == [0, 2, 3]
     ack(state, [0, 2, 3])
-    assert faustfixes._new_offset(state, PART) == 4
+    assert Consumer._new_offset(state, PART) == 4
 
 
 # ---- recovery over transaction markers --------------------------------------------------
@@ -328,11 +338,11 @@ def test_a_gap_right_after_offset_0_is_seen() -> None:
 
 def test_markers_only_left_when_the_position_is_past_the_last_offset() -> None:
     # Records up to 4 seen, 5 is the commit marker, the consumer's next fetch is 6.
-    assert faustfixes.markers_only_left(5, 4, 6)
-    assert not faustfixes.markers_only_left(5, 4, 5)  # offset 5 not fetched yet
-    assert not faustfixes.markers_only_left(5, 5, 6)  # nothing left at all
-    assert not faustfixes.markers_only_left(5, 4, None)  # no position yet
-    assert not faustfixes.markers_only_left(5, None, 6)
+    assert markers_only_left(5, 4, 6)
+    assert not markers_only_left(5, 4, 5)  # offset 5 not fetched yet
+    assert not markers_only_left(5, 5, 6)  # nothing left at all
+    assert not markers_only_left(5, 4, None)  # no position yet
+    assert not markers_only_left(5, None, 6)
 
 
 def recovery_state(last: int, seen: int, position: int, queued: int = 0) -> Any:
@@ -357,7 +367,7 @@ def recovery_state(last: int, seen: int, position: int, queued: int = 0) -> Any:
 
 
 def check(state: Any) -> int:
-    asyncio.run(faustfixes.MarkerAwareRecovery._check_read_to_end(state))
+    run(MarkerAwareRecovery._check_read_to_end(state))
     return int(state.active_offsets[PART])
 
 
@@ -385,24 +395,23 @@ def test_recovery_waits_for_the_changelog_queue_and_the_position() -> None:
 
 def test_each_source_partition_has_its_own_stable_transactional_id() -> None:
     ids = {
-        faustfixes.source_transactional_id("newswire-enricher", TP(topic, p))
+        source_transactional_id("newswire-enricher", TP(topic, p))
         for topic in ("newswire.articles", "newswire.pages")
         for p in range(4)
     }
     assert len(ids) == 8
-    assert faustfixes.source_transactional_id("a", TP("t", 1)) == "a-t-1"
+    assert source_transactional_id("a", TP("t", 1)) == "a-t-1"
 
 
 def test_an_agent_acknowledging_by_hand_refuses_exactly_once() -> None:
-    import faust
     import pytest
 
     from services.common.errors import ConfigError
 
     crashed: list[BaseException] = []
 
-    async def run() -> None:
-        app = faust.App("eos-noack", broker="kafka://127.0.0.1:9", store="memory://")
+    async def noack() -> None:
+        app = runtime.App("eos-noack", broker="kafka://127.0.0.1:9", store="memory://")
         app.__dict__["in_transaction"] = True  # a worker with exactly_once
 
         async def crash(exc: BaseException) -> None:
@@ -413,32 +422,26 @@ def test_an_agent_acknowledging_by_hand_refuses_exactly_once() -> None:
             app.stream([1, 2]).noack()  # type: ignore[attr-defined]
         await asyncio.sleep(0)  # the worker's crash is scheduled, not awaited
 
-    asyncio.run(run())
+    asyncio.run(noack())
     assert len(crashed) == 1 and isinstance(crashed[0], ConfigError)
 
 
 def test_at_least_once_agents_still_acknowledge_by_hand() -> None:
-    import faust
-
-    async def run() -> bool:
-        app = faust.App("eos-noack-alo", broker="kafka://127.0.0.1:9", store="memory://")
+    async def noack() -> bool:
+        app = runtime.App("eos-noack-alo", broker="kafka://127.0.0.1:9", store="memory://")
         return bool(app.stream([1, 2]).noack().enable_acks)  # type: ignore[attr-defined]
 
-    assert asyncio.run(run()) is False
+    assert asyncio.run(noack()) is False
 
 
 def test_a_drained_stream_buffer_fetches_every_partition_held_back_again() -> None:
     """Four partitions held back for a full buffer: once it drains to its low mark, all
     four are fetched again, not the one mode's `set.pop()` names each time (the enricher
     starved three partitions for 11 minutes in make soak's burst)."""
-    from mode.utils.queues import FlowControlEvent, FlowControlQueue
-
-    import services.common.faustfixes  # noqa: F401  (installs the fix)
+    from mode.utils.queues import FlowControlEvent
 
     async def scenario() -> list[int]:
-        queue: FlowControlQueue[int] = FlowControlQueue(
-            maxsize=20, flow_control=FlowControlEvent(), clear_on_resume=False
-        )
+        queue = Queue(maxsize=20, flow_control=FlowControlEvent(), clear_on_resume=False)
         resumed: list[int] = []
         held: set[int] = set()
         callbacks = {tp: (lambda tp=tp: resumed.append(tp)) for tp in range(4)}
@@ -454,4 +457,4 @@ def test_a_drained_stream_buffer_fetches_every_partition_held_back_again() -> No
         queue.get_nowait()
         return resumed
 
-    assert sorted(asyncio.run(scenario())) == [0, 1, 2, 3]
+    assert sorted(run(scenario())) == [0, 1, 2, 3]
