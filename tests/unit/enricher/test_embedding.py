@@ -10,7 +10,7 @@ import pytest
 
 from services.common.models import Article, Enriched
 from services.common.settings import Settings
-from services.enricher import bench, embedding
+from services.enricher import embedding
 from services.enricher.embedding import DEFAULT_MODEL, DIMENSION, PACKAGED, PackagedModel
 from services.enricher.pipeline import enrich
 from tests.conftest import validate_record
@@ -135,14 +135,3 @@ def test_missing_model_is_an_error_and_the_article_goes_on(
     assert out.embedding is None and out.embedding_model is None
     assert reason in out.enrichment_errors["embedding"]
     assert out.language == "en" and out.word_count > 0
-
-
-def test_bench_reports_the_embedding_cost(article: Article) -> None:
-    result = bench.bench([article], Settings(enrichers="language,embedding"))
-    assert result["enrichers"] == ["language", "embedding"]
-    assert result["enricher_ms_per_article"]["embedding"] > 0
-    assert result["load_seconds"]["embedding_model"] is not None
-    assert result["enrichment_errors"] == {}
-    without = bench.bench([article], Settings(enrichers="language"))
-    assert "embedding" not in without["enricher_ms_per_article"]
-    assert without["load_seconds"]["embedding_model"] is None

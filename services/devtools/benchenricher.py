@@ -1,6 +1,6 @@
 """Enricher speed on real article bodies: articles/s per core and each enricher's cost.
 
-    python -m services.enricher.bench DATASET_DIR --out results/bench-enricher.json
+    python -m services.devtools.benchenricher DATASET_DIR --out results/bench-enricher.json
 
 DATASET_DIR holds `ground-truth.json` (`{id: {"articleBody", "url"}}`, the layout of
 the article extraction benchmark): the hand-checked bodies are the input, so the
