@@ -28,7 +28,7 @@ from services.common.logging import broker_unreachable
 from services.common.runtime import probe
 from services.common.runtime.acks import OrderedAcks
 from services.common.settings import Settings
-from services.common.stage import Output, Source, Stage
+from services.common.stage import Handler, Output, Source, Stage
 from services.common.stallwatch import Observed, StallWatch, Verdict
 from services.common.topics import ALL_TOPICS, BY_NAME, TopicSpec
 
@@ -547,8 +547,10 @@ class StageApp:
         return cast(TableManager, self.app.tables).recovery
 
     async def handle(
-        self, event: Any, fn: Any, *, offload: bool = False, counted: bool = True
+        self, event: faust.EventT[Any], fn: Handler, *, offload: bool = False, counted: bool = True
     ) -> list[Output]:
+        """`fn` over the event's record through the stage (`Stage.handle`: dead letters,
+        metrics, the process pool with `offload`, the trace span)."""
         msg = event.message
         source = Source(msg.topic, msg.partition, msg.offset, msg.key, msg.headers)
         return await self.stage.handle(source, msg.value, fn, offload=offload, counted=counted)

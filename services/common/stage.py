@@ -62,7 +62,9 @@ class Source:
     )
 
 
-Handler = Callable[[bytes | None], Sequence[Output]]
+# A stage's transform: a record's value in, its outputs out (or a coroutine giving them,
+# for transforms that wait on the network, like the fetcher's).
+Handler = Callable[[bytes | None], Sequence[Output] | Awaitable[Sequence[Output]]]
 
 
 def dead_letter(
@@ -136,7 +138,7 @@ class Stage:
         self,
         source: Source,
         value: bytes | None,
-        fn: Callable[[bytes | None], Sequence[Output] | Awaitable[Sequence[Output]]],
+        fn: Handler,
         *,
         offload: bool = False,
         counted: bool = True,
@@ -164,7 +166,7 @@ class Stage:
         self,
         source: Source,
         value: bytes | None,
-        fn: Callable[[bytes | None], Sequence[Output] | Awaitable[Sequence[Output]]],
+        fn: Handler,
         *,
         offload: bool,
         counted: bool,
@@ -197,7 +199,7 @@ class Stage:
         self,
         source: Source,
         value: bytes | None,
-        fn: Callable[[bytes | None], Sequence[Output] | Awaitable[Sequence[Output]]],
+        fn: Handler,
         article_id: str | None,
         *,
         offload: bool,

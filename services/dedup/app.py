@@ -32,13 +32,13 @@ newswire.stories, whatever dies.
 from __future__ import annotations
 
 import logging
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from services.common import faults, metrics
+from services.common import faults
 from services.common.errors import DecodeError
 from services.common.faustapp import StageApp
 from services.common.kafka import end_offsets, read_tail
@@ -52,7 +52,6 @@ from services.common.topics import (
     DEDUP_SEQUENCE,
     ENRICHED,
     STORIES,
-    partition_for,
 )
 from services.dedup.clock import StreamClock
 from services.dedup.config import config_from
@@ -64,16 +63,15 @@ from services.dedup.engine import (
     lookups_of,
 )
 from services.dedup.gather import Gatherer, Ready
-from services.dedup.pipeline import STAGE, answer, ask, route, verdict
-from services.dedup.scope import store_of, store_prefix
+from services.dedup.pipeline import STAGE, answer, ask, checked_answer, route, verdict
+from services.dedup.scope import store_prefix
 from services.dedup.sent import SentMark, sent_record
+from services.dedup.sweeps import Sweeps
 
 log = logging.getLogger(__name__)
 
 # Stores whose values are packed bytes (lsh.py); the others hold JSON or text.
 BYTES_STORES = ("bands", "story_keys", "sketches")
-# The lookups sweep this many days behind the stream's clock (sweep_daily).
-SWEEP_LAG_DAYS = 1
 # In the decider's progress store: the last article whose story records the broker has.
 SENT_KEY = "sent"
 # A producer linger (10 ms, 1 MiB batches) cut the broker's CPU per article by half in
@@ -151,47 +149,7 @@ def build(settings: Settings) -> StageApp:
             states[sequence] = _Sequence(decider, Gatherer(lambda: decider.progress()[0]))
         return states[sequence]
 
-    # lookup partition -> day swept; the deciders' sweeps under -1 - sequence.
-    swept_day: dict[int, int] = {}
-
-    def sweep_decider(sequence: int) -> None:
-        """Forget what left the retention window, once per day of the stream's clock.
-
-        Safe whenever it runs: an entry is visible to an article only while it was filed
-        within the window of the stream's day at that article, and that day never goes
-        back, so what the sweep drops no later decision could have seen. Only the memo
-        below lives in memory; after a restart the first decision sweeps once more,
-        dropping nothing an undisturbed run keeps. Daily: retention is counted in days,
-        and a sweep reads every outcome.
-        """
-        decider = state_of(sequence).decider
-        day = decider.progress()[1]
-        if swept_day.get(-1 - sequence, -1) >= day:
-            return
-        swept_day[-1 - sequence] = day
-        metrics.DEDUP_EVICTIONS.inc(decider.sweep(day))
-        # One pass over the shared table rather than one per store (all the sequences
-        # this worker holds).
-        counts = Counter(store_of(str(k)) for k in list(decider_table.keys()))
-        for name in DECIDER_STORES:
-            metrics.DEDUP_INDEX_ENTRIES.labels(name).set(counts.get(name, 0))
-        metrics.DEDUP_OPEN_STORIES.set(counts.get("stories", 0))
-
-    def sweep_daily(day: int, partition: int) -> None:
-        """The lookups' sweep, per partition: only keys of the partition being read, whose
-        changelog partition the deletions go to.
-
-        `day` is the stream's day of the question being answered; the sweep runs a day
-        behind it, so that a question redelivered from just before the clock moved
-        still finds what it found the first time."""
-        day -= SWEEP_LAG_DAYS
-        if swept_day.get(partition, -1) >= day:
-            return
-        swept_day[partition] = day
-        owns = partial(_owned, partitions=lookup_partitions, partition=partition)
-        metrics.DEDUP_EVICTIONS.inc(lookups.sweep(day, owns))
-        for name in LOOKUP_STORES:
-            metrics.DEDUP_INDEX_ENTRIES.labels(name).set(len(lookup_stores[name]))
+    sweeps = Sweeps(lookups, lookup_stores, lookup_partitions, decider_table)
 
     def note_sent(state: _Sequence) -> None:
         """Record the last decided article whose story records the broker has, and where
@@ -285,7 +243,7 @@ def build(settings: Settings) -> StageApp:
         manual = stream.noack()
         acks = sa.ordered_acks(manual)
         async for event in manual.events():
-            before = partial(sweep_daily, partition=event.message.partition)
+            before = partial(sweeps.lookups, partition=event.message.partition)
             outputs = await sa.handle(
                 event, partial(answer, lookups=lookups, before=before), counted=False
             )
@@ -301,7 +259,7 @@ def build(settings: Settings) -> StageApp:
                 return []  # decided and its record on the broker before a restart
             outputs = verdict(ready, state.decider, sequence)
             if not ready.decided:
-                sweep_decider(sequence)
+                sweeps.decider(sequence, state.decider)
                 if sent_before(state, ready.seq, article_id):
                     # Its record reached the topic, its decision's writes did not reach
                     # the changelog: decided again (the same way), not sent again.
@@ -336,7 +294,7 @@ def build(settings: Settings) -> StageApp:
             try:
                 got = decode(DedupAnswer, event.value)
             except DecodeError:
-                outputs = await sa.handle(event, partial(decode, DedupAnswer), counted=False)
+                outputs = await sa.handle(event, checked_answer, counted=False)
                 await acks.done([event], await sa.send_soon(outputs))
                 continue
             generation = acks.generation
@@ -383,7 +341,3 @@ class Prefixed(MutableMapping[str, Any]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
-
-
-def _owned(key: str, *, partitions: int, partition: int) -> bool:
-    return partition_for(key, partitions) == partition

@@ -200,6 +200,13 @@ def answer(
     return [Output(DEDUP_ANSWERS.name, str(q.seq).encode(), encode(reply), partition=q.sequence)]
 
 
+def checked_answer(raw: bytes | None) -> list[Output]:
+    """A record of newswire.dedup-answers, checked: it has no outputs of its own (the
+    decider gathers it); one that does not decode raises, and is dead-lettered."""
+    decode(DedupAnswer, raw)
+    return []
+
+
 def verdict(ready: Ready[object], decider: Decider, sequence: int = 0) -> list[Output]:
     """The story record of a gathered article: decided now, or again for a redelivery."""
     article = ready.record.article
