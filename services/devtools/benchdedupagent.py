@@ -635,7 +635,7 @@ def _split_cost(base: Measured, other: Measured) -> dict[str, int]:
 
 
 def _median(values: list[float]) -> float:
-    return float(statistics.median(values)) if values else 0.0
+    return round(float(statistics.median(values)), 2) if values else 0.0
 
 
 def _ratio(a: float, b: float) -> float | None:
