@@ -1,11 +1,9 @@
-"""Resume plans, the progress topic folded, the rate bound, the progress display."""
+"""Resume plans, the progress topic folded, the rate bound."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-from services.backfill.display import Progress, Tally, progress_line
 from services.backfill.progress import KEY_BYTES, Plan, RateLimit, file_key, fold, plan
 from services.common.models import BackfillProgress, encode
 
@@ -58,23 +56,3 @@ def test_rate_limit() -> None:
     assert [round(limit.delay(100.0), 6) for _ in range(5)] == [0.0, 0.0, 0.0, 0.1, 0.2]
     unbounded = RateLimit(0.0)
     assert all(unbounded.delay(0.0) == 0.0 for _ in range(1000))
-
-
-def test_progress_line_and_display() -> None:
-    tally = Tally(records=500, pages=400, bytes_read=50, bytes_total=100)
-    tally.skipped["revisit"] = 100
-    line = progress_line(tally, 2.0, "a.warc.gz", bar=True)
-    assert line.startswith("[" + "#" * 12 + "-" * 12 + "]  50%")
-    assert "500 records 250/s" in line and "400 pages" in line and "100 skipped" in line
-    out = io.StringIO()
-    shown = Progress(out, tty=False, plain_interval=10.0)
-    for second in range(25):
-        shown.update(tally, float(second), "a.warc.gz")
-    assert len(out.getvalue().splitlines()) == 3  # at 0, 10 and 20 s
-    tty = io.StringIO()
-    bar = Progress(tty, tty=True)
-    bar.update(tally, 1.0, "a")
-    bar.update(tally, 2.0, "b")
-    bar.close()
-    assert tty.getvalue().count("\r") == 2 and tty.getvalue().endswith("\n")
-    assert tally.as_dict(2.0)["records_per_s"] == 250.0

@@ -1,25 +1,20 @@
 """`newswire reprocess`'s pure half: times, the offsets read again per partition, which
-records are taken, and what it shows."""
+records are taken."""
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.ops.reprocess import ReprocessProgress
-from services.ops.reprocessargs import add_arguments
 from services.ops.reprocessplan import (
     STAGES,
-    Counts,
     Latest,
     Span,
     Window,
     millis,
     parse_when,
     plan_offsets,
-    summary_lines,
 )
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -80,40 +75,6 @@ def test_the_window_takes_records_stamped_within_it() -> None:
     assert since - 1 not in window  # a producer whose clock is behind: left
     assert millis(NOW) not in window
     assert millis(NOW) + 10**9 in Window(since)
-
-
-def test_progress_and_summary_say_what_was_read_sent_and_skipped() -> None:
-    counts = Counts(planned=10, read=4, processed=3, sent=2, dead_letters=1)
-    counts.skipped["outside_window"] += 1
-    out = io.StringIO()
-    shown = ReprocessProgress(out, tty=True)
-    shown.show(counts, 2.0, "newswire.pages[1]")
-    shown.show(counts, 2.01, "newswire.pages[1]")  # within the redraw interval: not drawn
-    shown.close()
-    text = out.getvalue()
-    assert text.count("\r") == 1
-    assert "[##########--------------]  40% 4/10 records 2/s, 2 sent, 1 skipped" in text
-    assert "1 dead-lettered  newswire.pages[1]" in text
-    lines = summary_lines(counts, 2.0, "newswire.articles", dry_run=False)
-    assert lines[1] == "sent to newswire.articles: 2; dead-lettered: 1"
-    assert lines[2] == "skipped: outside_window 1"
-    assert summary_lines(counts, 0.0, "x", dry_run=True) == [
-        "would read 10 records again (nothing sent: --dry-run)"
-    ]
-    assert counts.as_dict(2.0)["records_per_s"] == 2.0
-
-
-def test_the_command_needs_a_stage_and_a_time() -> None:
-    import argparse
-
-    p = argparse.ArgumentParser()
-    add_arguments(p)
-    args = p.parse_args(["--stage", "enricher", "--since", "2d", "--limit", "5", "--dry-run"])
-    assert (args.stage, args.since, args.limit, args.dry_run) == ("enricher", "2d", 5, True)
-    with pytest.raises(SystemExit):
-        p.parse_args(["--stage", "dedup", "--since", "2d"])
-    with pytest.raises(SystemExit):
-        p.parse_args(["--stage", "cleaner"])
 
 
 def test_only_the_last_record_of_an_article_is_taken_again() -> None:
