@@ -40,6 +40,7 @@ from tests.integration.test_dedup_workers import (
     shape,
     start_worker,
     stories,
+    uncommitted,
     wait_for_stories,
     wait_ready,
 )
@@ -183,21 +184,10 @@ def test_dedup_refuses_a_sequence_count_the_topics_do_not_have(scoped: Settings)
         asyncio.run(ensure_topics(one))
 
 
-async def settled(settings: Settings) -> bool:
+def settled(settings: Settings) -> bool:
     """Every record of both sequences' hops acknowledged and committed."""
-    cons = consumer(settings, group_id="newswire-dedup", enable_auto_commit=False)
-    await cons.start()
-    try:
-        tps = [
-            TopicPartition(t, p)
-            for t in ("newswire.dedup-sequence", "newswire.dedup-answers")
-            for p in (0, 1)
-        ]
-        ends = await cons.end_offsets(tps)
-        committed = {tp: await cons.committed(tp) or 0 for tp in tps}
-        return all(ends[tp] == committed[tp] for tp in tps)
-    finally:
-        await cons.stop()
+    offsets = asyncio.run(uncommitted(settings, sequences=2))
+    return all(end == committed for end, committed in offsets.values())
 
 
 def test_the_decider_of_one_sequence_killed_mid_stream_loses_and_changes_nothing(
@@ -266,12 +256,12 @@ def test_the_decider_of_one_sequence_killed_mid_stream_loses_and_changes_nothing
         found: list[dict[str, object]] = []
         while time.monotonic() < deadline:
             found = stories(scoped, run)
-            if {str(v["article_id"]) for v in found} >= wanted and asyncio.run(settled(scoped)):
+            if {str(v["article_id"]) for v in found} >= wanted and settled(scoped):
                 break
             time.sleep(1)
         time.sleep(3)  # redeliveries, if any, arrive before comparing
         found = stories(scoped, run)
-        assert asyncio.run(settled(scoped))
+        assert settled(scoped)
     finally:
         stack.stop()
     items = [(a.id, a.text) for a in articles]

@@ -297,14 +297,21 @@ def hand_checked_verdicts(
     return out
 
 
-async def uncommitted(settings: Settings) -> dict[str, tuple[int, int]]:
-    """(end offset, committed offset) of dedup's one-partition hops for the dedup group."""
+async def uncommitted(
+    settings: Settings, sequences: int = 1
+) -> dict[tuple[str, int], tuple[int, int]]:
+    """(end offset, committed offset) of dedup's sequence and answers partitions (one per
+    decision sequence) for the dedup group."""
     cons = consumer(settings, group_id="newswire-dedup", enable_auto_commit=False)
     await cons.start()
     try:
-        tps = [TopicPartition(t, 0) for t in ("newswire.dedup-sequence", "newswire.dedup-answers")]
+        tps = [
+            TopicPartition(t, p)
+            for t in ("newswire.dedup-sequence", "newswire.dedup-answers")
+            for p in range(sequences)
+        ]
         ends = await cons.end_offsets(tps)
-        return {tp.topic: (ends[tp], await cons.committed(tp) or 0) for tp in tps}
+        return {(tp.topic, tp.partition): (ends[tp], await cons.committed(tp) or 0) for tp in tps}
     finally:
         await cons.stop()
 
