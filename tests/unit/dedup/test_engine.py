@@ -1,18 +1,13 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import random
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.dedup.cluster import StoryClusterer, story_features
 from services.dedup.config import DedupConfig
 from services.dedup.engine import Deduper, DedupStores, Item
-from services.dedup.features import capitalised_entities, terms
 
 VOCAB = [f"w{i}" for i in range(4000)]
 T0 = datetime(2024, 5, 1, 12, tzinfo=UTC)
@@ -110,82 +105,6 @@ def test_retention_evicts_on_access_and_by_sweep() -> None:
             stores.terms,
         )
     )
-
-
-def test_features_heuristic() -> None:
-    text = "Tara Reid checked into Promises Treatment Center. Reid is 33. The actress left."
-    found = capitalised_entities(text)
-    assert found["tara reid"] == 1 and found["reid"] == 2
-    assert "the" not in found and "promise treatment center" in found
-    assert terms("The rehabs, the parties!")["rehab"] == 1
-    assert story_features("body", entities=["Lindsay Lohan"])["e:lindsay lohan"] == 1
-
-
-def test_stories_group_one_event_and_split_another_of_the_same_kind() -> None:
-    reid = [
-        "Tara Reid checked into Promises Treatment Center in Malibu, her rep told People.",
-        "Actress Tara Reid entered Promises Treatment Center, her spokesman Jack Ketsoyan said.",
-        "Reid went to Promises in Malibu on Tuesday, Ketsoyan told People magazine.",
-    ]
-    lohan = [
-        "Lindsay Lohan checked into the Betty Ford Center for a court-ordered rehab stay.",
-        "Lohan arrived at Betty Ford Center in Rancho Mirage to begin her 90-day stay.",
-        "Lindsay Lohan is at Betty Ford Center after her probation violation, her lawyer said.",
-    ]
-    filler = [
-        "Apple shares rose after the company reported record iPhone sales in China.",
-        "The storm brought heavy rain and flooding to coastal towns across Florida.",
-    ]
-    d = Deduper()
-    out = {}
-    for i, text in enumerate(filler + [x for pair in zip(reid, lohan, strict=True) for x in pair]):
-        out[text] = d.process(Item(f"a{i}", text), T0).story_id
-    assert len({out[t] for t in reid}) == 1
-    assert len({out[t] for t in lohan}) == 1
-    assert out[reid[0]] != out[lohan[0]]
-
-
-def test_story_window_keeps_old_stories_closed() -> None:
-    c = StoryClusterer({}, {}, DedupConfig(story_window_hours=24))
-    f = story_features("Tara Reid checked into Promises Treatment Center in Malibu.")
-    first = c.assign(f, "a", 0, at=0.0)
-    assert first.opened
-    assert c.assign(f, "b", 0, at=3600.0, candidates=["a"]).story_id == "a"
-    assert c.assign(f, "c", 3, at=3 * 86400.0, candidates=["a"]).story_id == "c"
-
-
-def test_cluster_command(tmp_path: object) -> None:
-    rows = [
-        {"id": "1", "text": "Tara Reid checked into Promises Treatment Center in Malibu."},
-        {"id": "2", "text": "tara reid checked into promises treatment center in malibu"},
-        {
-            "id": "3",
-            "url": "http://e.example/x",
-            "title": "T",
-            "published": "2024-05-01T10:00:00Z",
-            "text": "Markets fell sharply in Asia as investors fled risky assets on Monday.",
-        },
-    ]
-    lines = "\n".join(json.dumps(r) for r in rows) + "\nnot json\n"
-    proc = subprocess.run(
-        [sys.executable, "-m", "services.cli", "cluster", "-"],
-        input=lines,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    out = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert [o.get("id") for o in out[:3]] == ["1", "2", "3"]
-    assert out[0]["verdict"] == "new" and out[0]["duplicate_of"] is None
-    assert (out[1]["verdict"], out[1]["duplicate_of"], out[1]["story_id"]) == (
-        "duplicate",
-        "1",
-        "1",
-    )
-    assert out[2]["story_id"] == "3"
-    assert set(out[0]) >= {"id", "verdict", "duplicate_of", "story_id"}
-    assert "error" in out[3]
 
 
 def test_retention_counts_from_arrival_not_from_the_published_date() -> None:
