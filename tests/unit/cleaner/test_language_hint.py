@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from services.cleaner.extract import extract_html
-from services.cleaner.langtags import language_code
 
 BODY_ES = "".join(
     f"<p>El párrafo {i} de la noticia cuenta lo que pasó en el puerto de Valencia, "
@@ -21,31 +18,6 @@ def page(html_attrs: str = "", head: str = "") -> str:
         f"<!DOCTYPE html><html{html_attrs}><head><title>Noticia</title>{head}</head>"
         f"<body><article><h1>Noticia</h1>{BODY_ES}</article></body></html>"
     )
-
-
-@pytest.mark.parametrize(
-    ("value", "code"),
-    [
-        ("es-ES", "es"),
-        ("es_ES", "es"),
-        ("ES", "es"),
-        ("de, ch, at, en", "de"),
-        ("Deutsch", "de"),
-        ("deutsch, german", "de"),
-        ("Spanish", "es"),
-        ("Español", "es"),
-        ("italiano (italian)", "it"),
-        ("ger", "de"),
-        ("zh-Hant", "zh"),
-        ("x-default", None),
-        ("und", None),
-        ("", None),
-        (None, None),
-        ("the language of this site", None),
-    ],
-)
-def test_language_code_reads_tags_locales_lists_and_names(value: str | None, code: str) -> None:
-    assert language_code(value) == code
 
 
 def test_nothing_declared_means_no_hint() -> None:
