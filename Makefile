@@ -135,7 +135,7 @@ bench-cleaner: venv
 # Enricher speed on the benchmark's gold article bodies: articles/s per core, ms per enricher.
 bench-enricher: venv
 	@mkdir -p $(RESULTS)
-	$(BIN)/python -m services.enricher.bench \
+	$(BIN)/python -m services.devtools.benchenricher \
 		$(or $(DATASET),$(DATASETS)/article-extraction-benchmark) --out $(RESULTS)/bench-enricher.json
 
 # newswire backfill into a local broker vs a bare fastwarc read of the same WARC (target >= 0.8x).
