@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from jsonschema import Draft202012Validator
 
-from services.common.models import Entry, Page
+from services.common.models import Article, Entry, Page
 from services.common.settings import PROJECT_ROOT, Settings
 from services.common.topics import BY_NAME
 
@@ -111,4 +111,19 @@ def page_for(entry: Entry, body: str, content_type: str = "text/html") -> Page:
         body=body,
         body_bytes=len(body),
         entry=entry,
+    )
+
+
+def seed_article() -> Article:
+    """The seed page's article as the cleaner extracts it (the enricher's tests' input)."""
+    from services.cleaner.extract import extract_plain
+
+    ext = extract_plain(SEED_TXT.read_text())
+    return Article(
+        id="a1",
+        url="http://example.com/a",
+        title=ext.title,
+        byline=ext.byline,
+        text="\n\n".join(ext.paragraphs),
+        paragraphs=ext.paragraphs,
     )

@@ -10,25 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from services.cleaner.extract import extract_plain
 from services.common.models import Article
 from services.common.settings import PROJECT_ROOT, Settings
 from services.devtools import benchenricher
-from tests.conftest import SEED_TXT
+from tests.conftest import seed_article
 
 
 @pytest.fixture
 def article() -> Article:
-    """The seed article, as `tests/unit/enricher/conftest.py` builds it."""
-    ext = extract_plain(SEED_TXT.read_text())
-    return Article(
-        id="a1",
-        url="http://example.com/a",
-        title=ext.title,
-        byline=ext.byline,
-        text="\n\n".join(ext.paragraphs),
-        paragraphs=ext.paragraphs,
-    )
+    return seed_article()
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

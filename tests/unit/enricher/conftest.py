@@ -2,25 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from services.cleaner.extract import extract_plain
 from services.common.models import Article, Enriched
 from services.common.settings import Settings
 from services.enricher.pipeline import enrich
+from tests.conftest import seed_article
 
 
-@pytest.fixture(scope="session")
-def seed_article() -> Article:
-    from tests.conftest import SEED_TXT
-
-    ext = extract_plain(SEED_TXT.read_text())
-    return Article(
-        id="a1",
-        url="http://example.com/a",
-        title=ext.title,
-        byline=ext.byline,
-        text="\n\n".join(ext.paragraphs),
-        paragraphs=ext.paragraphs,
-    )
+@pytest.fixture(scope="session", name="seed_article")
+def seed_article_fixture() -> Article:
+    return seed_article()
 
 
 @pytest.fixture
