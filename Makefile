@@ -159,11 +159,15 @@ bench-dedup: venv
 
 # Dedup through its workers on a local broker (all hops, changelogs): new-heavy and
 # duplicate-heavy mixes timed apart, worker/broker CPU and records per article, every
-# story record checked against newswire cluster (same_as_cluster). WORKERS=2 for two.
+# story record checked against newswire cluster per decision sequence (verdicts_match).
+# By default 1 worker/1 sequence and 2 workers/2 sequences (scope site), each on a fresh
+# broker, ROUNDS (2) times in alternating order: sequences_speedup. WORKERS=/SEQUENCES=
+# run one configuration alone.
 bench-dedup-agent: venv jars
 	@mkdir -p $(RESULTS)
 	$(BIN)/python -m services.devtools.benchdedupagent $(or $(DATASET_DIR),$(DATASETS)) \
-		--workers $(or $(WORKERS),1) --out $(RESULTS)/bench-dedup-agent.json
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SEQUENCES),--sequences $(SEQUENCES)) \
+		--rounds $(or $(ROUNDS),2) --out $(RESULTS)/bench-dedup-agent.json
 
 # The whole pipeline end to end: broker, a loopback web of the datasets' pages, the four
 # services as processes; articles/s, latency at half load, CPU and memory per stage, 1 vs 2
