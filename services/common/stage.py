@@ -15,9 +15,10 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from services.common import metrics, tracing
 from services.common.errors import NewswireError, RecordTooLargeError
@@ -62,9 +63,49 @@ class Source:
     )
 
 
-# A stage's transform: a record's value in, its outputs out (or a coroutine giving them,
+@dataclass(frozen=True)
+class Failure:
+    """A part of a record's handling that failed while the rest went on (a feed poll that
+    failed and keeps its feed scheduled, a page taken from the feed instead): the stage
+    dead-letters it in its place among the outputs and counts it."""
+
+    exc: Exception
+    # Where it came from when not the record being handled (the feed of a poll command).
+    source: Source | None = None
+    # Logged by the stage with this note; None: the transform logged it itself.
+    note: str | None = None
+
+
+class Counts(Counter[tuple[str, ...]]):
+    """What a transform counted: (counter name, *label values) -> amount."""
+
+    def add(self, name: str, *labels: str, n: int = 1) -> None:
+        self[(name, *labels)] += n
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A transform's outputs (failures in their places among them) and its counts, which
+    the stage applies to the counters it was given."""
+
+    outputs: Sequence[Output | Failure] = ()
+    counts: Counts = field(default_factory=Counts)
+
+
+class Countable(Protocol):
+    """A Prometheus counter, labelled or not."""
+
+    def labels(self, *values: str) -> Countable: ...
+
+    def inc(self, amount: float = 1) -> None: ...
+
+
+# What a transform gives for one record: its outputs, with failures among them, or an
+# Outcome that adds counts.
+Result = Sequence[Output] | Sequence[Output | Failure] | Outcome
+# A stage's transform: a record's value in, its result out (or a coroutine giving it,
 # for transforms that wait on the network, like the fetcher's).
-Handler = Callable[[bytes | None], Sequence[Output] | Awaitable[Sequence[Output]]]
+Handler = Callable[[bytes | None], Result | Awaitable[Result]]
 
 
 def dead_letter(
@@ -125,8 +166,16 @@ class Stage:
     not fit is dead-lettered with reason `too_large` instead of failing at send.
     """
 
-    def __init__(self, name: str, *, max_message_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        max_message_bytes: int | None = None,
+        counters: Mapping[str, Countable] | None = None,
+    ) -> None:
         self.name = name
+        # The counters an `Outcome`'s counts name (a service's own: services.common.metrics).
+        self.counters: Mapping[str, Countable] = counters or {}
         self.max_record_bytes = (
             max_message_bytes - RECORD_OVERHEAD if max_message_bytes is not None else None
         )
@@ -217,7 +266,7 @@ class Stage:
                 result = fn(value)
                 if asyncio.iscoroutine(result) or isinstance(result, Awaitable):
                     result = await result
-            outputs = list(result)
+            outputs = self.settle(source, value, result, counted=counted)
             if self.max_record_bytes is not None:
                 check_sizes(outputs, self.max_record_bytes)
         except Exception as exc:  # a stage never crashes on input
@@ -233,6 +282,35 @@ class Stage:
         finally:
             metrics.PROCESSING_SECONDS.labels(self.name).observe(time.perf_counter() - started)
             ARTICLE_ID.reset(context)
+        return outputs
+
+    def settle(
+        self, source: Source, value: bytes | None, result: Result, *, counted: bool = True
+    ) -> list[Output]:
+        """The records of what a transform returned: each `Failure` dead-lettered in its
+        place and counted (in records failed when the record counts), an `Outcome`'s
+        counts applied. Raises what a count names that the stage has no counter for."""
+        items = result.outputs if isinstance(result, Outcome) else result
+        outputs: list[Output] = []
+        for item in items:
+            if not isinstance(item, Failure):
+                outputs.append(item)
+                continue
+            exc = item.exc
+            reason = exc.reason if isinstance(exc, NewswireError) else "internal"
+            where = item.source or source
+            if item.note is not None:
+                log.warning("%s: %s on %s: %s (%s)", self.name, reason, where, exc, item.note)
+            if counted:
+                metrics.RECORDS_FAILED.labels(self.name, reason).inc()
+            metrics.DLQ_RECORDS.labels(self.name, reason).inc()
+            outputs.append(
+                dead_letter(self.name, where, value, exc, max_bytes=self.max_record_bytes)
+            )
+        if isinstance(result, Outcome):
+            for (name, *labels), amount in result.counts.items():
+                counter = self.counters[name]
+                (counter.labels(*labels) if labels else counter).inc(amount)
         return outputs
 
     def count_out(self, outputs: Sequence[Output]) -> None:

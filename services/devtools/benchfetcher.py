@@ -59,6 +59,7 @@ from services.common.models import FeedPoll, FeedRecord, encode
 from services.common.settings import PROJECT_ROOT, Settings
 from services.common.stage import Output
 from services.common.topics import DLQ, ENTRIES
+from services.fetcher.config import config_from
 from services.fetcher.net.http import HttpClient
 from services.fetcher.pipeline import poll_feed, register_feed
 
@@ -406,7 +407,9 @@ async def measure_newswire(setup: Setup, *, limit_per_host: int | None, repeat: 
         # The scheduler's command, as it would arrive from newswire.feed-polls: made per
         # poll, since a command older than the feed's last poll is skipped as a copy.
         raw = encode(FeedPoll(url=url, partition=0))
-        outputs: list[Output] = await poll_feed(raw, table=table, client=client, settings=settings)
+        outputs: list[Output] = await poll_feed(
+            raw, table=table, client=client, config=config_from(settings)
+        )
         for out in outputs:
             tally[counted.get(out.topic, out.topic)] += 1
 

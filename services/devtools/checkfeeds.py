@@ -56,6 +56,7 @@ from aiohttp import web
 from services.common.models import DeadLetter, FeedPoll, FeedRecord, decode, encode
 from services.common.settings import Settings
 from services.common.topics import DLQ, ENTRIES
+from services.fetcher.config import config_from
 from services.fetcher.net.http import HttpClient
 from services.fetcher.pipeline import poll_feed, register_feed
 
@@ -248,7 +249,8 @@ async def _poll_one(
     started = time.perf_counter()
     try:
         outputs = await asyncio.wait_for(
-            poll_feed(command, table=table, client=client, settings=settings), hang_timeout
+            poll_feed(command, table=table, client=client, config=config_from(settings)),
+            hang_timeout,
         )
     except TimeoutError:
         return Result(path, "hang", seconds=time.perf_counter() - started)

@@ -64,17 +64,18 @@ def _entry(link: str = PAGE_URL) -> Any:
 
 def run_feeds(data: bytes) -> None:
     """A feed body through everything that turns it into newswire.entries records."""
-    from services.common.stage import Source
+    from services.common.stage import Counts, Source
     from services.fetcher.parse import sitemaps
     from services.fetcher.parse.dispatch import parse_feed
-    from services.fetcher.pipeline import entries_from, entry_records
+    from services.fetcher.pipeline import entries_from, entry_records, fetcher_stage
     from services.fetcher.state.feedstate import FeedState
 
     parsed = parse_feed(data, url=FEED_URL, content_type=pick(data, FEED_TYPES))
     if sitemaps.sitemap_kind(data) == "sitemapindex":
         sitemaps.parse_sitemap_index(data, url=FEED_URL)
     entries = entries_from(parsed, FeedState(url=FEED_URL, partition=0), FEED_URL)
-    entry_records(entries, Source("newswire.feed-polls", 0, 0, FEED_URL.encode()), data)
+    source = Source("newswire.feed-polls", 0, 0, FEED_URL.encode())
+    fetcher_stage().settle(source, data, entry_records(entries, source, Counts())[0])
 
 
 def run_charset(data: bytes) -> None:

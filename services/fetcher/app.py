@@ -10,7 +10,6 @@ a replica that takes over a partition carries on from that partition's state.
 
 from __future__ import annotations
 
-import time
 from functools import partial
 from typing import Any
 
@@ -18,13 +17,15 @@ from faust.types import TP
 
 from services.common import faults, metrics
 from services.common.faustapp import StageApp
-from services.common.models import FeedPoll, decode, encode, utcnow
+from services.common.models import FeedPoll, encode
 from services.common.runtime.acks import HOLDING_RECORDS
 from services.common.runtime.fenced import FencedTable
 from services.common.settings import Settings
-from services.common.stage import Source
+from services.common.stage import Outcome
 from services.common.topics import ENTRIES, FEED_POLLS, FEEDS
 from services.common.warcarchive import open_archive
+from services.fetcher.config import config_from
+from services.fetcher.counting import COUNTERS
 from services.fetcher.net.http import HttpClient
 from services.fetcher.net.lanes import HostLanes
 from services.fetcher.net.politeness import HostGate
@@ -36,10 +37,8 @@ from services.fetcher.pipeline import (
     plan_poll,
     register_feed,
 )
+from services.fetcher.scheduling import PollScheduler
 from services.fetcher.state.schedule import ScheduledTable
-
-# A poll command not answered in this long is sent again (its worker may have died).
-POLL_RESEND_S = 300.0
 
 
 def build(settings: Settings) -> StageApp:
@@ -47,6 +46,7 @@ def build(settings: Settings) -> StageApp:
     # pages (each host in its turn) before a rebalance would stall the group for minutes
     # (HOLDING_RECORDS). A poll under way finds its feed gone (FencedTable).
     sa = StageApp(STAGE, settings, **HOLDING_RECORDS)
+    sa.stage.counters = COUNTERS  # what the transforms' counts name
     app = sa.app
     table = app.Table(
         "feed-state", key_type=str, value_type=str, partitions=settings.topic_partitions
@@ -67,7 +67,8 @@ def build(settings: Settings) -> StageApp:
             closing.close()
 
         sa.on_shutdown(close_archive)
-    in_flight: dict[str, float] = {}
+    scheduler = PollScheduler(feed_state)
+    config = config_from(settings)
 
     @app.agent(sa.topic(FEEDS.name), name="register-feeds")
     async def register_feeds(stream: Any) -> Any:
@@ -77,31 +78,20 @@ def build(settings: Settings) -> StageApp:
             await sa.send(await sa.handle(event, fn, counted=False), counted=False)
             yield msg.offset
 
+    async def send_poll(command: FeedPoll) -> None:
+        await sa.topic(FEED_POLLS.name).send(
+            key=command.url.encode(), value=encode(command), partition=command.partition
+        )
+
     @app.timer(settings.scheduler_tick_seconds)  # type: ignore[untyped-decorator]
     async def schedule_polls() -> None:
         actives = app.assignor.assigned_actives()
-        now, mono = utcnow(), time.monotonic()
-        tracked = failing = 0
-        for url, slot in list(feed_state.slots.items()):
-            if TP(FEEDS.name, slot.partition) not in actives:
-                continue
-            tracked += 1
-            failing += slot.failing
-            if slot.next_poll_at > now or mono - in_flight.get(url, -POLL_RESEND_S) < POLL_RESEND_S:
-                continue
-            in_flight[url] = mono
-            command = FeedPoll(url=url, partition=slot.partition)
-            await sa.topic(FEED_POLLS.name).send(
-                key=url.encode(), value=encode(command), partition=slot.partition
-            )
-        metrics.FEEDS_TRACKED.set(tracked)
-        metrics.FEEDS_FAILING.set(failing)
+        tally = await scheduler.tick(lambda p: TP(FEEDS.name, p) in actives, send_poll)
+        metrics.FEEDS_TRACKED.set(tally.tracked)
+        metrics.FEEDS_FAILING.set(tally.failing)
 
-    # After a rebalance, poll commands in flight may have been dropped from the stream
-    # buffers of revoked partitions; forgetting them lets the scheduler send them again
-    # at once (a duplicate poll costs one conditional GET; seen ids stop re-emission).
     async def forget_in_flight(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        in_flight.clear()
+        scheduler.forget_in_flight()
 
     app.on_partitions_assigned.connect(forget_in_flight)
 
@@ -112,16 +102,15 @@ def build(settings: Settings) -> StageApp:
 
     app.on_partitions_revoked.connect(count_revocation)
 
-    async def poll(raw: bytes | None, *, polled: list[PolledFeed]) -> Any:
+    async def poll(raw: bytes | None, *, polled: list[PolledFeed]) -> Outcome:
         seen = revocations[0]
         table = FencedTable(feed_state, lambda: revocations[0] == seen)
         try:
-            result = await plan_poll(raw, table=table, client=client, settings=settings)
+            result = await plan_poll(raw, table=table, client=client, config=config)
         finally:
-            if raw:
-                in_flight.pop(decode(FeedPoll, raw).url, None)
+            scheduler.answered(raw)
         polled.append(result)
-        return result.outputs
+        return result.outcome
 
     @app.agent(sa.topic(FEED_POLLS.name), name="poll-feeds")
     async def poll_feeds(stream: Any) -> Any:
@@ -154,7 +143,6 @@ def build(settings: Settings) -> StageApp:
         gate=gate,
         robots=robots,
         partitions=settings.topic_partitions,
-        max_record_bytes=sa.stage.max_record_bytes,
         archive=archive,
     )
 
@@ -173,10 +161,7 @@ def build(settings: Settings) -> StageApp:
 
         async def work(event: Any) -> None:
             generation = acks.generation
-            msg = event.message
-            # The source names the entry in a dead letter written beside a feed fallback.
-            source = Source(msg.topic, msg.partition, msg.offset, msg.key)
-            await sa.send(await sa.handle(event, partial(fetch, source=source)))
+            await sa.send(await sa.handle(event, fetch))
             if acks.generation == generation:  # else revoked meanwhile: read again
                 await acks.done([event], [])
 

@@ -1,4 +1,8 @@
-"""The fetcher's steps as functions over records and state; the agents only wire them up."""
+"""The fetcher's steps as functions over records and state; the agents only wire them up.
+
+They return what they made of a record, failures in their places and counts beside
+(`Outcome`); the Stage around them dead-letters and counts (services.common.stage).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urljoin
 
-from services.common import metrics, tracing
+from services.common import tracing
 from services.common.charset import decode_body
 from services.common.errors import (
     FeedParseError,
@@ -30,18 +34,14 @@ from services.common.models import (
     encode,
     utcnow,
 )
-from services.common.settings import Settings
-from services.common.stage import Output, Source, dead_letter
+from services.common.stage import Counts, Failure, Outcome, Output, Source, Stage
 from services.common.topics import ENTRIES, FEED_POLLS, PAGES, partition_for
 from services.common.urls import article_id, host_of
 from services.common.warcarchive import WarcArchive
 from services.fetcher import fallback
-from services.fetcher.net.caching import (
-    conditional_headers,
-    max_age_seconds,
-    retry_after_seconds,
-    validators_trusted,
-)
+from services.fetcher.config import PollConfig
+from services.fetcher.counting import COUNTERS
+from services.fetcher.net.caching import max_age_seconds, retry_after_seconds, validators_trusted
 from services.fetcher.net.http import HttpClient, Response
 from services.fetcher.net.politeness import HostGate
 from services.fetcher.net.robots import RobotsCache
@@ -60,6 +60,11 @@ log = logging.getLogger(__name__)
 STAGE = "fetcher"
 PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
 FeedTable = MutableMapping[str, str]
+
+
+def fetcher_stage(*, max_message_bytes: int | None = None) -> Stage:
+    """The Stage the fetcher's transforms run in outside the agents (tools, tests)."""
+    return Stage(STAGE, max_message_bytes=max_message_bytes, counters=COUNTERS)
 
 
 def load_state(table: FeedTable, url: str) -> FeedState | None:
@@ -150,7 +155,7 @@ class PolledFeed:
     Written after, it emits them again after a restart: redone, never lost.
     """
 
-    outputs: list[Output]
+    outcome: Outcome
     table: FeedTable
     url: str = ""
     stored_raw: str = ""
@@ -175,49 +180,56 @@ class PolledFeed:
 
 
 async def poll_feed(
-    raw: bytes | None, *, table: FeedTable, client: HttpClient, settings: Settings
+    raw: bytes | None,
+    *,
+    table: FeedTable,
+    client: HttpClient,
+    config: PollConfig,
+    stage: Stage | None = None,
 ) -> list[Output]:
     """Poll one feed and write its state at once (tools and tests; the agent sends the
-    records first: `plan_poll`)."""
-    polled = await plan_poll(raw, table=table, client=client, settings=settings)
+    records first: `plan_poll`). Failures are dead-lettered and counted by `stage` (the
+    fetcher's by default); what escapes the poll itself is raised."""
+    polled = await plan_poll(raw, table=table, client=client, config=config)
+    source = Source(FEED_POLLS.name, None, None, None)
+    outputs = (stage or fetcher_stage()).settle(source, raw, polled.outcome, counted=False)
     polled.save()
-    return polled.outputs
+    return outputs
 
 
 async def plan_poll(
-    raw: bytes | None, *, table: FeedTable, client: HttpClient, settings: Settings
+    raw: bytes | None, *, table: FeedTable, client: HttpClient, config: PollConfig
 ) -> PolledFeed:
-    """Poll one feed with conditional GET: its unseen entries and its new state, which
-    `save` writes (after the entries are on the broker)."""
+    """Poll one feed with conditional GET: its unseen entries (a failure dead-lettered
+    under the feed's URL) and its new state, which `save` writes (after the entries are
+    on the broker)."""
     command = decode(FeedPoll, raw)
+    counts = Counts()
     stored_raw = table.get(command.url)
     if not stored_raw:
-        return PolledFeed([], table)  # removed since the poll was scheduled
+        return PolledFeed(Outcome(), table)  # removed since the poll was scheduled
     stored = StoredState(stored_raw)
     state = stored.state
     if state.last_polled_at is not None and state.last_polled_at >= command.requested_at:
         # Polled since this command was sent: a copy (the scheduler re-sends a command
         # that seems lost, and again after a rebalance). Polling again would make the
         # copies pile up whenever the poll topic lags.
-        metrics.FEED_POLLS_STALE.inc()
-        return PolledFeed([], table)
+        counts.add("feed_polls_stale")
+        return PolledFeed(Outcome(counts=counts), table)
     now = utcnow()
     state.last_polled_at = now
-    outputs: list[Output] = []
-    bounds = {
-        "min_interval_s": settings.poll_min_interval_seconds,
-        "max_interval_s": settings.poll_max_interval_seconds,
-    }
+    outputs: list[Output | Failure] = []
+    bounds = {"min_interval_s": config.min_interval_s, "max_interval_s": config.max_interval_s}
     try:
-        etag, last_modified = conditional_headers(state, now, settings)
+        etag, last_modified = config.validators(state, now)
         resp = await client.get(state.url, kind="feed", etag=etag, last_modified=last_modified)
         state.last_status = resp.status
         if resp.status == 304:
-            metrics.FETCH_NOT_MODIFIED.inc()
+            counts.add("fetch_not_modified")
             state.not_modified_streak += 1
             ttl = None
         elif (digest := body_digest(resp.body)) == state.body_digest:
-            metrics.FETCH_UNCHANGED.inc()
+            counts.add("fetch_unchanged")
             state.not_modified_streak = 0
             _store_validators(state, resp.headers, now)
             ttl = None
@@ -228,14 +240,14 @@ async def plan_poll(
                 parsed,
                 state,
                 state.url,
-                pages=settings.feed_pages,
-                content_max_bytes=settings.feed_content_max_bytes,
+                pages=config.pages,
+                content_max_bytes=config.content_max_bytes,
             )
             source = Source(FEED_POLLS.name, command.partition, None, state.url.encode())
-            outputs, emitted = entry_records(new, source, raw)
+            outputs, emitted = entry_records(new, source, counts)
             state.remember(
                 [e.entry_id for e in new],
-                settings.seen_entries_per_feed,
+                config.seen_entries,
                 present={item.entry_id for item in parsed.entries},
             )
             state.saw_entries(publication_times(emitted, now, first_body=first_body), now)
@@ -245,7 +257,7 @@ async def plan_poll(
             # Last: a body counts as seen only once its entries are out. Set earlier, a
             # failure after it would make the next poll skip the body as unchanged.
             state.body_digest = digest
-            metrics.FEED_ENTRIES_NEW.inc(len(emitted))
+            counts.add("feed_entries_new", n=len(emitted))
         state.error_count, state.last_error = 0, None
         state.next_poll_at = next_success_poll(
             now, state, ttl_s=ttl, max_age_s=max_age_seconds(resp.headers), **bounds
@@ -258,10 +270,9 @@ async def plan_poll(
         reason = exc.reason if isinstance(exc, NewswireError) else "internal"
         if reason == "internal":
             log.exception("feed %s: unexpected failure", state.url)
-        metrics.FEED_POLL_ERRORS.labels(reason).inc()
-        metrics.DLQ_RECORDS.labels(STAGE, reason).inc()
+        counts.add("feed_poll_errors", reason)
         source = Source(FEED_POLLS.name, command.partition, None, state.url.encode())
-        outputs = [dead_letter(STAGE, source, raw, exc)]
+        outputs = [Failure(exc, source)]
         retry_after = None
         if isinstance(exc, HttpStatusError):
             state.last_status = exc.status
@@ -276,8 +287,8 @@ async def plan_poll(
     if command.url not in table:
         # Removed while it was polled: its results are dropped with it.
         log.info("feed %s was removed during its poll; its results are dropped", state.url)
-        return PolledFeed([], table)
-    return PolledFeed(outputs, table, command.url, stored_raw, stored)
+        return PolledFeed(Outcome(counts=counts), table)  # what happened still counts
+    return PolledFeed(Outcome(outputs, counts), table, command.url, stored_raw, stored)
 
 
 def publication_times(entries: list[Entry], now: datetime, *, first_body: bool) -> list[datetime]:
@@ -292,12 +303,13 @@ def publication_times(entries: list[Entry], now: datetime, *, first_body: bool) 
 
 
 def entry_records(
-    entries: list[Entry], source: Source, raw: bytes | None
-) -> tuple[list[Output], list[Entry]]:
+    entries: list[Entry], source: Source, counts: Counts
+) -> tuple[list[Output | Failure], list[Entry]]:
     """The newswire.entries records, and the entries they hold. An entry that cannot be
-    keyed or encoded (a lone surrogate in its title, say) is dead-lettered by itself:
-    it must not cost the feed its other entries."""
-    outputs: list[Output] = []
+    keyed or encoded (a lone surrogate in its title, say) is a failure by itself (the
+    poll command dead-lettered under `source`): it must not cost the feed its other
+    entries."""
+    outputs: list[Output | Failure] = []
     emitted: list[Entry] = []
     for entry in entries:
         try:
@@ -311,9 +323,8 @@ def entry_records(
             )
         except ValueError as exc:  # pydantic's serialisation error is a ValueError too
             bad = FeedParseError(f"entry {entry.entry_id!r} ({entry.link}) not emitted: {exc}")
-            metrics.FEED_POLL_ERRORS.labels(bad.reason).inc()
-            metrics.DLQ_RECORDS.labels(STAGE, bad.reason).inc()
-            outputs.append(dead_letter(STAGE, source, raw, bad))
+            counts.add("feed_poll_errors", bad.reason)
+            outputs.append(Failure(bad, source))
             continue
         emitted.append(entry)
     return outputs, emitted
@@ -427,21 +438,19 @@ def page_record(page: Page, partitions: int | None) -> Output:
 async def fetch_page_or_feed(
     raw: bytes | None,
     *,
-    source: Source,
     client: HttpClient,
     gate: HostGate | None = None,
     robots: RobotsCache | None = None,
     partitions: int | None = None,
-    max_record_bytes: int | None = None,
     archive: WarcArchive | None = None,
-) -> list[Output]:
+) -> Outcome:
     """What the page agent does with an entry: its page, or the article from the feed.
 
     The feed's `pages` mode may skip the request (never; auto when the feed's content
-    is the whole article). A page that cannot be had (`fallback.falls_back`) is
-    dead-lettered as before, so operators see it, and the entry's content or summary
-    goes to newswire.pages in its place; other failures raise, for `Stage.handle` to
-    dead-letter alone.
+    is the whole article). A page that cannot be had (`fallback.falls_back`) is a
+    failure (the Stage dead-letters the entry, so operators see it) and the entry's
+    content or summary goes to newswire.pages in its place; other failures raise, for
+    `Stage.handle` to dead-letter alone.
     """
     entry = decode(Entry, raw)
     if entry.pages == "never" or (
@@ -453,8 +462,9 @@ async def fetch_page_or_feed(
                 "feed's pages mode is 'never' and the entry has no content or summary",
                 reason="no_feed_content",
             )
-        metrics.FEED_FALLBACKS.labels(STAGE, page.body_source, f"pages_{entry.pages}").inc()
-        return [page_record(page, partitions)]
+        counts = Counts()
+        counts.add("feed_fallbacks", STAGE, page.body_source, f"pages_{entry.pages}")
+        return Outcome([page_record(page, partitions)], counts)
     try:
         page = await _fetch(entry, client=client, gate=gate, robots=robots, archive=archive)
     except NewswireError as exc:
@@ -465,17 +475,14 @@ async def fetch_page_or_feed(
         )
         if substitute is None:
             raise
-        # Counted and logged as Stage.handle does for a dead letter of its own.
-        reason = exc.reason
-        log.warning("%s: %s on %s: %s (article from the feed)", STAGE, reason, source, exc)
-        metrics.RECORDS_FAILED.labels(STAGE, reason).inc()
-        metrics.DLQ_RECORDS.labels(STAGE, reason).inc()
-        metrics.FEED_FALLBACKS.labels(STAGE, substitute.body_source, reason).inc()
-        return [
-            dead_letter(STAGE, source, raw, exc, max_bytes=max_record_bytes),
-            page_record(substitute, partitions),
-        ]
-    return [page_record(page, partitions)]
+        # Counted and logged by the Stage as a dead letter of its own.
+        counts = Counts()
+        counts.add("feed_fallbacks", STAGE, substitute.body_source, exc.reason)
+        return Outcome(
+            [Failure(exc, note="article from the feed"), page_record(substitute, partitions)],
+            counts,
+        )
+    return Outcome([page_record(page, partitions)])
 
 
 LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)

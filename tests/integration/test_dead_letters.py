@@ -44,6 +44,7 @@ from services.common.topics import ARTICLES, DLQ, ENRICHED, ENTRIES, FEED_POLLS,
 from services.dedup.config import config_from
 from services.dedup.pipeline import route
 from services.enricher.pipeline import handle_article
+from services.fetcher.config import config_from as poll_config
 from services.fetcher.net.http import HttpClient
 from services.fetcher.net.politeness import HostGate
 from services.fetcher.net.robots import RobotsCache
@@ -436,7 +437,9 @@ def test_fetcher_dead_letters(settings: Settings, run: str) -> None:
                     register_feed(
                         encode(FeedRecord(url=url)), key=url.encode(), partition=0, table=table
                     )
-                    poll = partial(poll_feed, table=table, client=client, settings=fetcher_settings)
+                    poll = partial(
+                        poll_feed, table=table, client=client, config=poll_config(fetcher_settings)
+                    )
                     command = encode(FeedPoll(url=url, partition=0))
                     msg = await d.run(stage, FEED_POLLS.name, url.encode(), command, poll)
                     out.append(

@@ -16,7 +16,7 @@ from services.common.stage import Source
 from services.common.topics import PAGES
 from services.common.warcarchive import open_archive
 from services.fetcher.net.http import HttpClient
-from services.fetcher.pipeline import fetch_page_or_feed
+from services.fetcher.pipeline import fetch_page_or_feed, fetcher_stage
 from tests.conftest import serve_locally
 
 CAFE = "<html><head></head><body><p>Caf\u00e9 \u201cquoted\u201d \u20ac5</p></body></html>"
@@ -53,12 +53,9 @@ async def test_fetched_pages_are_archived_and_read_back_unchanged(tmp_path: Path
         for path in ("/a/1", "/a/2", "/gone"):
             link = f"{base}{path}"
             raw = Entry(entry_id=link, feed_url=f"{base}/feed", link=link, summary="A teaser.")
-            outputs = await fetch_page_or_feed(
-                raw.model_dump_json().encode(),
-                source=Source(PAGES.name, 0, 0, None),
-                client=client,
-                archive=archive,
-            )
+            value = raw.model_dump_json().encode()
+            outcome = await fetch_page_or_feed(value, client=client, archive=archive)
+            outputs = fetcher_stage().settle(Source(PAGES.name, 0, 0, None), value, outcome)
             pages += [decode(Page, o.value) for o in outputs if o.topic == PAGES.name]
     finally:
         archive.close()

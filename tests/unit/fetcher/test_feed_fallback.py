@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from services.common import metrics
 from services.common.errors import (
     BlockedAddressError,
     FetchError,
@@ -28,7 +29,7 @@ from services.common.urls import host_of
 from services.fetcher.fallback import falls_back, feed_page
 from services.fetcher.net.http import HttpClient
 from services.fetcher.net.robots import RobotsCache
-from services.fetcher.pipeline import fetch_page_or_feed
+from services.fetcher.pipeline import fetch_page_or_feed, fetcher_stage
 from tests.conftest import serve_locally, validate_record
 
 CONTENT = "<p>" + "The whole story as the feed carries it. " * 60 + "</p>"
@@ -85,9 +86,10 @@ async def run(e: Entry, **kw: Any) -> list[Output]:
     client = HttpClient(kw.pop("settings", settings))
     robots = RobotsCache(client, settings.user_agent, 3600.0)
     try:
-        return await fetch_page_or_feed(
-            encode(e), source=SOURCE, client=client, robots=robots, partitions=4, **kw
-        )
+        raw = encode(e)
+        outcome = await fetch_page_or_feed(raw, client=client, robots=robots, partitions=4, **kw)
+        # What the page agent's Stage makes of it: the dead letter beside the feed's page.
+        return fetcher_stage().settle(SOURCE, raw, outcome)
     finally:
         await client.close()
 
@@ -207,3 +209,14 @@ def test_feed_page_without_content_or_summary_is_none() -> None:
     page = feed_page(entry("http://n.example/1", content=None, summary="x"))
     assert page is not None and page.content_type == "text/plain"
     assert page.trace.fetched_at is not None and "fetcher" in page.trace.stages
+
+
+async def test_a_fallback_is_counted_by_the_stage(site: tuple[str, Counter[str]]) -> None:
+    base, _ = site
+    failed = metrics.RECORDS_FAILED.labels("fetcher", "http_status")
+    dead = metrics.DLQ_RECORDS.labels("fetcher", "http_status")
+    fell_back = metrics.FEED_FALLBACKS.labels("fetcher", "feed_content", "http_status")
+    before = failed._value.get(), dead._value.get(), fell_back._value.get()
+    await run(entry(base + "/status/403"))
+    after = failed._value.get(), dead._value.get(), fell_back._value.get()
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1]

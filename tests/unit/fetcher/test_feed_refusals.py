@@ -12,6 +12,7 @@ from aiohttp import web
 from services.common.models import DeadLetter, FeedPoll, FeedRecord, decode, encode
 from services.common.settings import Settings
 from services.common.topics import DLQ
+from services.fetcher.config import config_from
 from services.fetcher.net.http import HttpClient
 from services.fetcher.pipeline import load_state, poll_feed, register_feed
 from tests.conftest import serve_locally
@@ -51,7 +52,9 @@ async def _poll(site: Site) -> list[DeadLetter]:
     client = HttpClient(settings)
     try:
         command = encode(FeedPoll(url=site.url, partition=0))
-        outputs = await poll_feed(command, table=site.table, client=client, settings=settings)
+        outputs = await poll_feed(
+            command, table=site.table, client=client, config=config_from(settings)
+        )
     finally:
         await client.close()
     return [decode(DeadLetter, o.value) for o in outputs if o.topic == DLQ.name]

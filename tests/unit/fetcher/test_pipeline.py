@@ -16,6 +16,7 @@ from services.common.settings import Settings
 from services.common.stage import Output
 from services.common.topics import DLQ, ENTRIES, PAGES
 from services.devtools import seedserver
+from services.fetcher.config import config_from
 from services.fetcher.net.http import HttpClient
 from services.fetcher.net.politeness import HostGate
 from services.fetcher.pipeline import (
@@ -84,7 +85,7 @@ async def test_polls_keep_a_long_seen_list_whole(feed_server: str) -> None:
 
     async def poll() -> list[Output]:
         command = encode(FeedPoll(url=feed_server, partition=1))
-        return await poll_feed(command, table=table, client=client, settings=settings_)
+        return await poll_feed(command, table=table, client=client, config=config_from(settings_))
 
     try:
         first = await poll()
@@ -185,7 +186,7 @@ async def test_poll_emits_new_entries_once_then_nothing(
 
     async def poll() -> list[Output]:
         command = encode(FeedPoll(url=url, partition=2))
-        return await poll_feed(command, table=table, client=client, settings=settings)
+        return await poll_feed(command, table=table, client=client, config=config_from(settings))
 
     try:
         first = await poll()
@@ -233,13 +234,17 @@ async def test_failing_feed_backs_off_and_keeps_its_state(
     url = f"{odd_server}/missing"
     register_feed(encode(FeedRecord(url=url)), key=url.encode(), partition=0, table=table)
     client = HttpClient(settings)
+    errors = metrics.FEED_POLL_ERRORS.labels("http_status")
+    dead_letters = metrics.DLQ_RECORDS.labels("fetcher", "http_status")
+    failed = metrics.RECORDS_FAILED.labels("fetcher", "http_status")
     try:
         for expected_errors in (1, 2):
+            before = errors._value.get(), dead_letters._value.get(), failed._value.get()
             [dead] = await poll_feed(
                 encode(FeedPoll(url=url, partition=0)),
                 table=table,
                 client=client,
-                settings=settings,
+                config=config_from(settings),
             )
             assert dead.topic == DLQ.name and dead.key == url.encode()
             letter = decode(DeadLetter, dead.value)
@@ -247,6 +252,10 @@ async def test_failing_feed_backs_off_and_keeps_its_state(
             state = load_state(table, url)
             assert state is not None and state.error_count == expected_errors
             assert state.last_error and "http_status" in state.last_error
+            # A poll error and its dead letter; not a failed record (the poll is the
+            # stage's internal step).
+            after = errors._value.get(), dead_letters._value.get(), failed._value.get()
+            assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 0]
     finally:
         await client.close()
 

@@ -11,6 +11,7 @@ import pytest
 from services.common.models import DeadLetter, FeedPoll, FeedRecord, decode, encode
 from services.common.settings import Settings
 from services.common.topics import DLQ, ENTRIES
+from services.fetcher.config import config_from
 from services.fetcher.net.http import HttpClient
 from services.fetcher.pipeline import load_state, poll_feed, register_feed
 from tests.unit.fetcher.misbehaving import Servers, run_client, small_settings
@@ -35,7 +36,10 @@ def test_poll_feed_dead_letters_each_misbehaviour(servers: Servers, path: str, r
 
     async def poll(client: HttpClient) -> Any:
         return await poll_feed(
-            encode(FeedPoll(url=url, partition=0)), table=table, client=client, settings=cfg
+            encode(FeedPoll(url=url, partition=0)),
+            table=table,
+            client=client,
+            config=config_from(cfg),
         )
 
     outputs, attempts, _ = run_client(poll, cfg)
@@ -52,7 +56,10 @@ def _poll_once(url: str, table: dict[str, str], cfg: Settings) -> tuple[Any, lis
 
     async def poll(client: HttpClient) -> Any:
         return await poll_feed(
-            encode(FeedPoll(url=url, partition=0)), table=table, client=client, settings=cfg
+            encode(FeedPoll(url=url, partition=0)),
+            table=table,
+            client=client,
+            config=config_from(cfg),
         )
 
     outputs, attempts, _ = run_client(poll, cfg)
@@ -89,7 +96,10 @@ def test_poll_feed_emits_the_entry_of_a_good_feed(servers: Servers) -> None:
 
     async def poll(client: HttpClient) -> Any:
         return await poll_feed(
-            encode(FeedPoll(url=url, partition=0)), table=table, client=client, settings=cfg
+            encode(FeedPoll(url=url, partition=0)),
+            table=table,
+            client=client,
+            config=config_from(cfg),
         )
 
     outputs, _, _ = run_client(poll, cfg)

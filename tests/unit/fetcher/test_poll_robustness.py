@@ -16,6 +16,7 @@ from services.common.runtime.fenced import FencedTable
 from services.common.settings import Settings
 from services.common.stage import Output
 from services.common.topics import DLQ, ENTRIES
+from services.fetcher.config import config_from
 from services.fetcher.net.http import HttpClient
 from services.fetcher.pipeline import load_state, poll_feed, register_feed
 from tests.conftest import serve_locally
@@ -61,7 +62,9 @@ async def poll(site: Site, command: bytes | None = None) -> list[Output]:
     client = HttpClient(SETTINGS)
     try:
         command = command or encode(FeedPoll(url=site.url, partition=0))
-        return await poll_feed(command, table=site.table, client=client, settings=SETTINGS)
+        return await poll_feed(
+            command, table=site.table, client=client, config=config_from(SETTINGS)
+        )
     finally:
         await client.close()
 
@@ -166,7 +169,10 @@ async def test_a_poll_whose_partition_was_revoked_writes_nothing(site: Site) -> 
     client = HttpClient(SETTINGS)
     try:
         command = encode(FeedPoll(url=site.url, partition=0))
-        assert await poll_feed(command, table=fenced, client=client, settings=SETTINGS) == []
+        assert (
+            await poll_feed(command, table=fenced, client=client, config=config_from(SETTINGS))
+            == []
+        )
     finally:
         await client.close()
     assert site.table == before  # the new owner's to poll and to write

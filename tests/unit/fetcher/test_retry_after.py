@@ -15,6 +15,7 @@ from aiohttp import web
 from services.common.models import DeadLetter, FeedPoll, FeedRecord, decode, encode, utcnow
 from services.common.settings import Settings
 from services.common.topics import DLQ
+from services.fetcher.config import config_from
 from services.fetcher.net.http import HttpClient
 from services.fetcher.pipeline import load_state, poll_feed, register_feed
 from services.fetcher.state.schedule import ScheduledTable
@@ -44,7 +45,10 @@ async def _poll_once(url: str, settings: Settings) -> tuple[ScheduledTable, list
     client = HttpClient(settings)
     try:
         outputs = await poll_feed(
-            encode(FeedPoll(url=url, partition=0)), table=table, client=client, settings=settings
+            encode(FeedPoll(url=url, partition=0)),
+            table=table,
+            client=client,
+            config=config_from(settings),
         )
     finally:
         await client.close()

@@ -10,9 +10,11 @@ from aiohttp import web
 
 from services.common.models import FeedPoll, FeedRecord, encode
 from services.common.settings import Settings
-from services.common.topics import ENTRIES
+from services.common.stage import Source
+from services.common.topics import ENTRIES, FEED_POLLS
+from services.fetcher.config import config_from
 from services.fetcher.net.http import HttpClient
-from services.fetcher.pipeline import load_state, plan_poll, register_feed
+from services.fetcher.pipeline import fetcher_stage, load_state, plan_poll, register_feed
 from tests.conftest import serve_locally
 
 RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
@@ -44,10 +46,13 @@ async def test_a_poll_writes_its_state_only_when_saved(feed_base: str) -> None:
     client = HttpClient(settings)
     try:
         command = encode(FeedPoll(url=url, partition=0))
-        polled = await plan_poll(command, table=table, client=client, settings=settings)
+        polled = await plan_poll(command, table=table, client=client, config=config_from(settings))
     finally:
         await client.close()
-    assert [o.topic for o in polled.outputs] == [ENTRIES.name, ENTRIES.name]
+    outputs = fetcher_stage().settle(
+        Source(FEED_POLLS.name, 0, None, None), command, polled.outcome
+    )
+    assert [o.topic for o in outputs] == [ENTRIES.name, ENTRIES.name]
     # Planned, not saved: a process dying now has not marked the entries seen.
     assert table[url] == registered
     polled.save()
@@ -63,7 +68,7 @@ async def test_a_save_after_the_feed_was_removed_does_not_bring_it_back(feed_bas
     client = HttpClient(settings)
     try:
         command = encode(FeedPoll(url=url, partition=0))
-        polled = await plan_poll(command, table=table, client=client, settings=settings)
+        polled = await plan_poll(command, table=table, client=client, config=config_from(settings))
     finally:
         await client.close()
     register_feed(None, key=url.encode(), partition=0, table=table)  # removed meanwhile
