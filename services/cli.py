@@ -230,7 +230,7 @@ def _cmd_cluster(args: argparse.Namespace) -> int:
 
 
 def _cmd_broker(args: argparse.Namespace) -> int:
-    from services.common.broker import ensure_jars, start_broker
+    from services.devtools.broker import ensure_jars, start_broker
 
     if args.action == "fetch":
         print(ensure_jars())

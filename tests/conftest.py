@@ -51,7 +51,7 @@ def validate_record(topic: str, value: Any) -> None:
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     """A real Kafka broker for the session: NEWSWIRE_KAFKA_BOOTSTRAP's, or a local KRaft node."""
-    from services.common.broker import running_broker
+    from services.devtools.broker import running_broker
 
     with running_broker() as bootstrap:
         yield bootstrap

@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = load_settings()
     broker = None
     if not settings.kafka_bootstrap:
-        from services.common.broker import start_broker
+        from services.devtools.broker import start_broker
 
         broker = start_broker()
         settings = settings.model_copy(update={"kafka_bootstrap": broker.bootstrap})

@@ -62,7 +62,6 @@ from typing import Any
 
 from aiokafka.structs import TopicPartition
 
-from services.common.broker import LocalBroker, start_broker
 from services.common.kafka import (
     consumer,
     end_offsets,
@@ -77,6 +76,7 @@ from services.dedup.config import config_from
 from services.dedup.engine import Deduper, sequence_of_item
 from services.dedup.offline import cluster_lines
 from services.dedup.pipeline import arrival, item_of
+from services.devtools.broker import LocalBroker, start_broker
 from services.devtools.stack import Stack
 
 FETCHED = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -52,12 +52,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from services.common.broker import LocalBroker, start_broker
 from services.common.kafka import ensure_topics, producer
 from services.common.models import Entry, Page, encode
 from services.common.settings import PROJECT_ROOT, Settings
 from services.common.urls import article_id
 from services.devtools import benchsite, corpus, harness, perfreport, perfstats
+from services.devtools.broker import LocalBroker, start_broker
 from services.devtools.corpus import Doc
 from services.devtools.stack import SERVICES, Proc, Stack
 

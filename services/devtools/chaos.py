@@ -38,10 +38,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from services.common.broker import start_broker
 from services.common.kafka import ensure_topics
 from services.common.settings import PROJECT_ROOT, Settings
 from services.devtools import corpus, harness
+from services.devtools.broker import start_broker
 from services.devtools.corpus import Copy, GroundTruth
 from services.devtools.harness import StoryRecord
 from services.devtools.stack import SERVICES, Stack

@@ -20,11 +20,11 @@ from typing import Any
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from services.common.broker import LocalBroker, start_broker
 from services.common.kafka import client_options, consumer
 from services.common.runtime import probe
 from services.common.settings import PROJECT_ROOT, Settings
 from services.common.urls import article_id
+from services.devtools.broker import LocalBroker, start_broker
 
 log = logging.getLogger(__name__)
 

@@ -29,11 +29,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from services.common.broker import free_port, start_broker
 from services.common.settings import PROJECT_ROOT, Settings
 from services.common.topicread import read_topic
 from services.common.topics import STORIES
 from services.devtools import newsroom, podman, storycheck
+from services.devtools.broker import free_port, start_broker
 from services.devtools.importgraph import walk
 from services.devtools.stack import SERVICES, Proc, Stack, start_seed_server
 

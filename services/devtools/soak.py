@@ -34,12 +34,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from services.common.broker import start_broker
 from services.common.kafka import ensure_topics, producer
 from services.common.models import Entry, Page, encode
 from services.common.settings import PROJECT_ROOT, Settings
 from services.common.urls import article_id
 from services.devtools import corpus, harness
+from services.devtools.broker import start_broker
 from services.devtools.corpus import Doc, Resolver
 from services.devtools.stack import SERVICES, Stack
 

@@ -15,8 +15,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.common.broker import LocalBroker, free_port, start_broker
 from services.common.settings import PROJECT_ROOT
+from services.devtools.broker import LocalBroker, free_port, start_broker
 
 SERVICES = ("fetcher", "cleaner", "enricher", "dedup")
 

@@ -9,9 +9,9 @@ import urllib.request
 import pytest
 from faust.types import TP
 
-from services.common.broker import free_port
 from services.common.health import HealthServer
 from services.common.settings import Settings
+from services.devtools.broker import free_port
 from tests.conftest import get_json as get
 
 

@@ -20,7 +20,6 @@ import pytest
 import yaml
 from aiokafka import AIOKafkaProducer
 
-from services.common.broker import free_port
 from services.common.kafka import ensure_topics
 from services.common.models import Entry, Page, Trace, encode, utcnow
 from services.common.settings import PROJECT_ROOT, Settings
@@ -28,6 +27,7 @@ from services.common.topicread import read_topic
 from services.common.topics import ALL_TOPICS
 from services.common.urls import article_id
 from services.devtools import newsroom
+from services.devtools.broker import free_port
 from services.devtools.stack import SERVICES, Stack, start_stack
 from services.devtools.storyboard import StoryBoard
 from services.devtools.tail import tail_stories

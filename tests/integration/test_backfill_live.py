@@ -33,13 +33,13 @@ import pytest
 from aiokafka import TopicPartition
 
 from services.backfill.run import backfill
-from services.common.broker import start_broker
 from services.common.kafka import consumer, ensure_topics
 from services.common.models import Story, decode
 from services.common.settings import Settings
 from services.common.topics import STORIES
 from services.common.urls import article_id
 from services.dedup.sent import SEQ_HEADER
+from services.devtools.broker import start_broker
 from services.devtools.stack import Stack, start_seed_server
 from tests.conftest import SEED_TXT
 from tests.texts import story_text

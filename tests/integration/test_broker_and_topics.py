@@ -51,7 +51,7 @@ def test_topics_are_declared_with_their_contract(kafka_settings: Settings) -> No
 
 def test_broker_restarts_on_its_kept_data_and_stop_removes_its_folder() -> None:
     """What chaos testing needs: a broker stopped or killed, then started on the same data."""
-    from services.common.broker import start_broker
+    from services.devtools.broker import start_broker
 
     broker = start_broker(keep_data=True)
     workdir, bootstrap = broker.workdir, broker.bootstrap

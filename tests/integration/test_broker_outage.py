@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from services.common.broker import LocalBroker, start_broker
 from services.common.kafka import ensure_topics
 from services.common.settings import Settings
+from services.devtools.broker import LocalBroker, start_broker
 from services.devtools.stack import Proc, Stack
 
 # Generous: the machine is shared and a broker restart can take a while on it.

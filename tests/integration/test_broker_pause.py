@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from services.common.broker import LocalBroker, start_broker
 from services.common.kafka import ensure_topics
 from services.common.settings import Settings
+from services.devtools.broker import LocalBroker, start_broker
 from services.devtools.stack import Proc, Stack
 
 DEADLINE_S = 240.0  # generous: the machine is shared

@@ -23,7 +23,6 @@ from pathlib import Path
 import pytest
 from aiokafka import TopicPartition
 
-from services.common.broker import LocalBroker, start_broker
 from services.common.errors import ConfigError
 from services.common.kafka import consumer, ensure_topics, producer
 from services.common.models import encode
@@ -32,6 +31,7 @@ from services.dedup.config import config_from
 from services.dedup.engine import Deduper, sequence_of_item
 from services.dedup.offline import cluster_lines
 from services.dedup.pipeline import arrival, item_of
+from services.devtools.broker import LocalBroker, start_broker
 from services.devtools.stack import Stack
 from tests.integration.test_dedup_workers import (
     enriched,

@@ -23,12 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from services.common.broker import LocalBroker, SaslSslListener, start_broker
 from services.common.errors import ConfigError
 from services.common.kafka import ensure_topics, producer
 from services.common.models import Entry, Page, encode
 from services.common.settings import Settings
 from services.common.topicread import read_topic
+from services.devtools.broker import LocalBroker, SaslSslListener, start_broker
 from services.devtools.stack import Stack
 from tests.conftest import SEED_HTML, validate_record
 

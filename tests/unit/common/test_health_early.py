@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from services.common.broker import free_port
 from services.common.faustapp import StageApp
 from services.common.settings import Settings
+from services.devtools.broker import free_port
 from tests.conftest import get_json as get
 
 

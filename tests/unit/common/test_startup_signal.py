@@ -8,8 +8,8 @@ import socket
 import subprocess
 import sys
 
-from services.common.broker import free_port
 from services.common.settings import PROJECT_ROOT
+from services.devtools.broker import free_port
 
 
 def test_sigterm_during_startup_exits_at_once(tmp_path: object) -> None:

@@ -21,9 +21,9 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-from services.common.broker import free_port
 from services.common.health import HealthServer
 from services.common.settings import PROJECT_ROOT, Settings
+from services.devtools.broker import free_port
 
 PROMETHEUS_YML = PROJECT_ROOT / "deploy" / "prometheus" / "prometheus.yml"
 WAIT_S = 120.0
