@@ -4,7 +4,6 @@ forget removed feeds; pages keep their canonical link; unsupported pages are ref
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
@@ -28,25 +27,7 @@ from services.fetcher.pipeline import (
 )
 from services.fetcher.state.feedstate import FeedState
 from tests.conftest import SEEDS, serve_locally
-
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-
-def _state(seen: list[str], title: str | None = None, times: int = 2) -> FeedState:
-    return FeedState(
-        url="https://news.example/feed.xml",
-        partition=1,
-        title=title,
-        etag='"abc"',
-        validators_at=NOW,
-        next_poll_at=NOW,
-        entry_times=[NOW - timedelta(hours=h) for h in range(times)],
-        seen=seen,
-    )
-
-
-def _big_seen(n: int = 400) -> list[str]:
-    return [f"https://news.example/{i}/story.html" for i in range(n)]
+from tests.unit.fetcher.feedstates import big_seen, feed_state
 
 
 @pytest.fixture
@@ -77,7 +58,7 @@ async def feed_server() -> AsyncIterator[str]:
 async def test_polls_keep_a_long_seen_list_whole(feed_server: str) -> None:
     settings_ = Settings(allow_private_networks=True)
     table = {
-        feed_server: _state(_big_seen())
+        feed_server: feed_state(big_seen())
         .model_copy(update={"url": feed_server, "etag": None})
         .model_dump_json()
     }
@@ -99,7 +80,7 @@ async def test_polls_keep_a_long_seen_list_whole(feed_server: str) -> None:
     finally:
         await client.close()
     seen = [
-        *_big_seen(),
+        *big_seen(),
         "https://news.example/400/story.html",
         "https://news.example/401/story.html",
     ]
@@ -119,48 +100,6 @@ def settings() -> Settings:
 @pytest.fixture
 async def seeds_base() -> AsyncIterator[str]:
     runner, base = await seedserver.start(SEEDS)
-    yield base
-    await runner.cleanup()
-
-
-@pytest.fixture
-async def odd_server() -> AsyncIterator[str]:
-    async def redirect(request: web.Request) -> web.Response:
-        n = int(request.match_info["n"])
-        raise web.HTTPFound(f"/r/{n - 1}" if n > 1 else "/ok")
-
-    async def ok(_: web.Request) -> web.Response:
-        return web.Response(text="<p>fine</p>", content_type="text/html")
-
-    async def big(_: web.Request) -> web.StreamResponse:
-        return web.Response(body=b"x" * 300_000, content_type="text/html")
-
-    async def missing(_: web.Request) -> web.Response:
-        raise web.HTTPNotFound()
-
-    async def consent(request: web.Request) -> web.Response:
-        # A consent wall: set a cookie and redirect back; the article only with it.
-        if request.cookies.get("consent") == "yes":
-            meter = int(request.cookies.get("meter", "0"))
-            resp = web.Response(text=f"<p>article; meter {meter}</p>", content_type="text/html")
-            resp.set_cookie("meter", str(meter + 1))  # a paywall meter, per visitor
-            return resp
-        resp = web.HTTPFound(request.path)
-        resp.set_cookie("consent", "yes", path="/consent")
-        resp.set_cookie("elsewhere", "no", path="/other")
-        raise resp
-
-    async def pdf(_: web.Request) -> web.Response:
-        return web.Response(body=b"%PDF-1.7", content_type="application/pdf")
-
-    app = web.Application()
-    app.router.add_get("/r/{n}", redirect)
-    app.router.add_get("/ok", ok)
-    app.router.add_get("/big", big)
-    app.router.add_get("/missing", missing)
-    app.router.add_get("/consent", consent)
-    app.router.add_get("/doc.pdf", pdf)
-    runner, base = await serve_locally(app)
     yield base
     await runner.cleanup()
 
@@ -271,38 +210,6 @@ def test_removing_a_feed_drops_its_state() -> None:
 def test_a_malformed_canonical_hint_is_skipped_not_fatal() -> None:
     html = '<link rel="canonical" href="http://[broken/x"><link rel="canonical" href="/story">'
     assert canonical_link(html, "https://news.example/a?utm=1") == "https://news.example/story"
-
-
-ROBOTS = (
-    "User-agent: NewswireBot\nDisallow: /private\nCrawl-delay: 2\n\nUser-agent: *\nDisallow: /\n"
-)
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[tuple[str, dict[str, int]]]:
-    hits: dict[str, int] = {}
-    robots_status = {"code": 200}
-
-    async def robots(_: web.Request) -> web.Response:
-        hits["robots"] = hits.get("robots", 0) + 1
-        if robots_status["code"] != 200:
-            return web.Response(status=robots_status["code"])
-        return web.Response(text=ROBOTS)
-
-    async def page(request: web.Request) -> web.Response:
-        hits[request.path] = hits.get(request.path, 0) + 1
-        if request.path.startswith("/moved/"):
-            raise web.HTTPFound(request.path.replace("/moved/", "/private/", 1))
-        html = '<html><head><link href="/canon/1" rel="canonical"></head><body><p>x</p></body>'
-        return web.Response(text=html, content_type="text/html")
-
-    app = web.Application()
-    app.router.add_get("/robots.txt", robots)
-    app.router.add_get("/{path:.*}", page)
-    runner, base = await serve_locally(app)
-    hits["_status"] = 0
-    yield base, hits
-    await runner.cleanup()
 
 
 async def test_page_keeps_its_canonical_link(site: tuple[str, dict[str, int]]) -> None:

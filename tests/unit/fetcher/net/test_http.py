@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.common.errors import BlockedAddressError, FetchError, HttpStatusError, TooLargeError
 from services.common.settings import Settings
 from services.fetcher.net.http import HttpClient
-from tests.conftest import serve_locally
 from tests.unit.fetcher.misbehaving import (
     CAP,
     GOOD_RSS,
@@ -208,48 +205,6 @@ def client_settings() -> Settings:
     return Settings(
         allow_private_networks=True, fetch_max_bytes=200_000, poll_min_interval_seconds=1
     )
-
-
-@pytest.fixture
-async def odd_server() -> AsyncIterator[str]:
-    async def redirect(request: web.Request) -> web.Response:
-        n = int(request.match_info["n"])
-        raise web.HTTPFound(f"/r/{n - 1}" if n > 1 else "/ok")
-
-    async def ok(_: web.Request) -> web.Response:
-        return web.Response(text="<p>fine</p>", content_type="text/html")
-
-    async def big(_: web.Request) -> web.StreamResponse:
-        return web.Response(body=b"x" * 300_000, content_type="text/html")
-
-    async def missing(_: web.Request) -> web.Response:
-        raise web.HTTPNotFound()
-
-    async def consent(request: web.Request) -> web.Response:
-        # A consent wall: set a cookie and redirect back; the article only with it.
-        if request.cookies.get("consent") == "yes":
-            meter = int(request.cookies.get("meter", "0"))
-            resp = web.Response(text=f"<p>article; meter {meter}</p>", content_type="text/html")
-            resp.set_cookie("meter", str(meter + 1))  # a paywall meter, per visitor
-            return resp
-        resp = web.HTTPFound(request.path)
-        resp.set_cookie("consent", "yes", path="/consent")
-        resp.set_cookie("elsewhere", "no", path="/other")
-        raise resp
-
-    async def pdf(_: web.Request) -> web.Response:
-        return web.Response(body=b"%PDF-1.7", content_type="application/pdf")
-
-    app = web.Application()
-    app.router.add_get("/r/{n}", redirect)
-    app.router.add_get("/ok", ok)
-    app.router.add_get("/big", big)
-    app.router.add_get("/missing", missing)
-    app.router.add_get("/consent", consent)
-    app.router.add_get("/doc.pdf", pdf)
-    runner, base = await serve_locally(app)
-    yield base
-    await runner.cleanup()
 
 
 async def test_redirects_are_followed_and_recorded(

@@ -4,7 +4,6 @@ how a missing or broken robots.txt reads."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
@@ -16,37 +15,6 @@ from services.fetcher.net.http import HttpClient
 from services.fetcher.net.robots import RobotsCache, parse_rules, pattern_matches, product_token
 from services.fetcher.pipeline import fetch_page
 from tests.conftest import serve_locally
-
-ROBOTS = (
-    "User-agent: NewswireBot\nDisallow: /private\nCrawl-delay: 2\n\nUser-agent: *\nDisallow: /\n"
-)
-
-
-@pytest.fixture
-async def site() -> AsyncIterator[tuple[str, dict[str, int]]]:
-    hits: dict[str, int] = {}
-    robots_status = {"code": 200}
-
-    async def robots(_: web.Request) -> web.Response:
-        hits["robots"] = hits.get("robots", 0) + 1
-        if robots_status["code"] != 200:
-            return web.Response(status=robots_status["code"])
-        return web.Response(text=ROBOTS)
-
-    async def page(request: web.Request) -> web.Response:
-        hits[request.path] = hits.get(request.path, 0) + 1
-        if request.path.startswith("/moved/"):
-            raise web.HTTPFound(request.path.replace("/moved/", "/private/", 1))
-        html = '<html><head><link href="/canon/1" rel="canonical"></head><body><p>x</p></body>'
-        return web.Response(text=html, content_type="text/html")
-
-    app = web.Application()
-    app.router.add_get("/robots.txt", robots)
-    app.router.add_get("/{path:.*}", page)
-    runner, base = await serve_locally(app)
-    hits["_status"] = 0
-    yield base, hits
-    await runner.cleanup()
 
 
 def test_product_token() -> None:

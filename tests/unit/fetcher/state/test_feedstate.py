@@ -17,9 +17,7 @@ from services.fetcher.state.feedstate import (
     next_error_poll,
     next_success_poll,
 )
-
-THEN = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
+from tests.unit.fetcher.feedstates import big_seen, feed_state
 
 # Text that looks like the keys StoredState splits on, to show values never confuse it.
 TRICKY = st.sampled_from(['","seen":[', ',"seen":', ',"entry_times":', '"]}', "\\", "é", "\n"])
@@ -28,27 +26,10 @@ TRICKY = st.sampled_from(['","seen":[', ',"seen":', ',"entry_times":', '"]}', "\
 TEXT = st.lists(st.one_of(TRICKY, st.text(max_size=12)), max_size=4).map("".join)
 
 
-def _state(seen: list[str], title: str | None = None, times: int = 2) -> FeedState:
-    return FeedState(
-        url="https://news.example/feed.xml",
-        partition=1,
-        title=title,
-        etag='"abc"',
-        validators_at=THEN,
-        next_poll_at=THEN,
-        entry_times=[THEN - timedelta(hours=h) for h in range(times)],
-        seen=seen,
-    )
-
-
-def _big_seen(n: int = 400) -> list[str]:
-    return [f"https://news.example/{i}/story.html" for i in range(n)]
-
-
 @settings(max_examples=200, deadline=None, database=None)
 @given(seen=st.lists(TEXT, max_size=120), title=st.one_of(st.none(), TEXT))
 def test_stored_state_round_trips_any_state(seen: list[str], title: str | None) -> None:
-    raw = _state(seen, title).model_dump_json()
+    raw = feed_state(seen, title).model_dump_json()
     stored = StoredState(raw)
     assert stored.dump() == raw  # untouched: the same bytes back
     stored.state.not_modified_streak += 1
@@ -58,22 +39,22 @@ def test_stored_state_round_trips_any_state(seen: list[str], title: str | None) 
 
 
 def test_a_long_seen_list_is_neither_decoded_nor_encoded_by_a_304_poll() -> None:
-    seen = _big_seen()
-    raw = _state(seen).model_dump_json()
+    seen = big_seen()
+    raw = feed_state(seen).model_dump_json()
     assert len(raw) > DEFER_SEEN_BYTES
     stored = StoredState(raw)
     assert stored.state.seen == []  # deferred: still JSON text
     stored.state.not_modified_streak = 3
     written = stored.dump()
     assert written.endswith(raw[raw.index(',"seen":') :])  # copied, not re-encoded
-    assert FeedState.model_validate_json(written) == _state(seen).model_copy(
+    assert FeedState.model_validate_json(written) == feed_state(seen).model_copy(
         update={"not_modified_streak": 3}
     )
 
 
 def test_new_entries_decode_the_seen_ids_and_store_them_all() -> None:
-    seen = _big_seen()
-    stored = StoredState(_state(seen).model_dump_json())
+    seen = big_seen()
+    stored = StoredState(feed_state(seen).model_dump_json())
     assert stored.seen_ids() == seen
     stored.state.remember(["new-1", "new-2"], bound=2000)
     assert FeedState.model_validate_json(stored.dump()).seen == [*seen, "new-1", "new-2"]
@@ -81,8 +62,8 @@ def test_new_entries_decode_the_seen_ids_and_store_them_all() -> None:
 
 def test_a_state_stored_by_the_previous_version_is_read_whole() -> None:
     """Before, `seen` was declared (so serialised) before entry_times."""
-    seen = _big_seen()
-    state = _state(seen, times=3)
+    seen = big_seen()
+    state = feed_state(seen, times=3)
     fields = state.model_dump(mode="json")
     order = [k for k in fields if k not in ("seen", "entry_times")] + ["seen", "entry_times"]
     old = json.dumps({k: fields[k] for k in order}, separators=(",", ":"), ensure_ascii=False)
