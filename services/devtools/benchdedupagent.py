@@ -352,23 +352,13 @@ def _per_article_ms(seconds: float, n: int) -> float | None:
 
 def held_answers(stack: Stack) -> dict[str, list[int]]:
     """The newswire.dedup-answers partitions (decision sequences) each worker last
-    reported holding, from its log's "assigned:" lines."""
-    held: dict[str, list[int]] = {}
-    for name, proc in stack.procs.items():
-        mine = f"[{proc.popen.pid}] [INFO] assigned:"
-        lines = [ln for ln in proc.log.read_text().splitlines() if mine in ln]
-        last = lines[-1] if lines else ""
-        part = last.partition("newswire.dedup-answers [")[2].partition("]")[0]
-        held[name] = [int(p) for p in part.split(",") if p.strip()]
-    return held
+    reported holding."""
+    return {name: proc.held("newswire.dedup-answers") for name, proc in stack.procs.items()}
 
 
 def _assignments(stack: Stack) -> int:
     """How many assignments the workers have logged so far (a rebalance adds some)."""
-    return sum(
-        sum(1 for ln in p.log.read_text().splitlines() if f"[{p.popen.pid}] [INFO] assigned:" in ln)
-        for p in stack.procs.values()
-    )
+    return sum(len(p.assignments()) for p in stack.procs.values())
 
 
 def _spread(held: dict[str, list[int]], sequences: int) -> bool:

@@ -46,6 +46,18 @@ class Proc:
         except OSError:
             return False
 
+    def assignments(self) -> list[str]:
+        """The "assigned:" lines this process logged (several processes share one log
+        file; each line names its process), oldest first."""
+        mine = f"[{self.popen.pid}] [INFO] assigned:"
+        return [ln for ln in self.log.read_text().splitlines() if mine in ln]
+
+    def held(self, topic: str) -> list[int]:
+        """The partitions of `topic` this worker last reported holding."""
+        lines = self.assignments()
+        part = (lines[-1] if lines else "").partition(f"{topic} [")[2].partition("]")[0]
+        return [int(p) for p in part.split(",") if p.strip()]
+
     def wait_ready(self, timeout: float) -> None:
         """Until /readyz answers 200; raises when it dies or `timeout` passes."""
         deadline = time.monotonic() + timeout

@@ -31,12 +31,14 @@ from services.dedup.config import config_from
 from services.dedup.engine import Deduper, sequence_of_item
 from services.dedup.offline import cluster_lines
 from services.dedup.pipeline import arrival, item_of
+from services.devtools.benchdedupagent import held_answers
 from services.devtools.broker import LocalBroker, start_broker
 from services.devtools.stack import Stack
 from tests.integration.test_dedup_workers import (
     enriched,
     mixed,
     scenario,
+    send_paced,
     shape,
     start_worker,
     stories,
@@ -91,18 +93,6 @@ async def produce(settings: Settings, run: str, items: list[tuple[str, str, str]
             )
     finally:
         await prod.stop()
-
-
-def held_answers(stack: Stack) -> dict[str, list[int]]:
-    """The newswire.dedup-answers partitions each worker last reported holding."""
-    held: dict[str, list[int]] = {}
-    for name, proc in stack.procs.items():
-        mine = f"[{proc.popen.pid}] [INFO] assigned:"
-        lines = [ln for ln in proc.log.read_text().splitlines() if mine in ln]
-        last = lines[-1] if lines else ""
-        part = last.partition("newswire.dedup-answers [")[2].partition("]")[0]
-        held[name] = [int(p) for p in part.split(",") if p.strip()]
-    return held
 
 
 async def answers_per_sequence(settings: Settings) -> dict[int, int]:
@@ -211,23 +201,7 @@ def test_the_decider_of_one_sequence_killed_mid_stream_loses_and_changes_nothing
             start_worker(stack, f"dedup-{i}")
         wait_ready(stack)
 
-        async def send_paced() -> None:
-            prod = producer(scoped)
-            await prod.start()
-            try:
-                for start in range(0, len(articles), 10):
-                    futures = [
-                        await prod.send(
-                            "newswire.enriched", key=a.id.encode(), value=encode(a), partition=0
-                        )
-                        for a in articles[start : start + 10]
-                    ]
-                    await asyncio.gather(*futures)
-                    await asyncio.sleep(0.3)
-            finally:
-                await prod.stop()
-
-        sender = threading.Thread(target=asyncio.run, args=(send_paced(),))
+        sender = threading.Thread(target=asyncio.run, args=(send_paced(scoped, articles),))
         sender.start()
         time.sleep(2.5)
         victim = next(name for name, held in held_answers(stack).items() if 1 in held)

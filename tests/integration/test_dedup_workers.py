@@ -316,17 +316,29 @@ async def uncommitted(
         await cons.stop()
 
 
+async def send_paced(settings: Settings, articles: list[Enriched]) -> None:
+    """To newswire.enriched's partition 0, ten articles every 0.3 s."""
+    prod = producer(settings)
+    await prod.start()
+    try:
+        for start in range(0, len(articles), 10):
+            futures = [
+                await prod.send(
+                    "newswire.enriched", key=a.id.encode(), value=encode(a), partition=0
+                )
+                for a in articles[start : start + 10]
+            ]
+            await asyncio.gather(*futures)
+            await asyncio.sleep(0.3)
+    finally:
+        await prod.stop()
+
+
 def decider_worker(stack: Stack) -> str:
     """The worker whose log last reported holding newswire.dedup-answers."""
-    holder = ""
-    for name, proc in stack.procs.items():
-        # The workers share one log file; each line names its process.
-        mine = f"[{proc.popen.pid}] [INFO] assigned:"
-        lines = [ln for ln in proc.log.read_text().splitlines() if mine in ln]
-        if lines and "newswire.dedup-answers [0]" in lines[-1]:
-            holder = name
-    assert holder, "no worker holds the decider's partition"
-    return holder
+    holders = [n for n, p in stack.procs.items() if 0 in p.held("newswire.dedup-answers")]
+    assert holders, "no worker holds the decider's partition"
+    return holders[-1]
 
 
 def test_two_workers_killed_mid_stream_decide_as_the_engine_does(
@@ -342,25 +354,9 @@ def test_two_workers_killed_mid_stream_decide_as_the_engine_does(
         start_worker(stack, f"dedup-{i}")
     wait_ready(stack)
 
-    async def send_paced() -> None:
-        # 400 articles over ~12 s: the kill below lands while they are still arriving,
-        # and the restarted worker joins (a rebalance) while they still are.
-        prod = producer(kafka_settings)
-        await prod.start()
-        try:
-            for start in range(0, len(articles), 10):
-                futures = [
-                    await prod.send(
-                        "newswire.enriched", key=a.id.encode(), value=encode(a), partition=0
-                    )
-                    for a in articles[start : start + 10]
-                ]
-                await asyncio.gather(*futures)
-                await asyncio.sleep(0.3)
-        finally:
-            await prod.stop()
-
-    sender = threading.Thread(target=asyncio.run, args=(send_paced(),))
+    # 400 articles over ~12 s: the kill below lands while they are still arriving, and
+    # the restarted worker joins (a rebalance) while they still are.
+    sender = threading.Thread(target=asyncio.run, args=(send_paced(kafka_settings, articles),))
     sender.start()
     items = [(a.id, a.text) for a in articles]
     time.sleep(2.5)
