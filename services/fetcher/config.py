@@ -6,23 +6,21 @@ The agent and the tools (`make check-feeds`, `make bench-fetcher`) build this wi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 
 from services.common.models import FeedPages
 from services.common.settings import Settings
 from services.fetcher.net.caching import conditional_headers
 from services.fetcher.state.feedstate import FeedState
 
-# The validators (ETag, Last-Modified) a poll sends for a feed's state, at a time.
-Validators = Callable[[FeedState, datetime], tuple[str | None, str | None]]
-
 
 @dataclass(frozen=True)
 class PollConfig:
-    validators: Validators
+    # Validators (ETag, Last-Modified) are dropped after this many 304s in a row, or
+    # once older than this (a server with a bogus validator answers 304 forever).
+    max_not_modified_streak: int = 48
+    max_validator_age_hours: float = 24.0
     # A feed is polled as often as it publishes, within these bounds.
     min_interval_s: float = 300.0
     max_interval_s: float = 6 * 3600.0
@@ -32,11 +30,20 @@ class PollConfig:
     pages: FeedPages = "always"
     content_max_bytes: int = 256 * 1024
 
+    def validators(self, state: FeedState, now: datetime) -> tuple[str | None, str | None]:
+        """The validators a poll of `state` sends at `now` (net/caching.py)."""
+        return conditional_headers(
+            state,
+            now,
+            max_streak=self.max_not_modified_streak,
+            max_age_hours=self.max_validator_age_hours,
+        )
+
 
 def config_from(settings: Settings) -> PollConfig:
     return PollConfig(
-        # conditional_headers (net/caching.py) reads its two bounds from the settings.
-        validators=partial(conditional_headers, settings=settings),
+        max_not_modified_streak=settings.max_not_modified_streak,
+        max_validator_age_hours=settings.max_validator_age_hours,
         min_interval_s=settings.poll_min_interval_seconds,
         max_interval_s=settings.poll_max_interval_seconds,
         seen_entries=settings.seen_entries_per_feed,

@@ -12,8 +12,6 @@ from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from services.common.settings import Settings
-
 if TYPE_CHECKING:
     from services.fetcher.state.feedstate import FeedState
 
@@ -82,17 +80,17 @@ def retry_after_seconds(headers: dict[str, str], now: datetime) -> float | None:
 
 
 def conditional_headers(
-    state: FeedState, now: datetime, settings: Settings
+    state: FeedState, now: datetime, *, max_streak: int, max_age_hours: float
 ) -> tuple[str | None, str | None]:
     """The validators to send, or none when they can no longer be trusted.
 
-    A server with a bogus validator answers 304 forever; after a bounded number of
-    304s in a row, or once the validators are older than a bound, poll in full.
+    A server with a bogus validator answers 304 forever; after `max_streak` 304s in a
+    row, or once the validators are older than `max_age_hours`, poll in full.
     """
-    if state.not_modified_streak >= settings.max_not_modified_streak:
+    if state.not_modified_streak >= max_streak:
         return None, None
     if state.validators_at is not None and now - state.validators_at > timedelta(
-        hours=settings.max_validator_age_hours
+        hours=max_age_hours
     ):
         return None, None
     return state.etag, state.last_modified

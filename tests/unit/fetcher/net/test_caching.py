@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.common.settings import Settings
+from services.fetcher.config import config_from
 from services.fetcher.net import caching
 from services.fetcher.net.caching import (
     conditional_headers,
@@ -62,10 +63,11 @@ def test_max_age_and_retry_after() -> None:
 
 
 def test_bogus_validators_are_dropped_after_a_bounded_streak_or_age() -> None:
-    settings = Settings(max_not_modified_streak=3, max_validator_age_hours=1)
+    config = config_from(Settings(max_not_modified_streak=3, max_validator_age_hours=1))
     state = FeedState(url="u", partition=0, etag='"e"', last_modified="lm", validators_at=NOW)
-    assert conditional_headers(state, NOW, settings) == ('"e"', "lm")
+    assert config.validators(state, NOW) == ('"e"', "lm")
     state.not_modified_streak = 3
-    assert conditional_headers(state, NOW, settings) == (None, None)
+    assert config.validators(state, NOW) == (None, None)
+    assert conditional_headers(state, NOW, max_streak=4, max_age_hours=1) == ('"e"', "lm")
     state.not_modified_streak = 0
-    assert conditional_headers(state, NOW + timedelta(hours=2), settings) == (None, None)
+    assert config.validators(state, NOW + timedelta(hours=2)) == (None, None)
