@@ -2,7 +2,7 @@
 maintained libraries that do the same job, on the same cases (issue #18 item 7).
 
 Each case is one assertion of the unit tests of those modules (tests/unit/fetcher's
-robots tests, tests/unit/cleaner/test_inputs.py and tests/unit/fetcher/test_feeds_and_guard.py
+robots tests, tests/unit/cleaner/test_inputs.py and tests/unit/common/test_charset.py
 for charsets, tests/unit/common/test_urls.py), an example of RFC 9309 (robots.txt), a label
 of the WHATWG Encoding Standard's table, or (marked "beyond the tests") a case no test
 checks yet. Each runs through our function and each library's equivalent:
@@ -42,20 +42,11 @@ from urllib.parse import urljoin, urlsplit
 
 from services.common.charset import decode_body, whatwg_codec
 from services.common.urls import canonical_url, registrable_domain
+from services.fetcher.net import robots
 
 AGENT = "NewswireBot"  # the product token RobotsCache matches groups with
 NOT_INSTALLED = "not installed"
 NOT_APPLICABLE = "n/a"
-
-
-def _robots_module() -> Any:
-    """Our robots module, wherever the fetcher's layout has put it."""
-    for name in ("services.fetcher.net.robots", "services.fetcher.robots"):
-        try:
-            return importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-    raise ModuleNotFoundError("services.fetcher robots module")
 
 
 def _lib(name: str) -> Any:
@@ -147,12 +138,10 @@ def evaluate(case: Case, installed: dict[str, bool]) -> Row:
 
 
 def _ours_allows(text: str, path: str, agent: str = AGENT) -> Thunk:
-    robots = _robots_module()
     return lambda: robots.parse_rules(text, ttl_s=60).allows(agent, f"https://n.example{path}")
 
 
 def _ours_delay(text: str, agent: str) -> Thunk:
-    robots = _robots_module()
     return lambda: robots.parse_rules(text, ttl_s=60).crawl_delay(agent)
 
 
@@ -798,7 +787,7 @@ def charset_cases() -> list[Case]:
                 (body, "utf-8"),
             )
         )
-    guard = "tests/unit/fetcher/test_feeds_and_guard.py test_charset"
+    guard = "tests/unit/common/test_charset.py"
     cases += [
         _contains_case("header iso-8859-1", guard, "café".encode("latin-1"), "iso-8859-1", "café"),
         _contains_case(

@@ -28,23 +28,6 @@ def test_ours_pass_every_case_that_matters() -> None:
     }
 
 
-@pytest.mark.parametrize(
-    ("pattern", "path", "allowed"),
-    [
-        ("/path/file-with-a-%2A.html", "/path/file-with-a-*.html", False),
-        ("/path/file-with-a-%2A.html", "/path/file-with-a-x.html", True),
-        ("/path/foo-%24", "/path/foo-$", False),
-        ("/a$b", "/a$b/c", False),  # a `$` that does not end the pattern is the character
-        ("/a$", "/a$", True),  # ... and a final one anchors
-        ("/*.pdf$", "/x.pdf", False),
-    ],
-)
-def test_escaped_wildcard_and_dollar_are_characters(pattern: str, path: str, allowed: bool) -> None:
-    robots = libcompare._robots_module()
-    rules = robots.parse_rules(f"User-agent: *\nDisallow: {pattern}\n", ttl_s=60)
-    assert rules.allows("NewswireBot", f"https://n.example{path}") is allowed
-
-
 def test_main_writes_the_table_and_one_json_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

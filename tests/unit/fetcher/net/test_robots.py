@@ -195,3 +195,21 @@ async def test_robots_fetches_at_once_are_bounded() -> None:
     finally:
         await client.close()
         await runner.cleanup()
+
+
+# RFC 9309 2.2.3: %2A and %24 in a rule are the characters * and $ (found comparing with
+# protego, services/devtools/libcompare.py).
+@pytest.mark.parametrize(
+    ("pattern", "path", "allowed"),
+    [
+        ("/path/file-with-a-%2A.html", "/path/file-with-a-*.html", False),
+        ("/path/file-with-a-%2A.html", "/path/file-with-a-x.html", True),
+        ("/path/foo-%24", "/path/foo-$", False),
+        ("/a$b", "/a$b/c", False),  # a `$` that does not end the pattern is the character
+        ("/a$", "/a$", True),  # ... and a final one anchors
+        ("/*.pdf$", "/x.pdf", False),
+    ],
+)
+def test_escaped_wildcard_and_dollar_are_characters(pattern: str, path: str, allowed: bool) -> None:
+    rules = parse_rules(f"User-agent: *\nDisallow: {pattern}\n", ttl_s=60)
+    assert rules.allows("NewswireBot", f"https://n.example{path}") is allowed
