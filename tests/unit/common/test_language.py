@@ -99,3 +99,11 @@ def test_long_texts_with_high_confidence(lang: str) -> None:
 
 def test_too_short_to_tell() -> None:
     assert detect("Breaking") == (None, None)
+
+
+def test_language_of_the_body() -> None:
+    assert (
+        detect("Les négociations se poursuivent au Caire entre les médiateurs égyptiens.")[0]
+        == "fr"
+    )
+    assert detect("short") == (None, None)

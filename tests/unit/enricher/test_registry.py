@@ -5,20 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from services.common.language import detect
 from services.common.models import Article
 from services.common.settings import Settings
 from services.enricher import registry
 from services.enricher.context import ArticleContext
 from services.enricher.pipeline import enrich
-
-
-def test_language_of_the_body() -> None:
-    assert (
-        detect("Les négociations se poursuivent au Caire entre les médiateurs égyptiens.")[0]
-        == "fr"
-    )
-    assert detect("short") == (None, None)
 
 
 def test_failing_enricher_leaves_its_fields_empty_and_keeps_the_article(
