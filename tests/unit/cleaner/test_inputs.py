@@ -1,55 +1,16 @@
-"""The page shapes the cleaner must take: XHTML, AMP, and HTML in any charset."""
+"""HTML in any charset: the page bodies the cleaner is given, decoded by
+services/common/charset.py's decode_body (its <meta>, <?xml?>, header and BOM rules).
+
+These cases test services.common.charset, not a cleaner module; they stay here because
+services/devtools/libcompare.py and results/libcompare.md cite them by this file's path."""
 
 from __future__ import annotations
 
 import codecs
-import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from services.cleaner.extract import extract
 from services.common.charset import decode_body
-
-PARAS = "".join(
-    f"<p>Paragraph {i} of the council story tells readers about the harbour budget vote "
-    f"and what the mayor said afterwards in the chamber.</p>"
-    for i in range(6)
-)
-XHTML = f"""<?xml version="1.0" encoding="utf-8"?>
-<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"
-  "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">
-<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en">
-<head><title>Council votes on harbour budget</title></head>
-<body><div id="nav"><a href="/">Home</a> <a href="/news">News</a></div>
-<article><h1>Council votes on harbour budget</h1>{PARAS}</article></body></html>"""
-AMP = f"""<!doctype html><html ⚡ lang="en"><head><meta charset="utf-8">
-<title>Council votes on harbour budget</title>
-<link rel="canonical" href="https://example.com/story">
-<script async src="https://cdn.ampproject.org/v0.js"></script>
-<style amp-boilerplate>body{{visibility:hidden}}</style></head>
-<body><amp-sidebar id="sidebar" layout="nodisplay"><ul><li><a href="/">Home</a></li>
-<li><a href="/news">News</a></li></ul></amp-sidebar>
-<article><h1>Council votes on harbour budget</h1>
-<amp-img src="photo.jpg" width="600" height="400" layout="responsive"></amp-img>{PARAS}
-<amp-ad width="300" height="250" type="doubleclick" data-slot="/1/2"></amp-ad>
-<amp-social-share type="twitter"></amp-social-share></article></body></html>"""
-
-
-def test_xhtml_with_an_xml_declaration() -> None:
-    result = extract(XHTML, "application/xhtml+xml", max_chars=1_000_000)
-    assert result.title == "Council votes on harbour budget"
-    assert len(result.paragraphs) == 6 and result.paragraphs[0].startswith("Paragraph 0")
-    assert "Home" not in result.text
-
-
-def test_amp_page_keeps_the_article_and_drops_the_sidebar() -> None:
-    result = extract(AMP, "text/html", max_chars=1_000_000)
-    assert len(result.paragraphs) == 6
-    assert result.canonical_url == "https://example.com/story"
-    assert "Home" not in result.text and "News" not in result.paragraphs
 
 
 def test_declared_charsets_decode_the_body() -> None:
@@ -122,23 +83,3 @@ def test_labels_that_are_no_browser_charset_are_ignored(label: str) -> None:
     page = _meta_page(label, "Le café")
     assert decode_body(page.encode("utf-8"), None) == (page, "utf-8")
     assert decode_body(page.encode("utf-8"), label + "\x00") == (page, "utf-8")
-
-
-def test_newswire_extract_reads_a_windows_1252_file(tmp_path: Path) -> None:
-    sentence = "Le maire a déclaré que le budget du port était « très sérieux » pour la ville."
-    body = "".join(f"<p>{sentence} Paragraphe {i}.</p>" for i in range(6))
-    html = (
-        '<html><head><meta charset="windows-1252"><title>Budget du port</title></head>'
-        f"<body><article><h1>Budget du port</h1>{body}</article></body></html>"
-    )
-    page = tmp_path / "page.html"
-    page.write_bytes(html.encode("cp1252"))
-    out = subprocess.run(
-        [sys.executable, "-m", "services.cli", "extract", str(page)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    record = json.loads(out.stdout.splitlines()[0])
-    assert "déclaré" in record["text"] and "\ufffd" not in record["text"]

@@ -1,8 +1,13 @@
+"""services/cleaner/offline.py (`newswire extract`): files, folders and stdin to article
+records, a progress bar for many files, and a file's own charset read from its bytes."""
+
 from __future__ import annotations
 
 import gzip
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from services.cleaner.offline import run
@@ -37,3 +42,23 @@ def test_progress_bar_for_many_files(tmp_path: Path) -> None:
     err = io.StringIO()
     run([str(tmp_path)], Settings(), out=io.StringIO(), err=err, stdin=io.StringIO())
     assert "7/7" in err.getvalue()
+
+
+def test_newswire_extract_reads_a_windows_1252_file(tmp_path: Path) -> None:
+    sentence = "Le maire a déclaré que le budget du port était « très sérieux » pour la ville."
+    body = "".join(f"<p>{sentence} Paragraphe {i}.</p>" for i in range(6))
+    html = (
+        '<html><head><meta charset="windows-1252"><title>Budget du port</title></head>'
+        f"<body><article><h1>Budget du port</h1>{body}</article></body></html>"
+    )
+    page = tmp_path / "page.html"
+    page.write_bytes(html.encode("cp1252"))
+    out = subprocess.run(
+        [sys.executable, "-m", "services.cli", "extract", str(page)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    record = json.loads(out.stdout.splitlines()[0])
+    assert "déclaré" in record["text"] and "\ufffd" not in record["text"]

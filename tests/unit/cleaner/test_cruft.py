@@ -1,5 +1,7 @@
-"""German, French and Spanish boilerplate goes (Italian, Portuguese, Dutch where cheap);
-article sentences with the same words stay."""
+"""services/cleaner/cruft.py: the line rules (English, then German, French, Spanish and a
+few Italian, Portuguese and Dutch strings) remove the UI strings sites print and never the
+article sentences with the same words; the element rules (id/class and aria-label filters,
+promo lists) and the HTML walk drop what is never article text, counting each removal once."""
 
 from __future__ import annotations
 
@@ -18,11 +20,155 @@ from services.cleaner.cruft import (
     element_reason,
     filter_lines,
     line_reason,
+    strip_html,
 )
 from services.cleaner.extract import extract_html
 
+# Line rules, English.
+
+# Article sentences that share a trigger word with a cruft rule (a reviewer's page and
+# the prose it deleted: 6 of its 9 paragraphs went).
+ENGLISH_PROSE = [
+    "The bakery uses cookies from its own recipe book in its famous ice-cream sandwiches.",
+    "Grandma still uses cookies as bribes, her grandson said.",
+    "Fans follow her every move on Instagram, where the owner's daughter has 30,000 followers.",
+    "Readers subscribing to the Gazette's food newsletter voted it the best bakery in town.",
+    "Published in 1998, her cookbook sold 200,000 copies.",
+    "The last batch leaves the oven at 6:30 a.m. on March 30, 2024.",
+    "Kickoff is at 8:15 p.m. on Jan. 5, 2024.",
+    "The train left at 10:45 in 2019 and never arrived.",
+    "Posted on the door was a note: 3 people arrested.",
+    "Modified at 3 sites, the vaccine was tested in 2021.",
+    "Her first website was made with WordPress.",
+    "The site was powered by WordPress.",
+    "Updated guidance on 5 March tightened the rules.",
+    "Tags: none were found on the animals.",
+    "Related: the senator's earlier remarks drew criticism.",
+    "More: the minister refused to comment.",
+    "The story continues below the surface of the harbour, divers said.",
+    "Loading the ships took three days.",
+    # A second reviewer's: quotes, attributions and prose that ends in "p.m.".
+    "The 2024 debate starts at 9:00 p.m.",
+    '"The bake sale is a tradition. We use cookies to raise money for the band," the '
+    "principal said.",
+    "The bakery uses cookies from a local supplier to keep its browser-based ordering simple.",
+    "Get ready for higher prices, the central bank warned in its newsletter to clients on Monday.",
+    "Join the thousands of parents who read the district newsletter, the superintendent urged.",
+    "Copyright lawyers say the site was built with WordPress.",
+    "Share on the market fell 5 percent.",
+    "Email on Tuesday was the last contact.",
+]
+
+# The UI strings those rules are for, as sites print them.
+ENGLISH_CRUFT = {
+    "This site uses cookies. By continuing to browse you agree to our use of cookies.": (
+        "cookie_notice"
+    ),
+    "We use cookies to make your experience better.": "cookie_notice",
+    "Example.com uses cookies to improve your experience.": "cookie_notice",
+    "Accept all cookies": "cookie_notice",
+    "Subscribe to our newsletter": "newsletter_prompt",
+    "Sign up for our newsletter": "newsletter_prompt",
+    "Get the latest updates. Subscribe to NJ.com's newsletters.": "newsletter_prompt",
+    "Follow us on Twitter": "author_contact",
+    "Follow us on Facebook and Instagram.": "author_contact",
+    "She covers food. Follow her on Instagram @janedoe.": "author_contact",
+    "Published: 12 March 2024 10:42": "dateline",
+    "Updated 10:42 AM EST, Tue March 5, 2024": "dateline",
+    "Last updated on March 5, 2024 at 10:42 am": "dateline",
+    "5:45 AM PST 11/19/2019 by Patrick Shanley": "dateline",
+    "Website built with Wix": "builder_credit",
+    "Powered by WordPress": "builder_credit",
+    "© 2023 by News of War. Proudly created with Wix.com": "builder_credit",
+    "Tags: Politics, Economy": "taxonomy",
+    "Related: Ten pictures of the moon": "read_more",
+    "Read more: Markets slide as the talks stall": "read_more",
+}
+
+
+def test_prose_with_trigger_words_is_kept_beside_real_cruft() -> None:
+    lines = [
+        line
+        for pair in zip_longest(ENGLISH_PROSE, ENGLISH_CRUFT)
+        for line in pair
+        if line is not None
+    ]
+    removed = Removed()
+    assert filter_lines(lines, removed) == ENGLISH_PROSE
+    assert removed.as_dict() == {
+        reason: list(ENGLISH_CRUFT.values()).count(reason) for reason in set(ENGLISH_CRUFT.values())
+    }
+    assert {line: line_reason(line) for line in ENGLISH_CRUFT} == ENGLISH_CRUFT
+
+
+def test_a_normal_article_keeps_every_paragraph() -> None:
+    paragraphs = [
+        "The Miller family bakery on Main Street will close at the end of the month after "
+        "six decades in business, its owners said on Tuesday.",
+        *ENGLISH_PROSE[:7],
+        "Rising costs of flour, butter and energy made the business impossible to sustain, "
+        "Ann Miller told the Gazette in an interview at the shop on Saturday.",
+    ]
+    html = (
+        "<html><head><title>Bakery to close after 60 years</title></head><body><article>"
+        "<h1>Bakery to close after 60 years</h1>"
+        + "".join(f"<p>{p}</p>" for p in paragraphs)
+        + "</article></body></html>"
+    )
+    assert extract_html(html).paragraphs == paragraphs
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        # UI strings the free-form rules missed.
+        ("By continuing to use this site you agree to our use of cookies.", "cookie_notice"),
+        ("Cookie Settings", "cookie_notice"),
+        ("Get our free daily newsletter", "newsletter_prompt"),
+        ("Website built with Wix", "builder_credit"),
+        ("Story continues below advertisement", "advertisement"),
+        ("Continue reading below", "advertisement"),
+        ("Article continues after this ad", "advertisement"),
+        ("Share this:", "share_prompt"),
+        ("Like this:", "share_prompt"),
+        ("Loading…", "share_prompt"),
+        ("Back to top ↑", "scroll_anchor"),
+        ("Share on Facebook", "share_prompt"),
+        (
+            "Get the day’s top headlines delivered to your inbox every morning by subscribing "
+            "to our newsletter.",
+            "newsletter_prompt",
+        ),
+        ("Email this article", "share_prompt"),
+    ],
+)
+def test_anchored_rules_catch_more_ui_strings(line: str, reason: str) -> None:
+    assert line_reason(line) == reason
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("top of page", "scroll_anchor"),
+        ("Bottom of Page", "scroll_anchor"),
+        ("Skip to main content", "skip_link"),
+        ("Share this article", "share_prompt"),
+        ("This website uses cookies to improve your experience.", "cookie_notice"),
+        ("Subscribe to our newsletter", "newsletter_prompt"),
+        ("© 2023 by News of War. Proudly created with Wix.com", "builder_credit"),
+        ("3 min read", "post_stats"),
+        ("The talks continue on top of page one of the agenda, officials said.", None),
+        ("Share prices fell sharply on Monday as investors weighed the news.", None),
+    ],
+)
+def test_line_rules(line: str, reason: str | None) -> None:
+    assert line_reason(line) == reason
+
+
+# Line rules in German, French and Spanish (Italian, Portuguese, Dutch where cheap).
+
 # The UI strings as sites print them, with the rule that must remove each.
-CRUFT: dict[str, str] = {
+MULTILINGUAL_CRUFT: dict[str, str] = {
     # German
     "Weiterlesen": "read_more",
     "Weiterlesen »": "read_more",
@@ -121,7 +267,7 @@ CRUFT: dict[str, str] = {
 }
 
 # Article sentences with the words of those rules, which must stay.
-PROSE = [
+MULTILINGUAL_PROSE = [
     # German
     "Die Kommentare des Ministers sorgten im Bundestag für Empörung.",
     "Kommentare von Lesern zeigen, wie gespalten die Stadt ist.",
@@ -163,20 +309,26 @@ PROSE = [
 
 
 def test_each_rule_removes_its_boilerplate() -> None:
-    assert {line: line_reason(line) for line in CRUFT} == CRUFT
+    assert {line: line_reason(line) for line in MULTILINGUAL_CRUFT} == MULTILINGUAL_CRUFT
 
 
-@pytest.mark.parametrize("sentence", PROSE)
+@pytest.mark.parametrize("sentence", MULTILINGUAL_PROSE)
 def test_sentences_with_the_same_words_stay(sentence: str) -> None:
     assert line_reason(sentence) is None
 
 
 def test_prose_is_kept_beside_real_cruft_and_removals_are_counted() -> None:
-    lines = [line for pair in zip_longest(PROSE, CRUFT) for line in pair if line is not None]
+    lines = [
+        line
+        for pair in zip_longest(MULTILINGUAL_PROSE, MULTILINGUAL_CRUFT)
+        for line in pair
+        if line is not None
+    ]
     removed = Removed()
-    assert filter_lines(lines, removed) == PROSE
+    assert filter_lines(lines, removed) == MULTILINGUAL_PROSE
     assert removed.as_dict() == {
-        reason: list(CRUFT.values()).count(reason) for reason in set(CRUFT.values())
+        reason: list(MULTILINGUAL_CRUFT.values()).count(reason)
+        for reason in set(MULTILINGUAL_CRUFT.values())
     }
 
 
@@ -250,7 +402,7 @@ def test_a_heading_that_begins_like_one_but_says_more_keeps_its_list() -> None:
     assert drop_promo_lists(tree, Removed()) == 0
 
 
-ARTICLE = [
+GERMAN_ARTICLE = [
     "Der Stadtrat hat am Dienstagabend ein neues Radwegenetz beschlossen, das bis 2030 "
     "alle Stadtteile verbinden soll.",
     "Die Kommentare des Oberbürgermeisters zu den Kosten sorgten in der Sitzung für "
@@ -270,10 +422,10 @@ def test_a_german_article_page_keeps_its_text_and_loses_its_boilerplate() -> Non
         "<div class='cookie-hinweis'><p>Diese Website verwendet Cookies.</p></div>"
         "<article><h1>Stadtrat beschließt Radwegenetz</h1>"
         "<div class='artikel-teilen'><a href='#'>Facebook</a> <a href='#'>WhatsApp</a></div>"
-        f"<p>{ARTICLE[0]}</p><p>{ARTICLE[1]}</p>"
+        f"<p>{GERMAN_ARTICLE[0]}</p><p>{GERMAN_ARTICLE[1]}</p>"
         "<p>Lesen Sie auch: Neue Ampeln für die Innenstadt</p>"
-        f"<p>{ARTICLE[2]}</p><p>Jetzt Newsletter abonnieren und nichts mehr verpassen!</p>"
-        f"<p>{ARTICLE[3]}</p><p>{ARTICLE[4]}</p>"
+        f"<p>{GERMAN_ARTICLE[2]}</p><p>Jetzt Newsletter abonnieren und nichts mehr verpassen!</p>"
+        f"<p>{GERMAN_ARTICLE[3]}</p><p>{GERMAN_ARTICLE[4]}</p>"
         "<p>Artikel teilen</p><p>Kommentare (3)</p>"
         "<p>© 2024 Stadtanzeiger GmbH. Alle Rechte vorbehalten.</p>"
         "<h3>Das könnte Sie auch interessieren</h3>"
@@ -281,7 +433,96 @@ def test_a_german_article_page_keeps_its_text_and_loses_its_boilerplate() -> Non
         "</article></body></html>"
     )
     result = extract_html(html)
-    assert result.paragraphs == ARTICLE
+    assert result.paragraphs == GERMAN_ARTICLE
     for reason in ("read_more", "newsletter_prompt", "share_prompt", "comment_prompt"):
         assert result.removed.get(reason, 0) >= 1, reason
     assert result.removed.get("legal_footer") == 1
+
+
+# Element rules: the id/class and aria-label filters, and the HTML walk.
+
+
+# Each identifier with the rule it must meet (None: no rule), written out by hand so
+# that the filter is checked against what the rules are meant to catch, not against
+# whatever they happen to catch.
+@pytest.mark.parametrize(
+    ("ident", "reason"),
+    [
+        ("scroll_to_top", "scroll_anchor"),
+        ("x scroll_to_bottom", "scroll_anchor"),
+        ("share-bar", "share_prompt"),
+        ("social-share", "share_prompt"),
+        ("post-sharing", "share_prompt"),
+        ("cookie-banner", "cookie_notice"),
+        ("consent", "cookie_notice"),
+        ("gdpr-box", "cookie_notice"),
+        ("newsletter", "newsletter_prompt"),
+        ("related-posts", "related_list"),
+        ("recent-posts", "related_list"),
+        ("tooltip", "hover_card"),
+        ("popover", "hover_card"),
+        ("rollover", "hover_card"),
+        ("hovercard", "hover_card"),
+        ("hover-card", "hover_card"),
+        ("article-body", None),
+        ("main", None),
+        # The filter drops the rule's leading \b and so matches; the rule itself does not.
+        ("xscroll_to_top", None),
+    ],
+)
+def test_the_id_class_filter_lets_every_rule_match_through(ident: str, reason: str | None) -> None:
+    assert next((r for r, p in _ID_CLASS_RULES if p.search(ident)), None) == reason
+    if reason is not None:
+        assert _ID_CLASS_ANY.search(ident)
+    # Through the element walk, where the filter decides whether the rules are asked.
+    assert element_reason(lxml_html.fromstring(f'<div class="{ident}">x</div>')) == reason
+    assert element_reason(lxml_html.fromstring(f'<div id="{ident}">x</div>')) == reason
+
+
+@pytest.mark.parametrize(
+    ("label", "reason"),
+    [
+        ("top of page", "scroll_anchor"),
+        ("share on x", "share_prompt"),
+        ("recent posts", "related_list"),
+        ("related", "related_list"),
+        ("menu", None),
+    ],
+)
+def test_the_aria_filter_lets_every_rule_match_through(label: str, reason: str | None) -> None:
+    assert next((r for r, p in _ARIA_RULES if p.search(label)), None) == reason
+    if reason is not None:
+        assert _ARIA_ANY.search(label)
+    el = lxml_html.fromstring(f'<div aria-label="{label.title()}">x</div>')
+    assert element_reason(el) == reason
+
+
+def test_cruft_inside_dropped_cruft_is_counted_once() -> None:
+    tree = lxml_html.fromstring(
+        "<html><body><article><p>Body text of the article.</p>"
+        "<div class='related'><h3>More</h3><div class='newsletter'>Sign up</div>"
+        "<div hidden>x</div></div>"
+        "<div class='cookie'>We use cookies</div>"
+        "</article></body></html>"
+    )
+    removed = Removed()
+    strip_html(tree, removed)
+    assert removed.as_dict() == {"cookie_notice": 1, "related_list": 1}
+    assert tree.text_content() == "Body text of the article."
+
+
+def test_a_wrapper_holding_the_article_stays_and_its_cruft_goes() -> None:
+    tree = lxml_html.fromstring(
+        "<html><body><div class='sharing-wrapper'><article><h1>Head</h1>"
+        "<p>Body.</p><nav>Menu</nav></article></div></body></html>"
+    )
+    removed = Removed()
+    strip_html(tree, removed)
+    assert removed.as_dict() == {"navigation": 1}
+    assert tree.find(".//article") is not None
+
+
+def test_the_root_given_is_never_dropped() -> None:
+    tree = lxml_html.fromstring("<div class='related'><p>Only this.</p></div>")
+    strip_html(tree, Removed())
+    assert tree.text_content() == "Only this."
