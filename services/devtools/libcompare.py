@@ -2,7 +2,7 @@
 maintained libraries that do the same job, on the same cases (issue #18 item 7).
 
 Each case is one assertion of the unit tests of those modules (tests/unit/fetcher's
-robots tests, tests/unit/cleaner/test_inputs.py and tests/unit/common/test_charset.py
+robots tests, tests/unit/common/test_charset.py
 for charsets, tests/unit/common/test_urls.py), an example of RFC 9309 (robots.txt), a label
 of the WHATWG Encoding Standard's table, or (marked "beyond the tests") a case no test
 checks yet. Each runs through our function and each library's equivalent:
@@ -681,7 +681,7 @@ def _meta_page(charset: str, text: str) -> str:
     return f'<html><head><meta charset="{charset}"></head><body><p>{text}</p></body></html>'
 
 
-# tests/unit/cleaner/test_inputs.py: test_charset_labels_mean_what_browsers_read.
+# tests/unit/common/test_charset.py: test_charset_labels_mean_what_browsers_read.
 BROWSER_LABELS: list[tuple[str, str, str, str]] = [
     ("ISO-8859-1", "“Quoted” — said", "cp1252", "cp1252"),
     ("latin1", "“Quoted” — said", "cp1252", "cp1252"),
@@ -703,7 +703,7 @@ BROWSER_LABELS: list[tuple[str, str, str, str]] = [
 
 
 def charset_cases() -> list[Case]:
-    inputs = "tests/unit/cleaner/test_inputs.py"
+    inputs = "tests/unit/common/test_charset.py"
     french = "Le maire a déclaré « très sérieux » après le vote sur le budget du port."
     page = f'<html><head><meta charset="windows-1252"></head><body><p>{french}</p></body></html>'
     xml = f'<?xml version="1.0" encoding="iso-8859-1"?><html><body><p>{french}</p></body></html>'
