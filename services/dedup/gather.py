@@ -85,8 +85,14 @@ class Gatherer(Generic[T]):
                     done.extend(self._pending.pop(old).tokens)
         else:
             for one in answer.lookups:
-                entry.answers[(one.kind, one.key)] = Answer(
-                    seq, one.kind, one.key, tuple(one.found)
+                # The first answer stands. A question asked again (its ask hop restarted
+                # before committing) is answered from postings that later articles may have
+                # trimmed (a band key keeps its latest entries): its second answer can miss
+                # what the first found, and an undisturbed run decides on the first. The
+                # first is always read first: an article's records are acknowledged only
+                # once it is decided, so a restarted decider reads them all again, in order.
+                entry.answers.setdefault(
+                    (one.kind, one.key), Answer(seq, one.kind, one.key, tuple(one.found))
                 )
         ready: list[Ready[T]] = []
         while self._heads and self._pending[self._heads[0]].complete():

@@ -80,3 +80,21 @@ def test_clear_forgets_what_was_gathered() -> None:
     assert len(g) == 0
     ready, _ = g.offer(reply(0, "url", "u"), "u")
     assert ready == []  # the head must be read again
+
+
+def test_the_first_answer_to_a_question_asked_twice_stands() -> None:
+    """A question asked again after a restart of its ask hop may be answered from postings
+    that later articles trimmed (a band key keeps its latest entries): the decision uses
+    the first answer, as an undisturbed run does (seen in CI: a near copy took a copy of
+    its original for the original after the decider's holder was killed)."""
+    g: Gatherer[str] = Gatherer(Decided())
+    g.offer(head(7, 2), "h")
+    g.offer(reply(7, "band", "b", [0, 3]), "first")
+    g.offer(reply(7, "band", "b", [3]), "asked again")
+    ready, _ = g.offer(reply(7, "url", "u"), "u")
+    assert [r.seq for r in ready] == [7]
+    assert {(a.kind, a.key, a.found) for a in ready[0].answers} == {
+        ("band", "b", (0, 3)),
+        ("url", "u", ()),
+    }
+    assert sorted(ready[0].tokens) == ["asked again", "first", "h", "u"]
