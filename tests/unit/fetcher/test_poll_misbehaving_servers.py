@@ -31,18 +31,7 @@ from tests.unit.fetcher.misbehaving import Servers, run_client, small_settings
 def test_poll_feed_dead_letters_each_misbehaviour(servers: Servers, path: str, reason: str) -> None:
     url = servers.base + path
     table: dict[str, str] = {}
-    register_feed(encode(FeedRecord(url=url)), key=url.encode(), partition=0, table=table)
-    cfg = small_settings()
-
-    async def poll(client: HttpClient) -> Any:
-        return await poll_feed(
-            encode(FeedPoll(url=url, partition=0)),
-            table=table,
-            client=client,
-            config=config_from(cfg),
-        )
-
-    outputs, attempts, _ = run_client(poll, cfg)
+    outputs, attempts = _poll_once(url, table, small_settings())
     assert isinstance(outputs, list), outputs
     [dead] = outputs
     assert dead.topic == DLQ.name and decode(DeadLetter, dead.value).reason == reason
@@ -91,16 +80,5 @@ def test_poll_feed_emits_the_entry_of_a_good_feed(servers: Servers) -> None:
     """The control: the same harness does see entries when the server behaves."""
     url = f"{servers.base}/ok"
     table: dict[str, str] = {}
-    register_feed(encode(FeedRecord(url=url)), key=url.encode(), partition=0, table=table)
-    cfg = small_settings()
-
-    async def poll(client: HttpClient) -> Any:
-        return await poll_feed(
-            encode(FeedPoll(url=url, partition=0)),
-            table=table,
-            client=client,
-            config=config_from(cfg),
-        )
-
-    outputs, _, _ = run_client(poll, cfg)
+    outputs, _ = _poll_once(url, table, small_settings())
     assert isinstance(outputs, list) and [o.topic for o in outputs] == [ENTRIES.name]
