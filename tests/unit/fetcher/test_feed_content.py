@@ -10,22 +10,9 @@ from services.fetcher.parse.dispatch import parse_feed
 from services.fetcher.pipeline import cap_utf8, entries_from, load_state, register_feed
 from services.fetcher.state.feedstate import FeedState
 from tests.conftest import validate_record
+from tests.unit.fetcher.parse.helpers import BODY_HTML, RSS
 
 URL = "http://news.example/feed.xml"
-
-
-BODY_HTML = "<p>First paragraph of the story, with <b>markup</b> &amp; an entity.</p><p>Second.</p>"
-
-
-RSS = f"""<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">
-<channel><title>News</title>
-<item><title>One</title><link>http://news.example/1</link><guid>1</guid>
-<description>A teaser.</description>
-<content:encoded><![CDATA[{BODY_HTML}]]></content:encoded></item>
-<item><title>Two</title><link>http://news.example/2</link><guid>2</guid>
-<description>Only a summary.</description></item>
-</channel></rss>"""
 
 
 def test_cap_utf8_cuts_on_a_character_boundary() -> None:

@@ -22,22 +22,9 @@ from services.fetcher.parse.fastfeed import parse_fast
 from services.fetcher.parse.model import ParsedFeed
 from services.fetcher.parse.rss import parse_with_feedparser
 from tests.conftest import SEEDS
+from tests.unit.fetcher.parse.helpers import BODY_HTML, RSS
 
 CONTENT_URL = "http://news.example/feed.xml"
-
-
-BODY_HTML = "<p>First paragraph of the story, with <b>markup</b> &amp; an entity.</p><p>Second.</p>"
-
-
-RSS = f"""<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">
-<channel><title>News</title>
-<item><title>One</title><link>http://news.example/1</link><guid>1</guid>
-<description>A teaser.</description>
-<content:encoded><![CDATA[{BODY_HTML}]]></content:encoded></item>
-<item><title>Two</title><link>http://news.example/2</link><guid>2</guid>
-<description>Only a summary.</description></item>
-</channel></rss>"""
 
 
 ATOM = f"""<?xml version="1.0" encoding="utf-8"?>
