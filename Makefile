@@ -17,7 +17,7 @@ RUNTEST = PATH="$(abspath $(TOOLS)):$$PATH" $(PYTEST)
 
 .PHONY: help venv lock jars tools prometheus run test-deploy test test-unit test-agents test-integration test-e2e lint schemas clean \
 	check-feeds bench-fetcher eval-extract bench-cleaner bench-enricher eval-dedup bench-dedup bench-dedup-agent \
-	bench-backfill fuzz audit chaos soak bench test-image libcompare
+	bench-backfill fuzz audit chaos soak bench test-image libcompare settings-doc
 
 help:
 	@echo "make run    - broker + seed server + the four services, showing stories (Ctrl-C stops)"
@@ -247,6 +247,10 @@ test-image: venv jars
 
 schemas: venv
 	$(BIN)/newswire schemas --write
+
+# docs/settings.md from services/common/settings.py (a unit test fails when it is stale).
+settings-doc: venv
+	$(BIN)/python -m services.devtools.settingsdoc
 
 clean:
 	rm -rf .cache .pytest_cache .mypy_cache .ruff_cache

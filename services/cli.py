@@ -65,7 +65,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             " (Ctrl-C stops everything):",
             flush=True,
         )
-        settings = load_settings().model_copy(update={"kafka_bootstrap": stack.bootstrap})
+        settings = load_settings().replace(kafka_bootstrap=stack.bootstrap)
         # Declared (and led) before tailing, so the reader does not race the services' start-up.
         asyncio.run(ensure_topics(settings))
         # The first offset look-ups on brand-new topics are retried by aiokafka and logged
@@ -90,9 +90,9 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     stack_file = Path(args.run_dir) / "stack.json"
-    if not settings.kafka_bootstrap and stack_file.exists():  # the local stack's broker
+    if not settings.kafka.bootstrap and stack_file.exists():  # the local stack's broker
         bootstrap = json.loads(stack_file.read_text())["bootstrap"]
-        settings = settings.model_copy(update={"kafka_bootstrap": bootstrap})
+        settings = settings.replace(kafka_bootstrap=bootstrap)
     services = status.services_from(args.service, settings, stack_file)
     return status.main(settings, services, as_json=args.json, watch=args.watch)
 

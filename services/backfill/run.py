@@ -86,7 +86,7 @@ class Backfill:
         self.noted = noted
         self.display = display
         self.limit = RateLimit(max_records_per_s)
-        self.max_record_bytes = settings.max_message_bytes - RECORD_OVERHEAD
+        self.max_record_bytes = settings.kafka.max_message_bytes - RECORD_OVERHEAD
         self.tally = Tally()
         self.started = time.monotonic()
 
@@ -116,12 +116,12 @@ class Backfill:
         reached, index = where.start, where.skip_records
         captures = read_captures(
             path,
-            max_body_bytes=self.settings.fetch_max_bytes,
+            max_body_bytes=self.settings.fetcher.max_bytes,
             start=where.start,
             skip_records=where.skip_records,
         )
         for capture in captures:
-            if since_note >= self.settings.backfill_checkpoint_records:
+            if since_note >= self.settings.backfill.checkpoint_records:
                 await self.note(key, path, size, Plan(capture.offset, capture.index), pending)
                 since_note = 0
             since_note += 1
@@ -199,7 +199,7 @@ async def backfill(
     await prod.start()
     try:
         rate = (
-            settings.backfill_max_records_per_s if max_records_per_s is None else max_records_per_s
+            settings.backfill.max_records_per_s if max_records_per_s is None else max_records_per_s
         )
         run = Backfill(
             settings, prod, partitions, noted, Progress(out, tty=tty), max_records_per_s=rate

@@ -18,7 +18,7 @@ def build(settings: Settings) -> StageApp:
     # Learned template lines per host. Pages sit in their host's partition (the
     # fetcher puts them there), so one worker owns each host's profile.
     sites = sa.app.Table(
-        "site-lines", key_type=str, value_type=str, partitions=settings.topic_partitions
+        "site-lines", key_type=str, value_type=str, partitions=settings.kafka.topic_partitions
     )
     handler = partial(
         handle_page, settings=settings, sites=sites, max_record_bytes=sa.stage.max_record_bytes
@@ -26,7 +26,7 @@ def build(settings: Settings) -> StageApp:
 
     async def close_pool() -> None:
         # A page stuck in an extraction process must not hold up the worker's exit.
-        shared_pool(settings.cleaner_workers).close()
+        shared_pool(settings.cleaner.workers).close()
 
     sa.on_shutdown(close_pool)
 

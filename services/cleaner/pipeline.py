@@ -36,8 +36,8 @@ def extraction(
         extractor,
         page.body,
         page.content_type,
-        max_chars=settings.max_page_chars,
-        markdown=settings.cleaner_markdown,
+        max_chars=settings.cleaner.max_page_chars,
+        markdown=settings.cleaner.markdown,
     )
 
 
@@ -140,16 +140,16 @@ async def feed_article(page: Page, source: BodySource, settings: Settings) -> Ar
     entry = page.entry
     ext: Extracted | None = None
     if source == "feed_content" and entry.content:
-        pool = shared_pool(settings.cleaner_workers)
+        pool = shared_pool(settings.cleaner.workers)
         call = partial(
             feedbody.extract_feed_content,
             entry.content if page.body_source == "page" else page.body,
             entry.title,
-            max_chars=settings.max_page_chars,
-            markdown=settings.cleaner_markdown,
+            max_chars=settings.cleaner.max_page_chars,
+            markdown=settings.cleaner.markdown,
         )
         try:
-            ext = await pool.run(call, timeout=settings.cleaner_timeout_seconds)
+            ext = await pool.run(call, timeout=settings.cleaner.timeout_seconds)
         except NoContentError:
             if not entry.summary:
                 raise
@@ -158,7 +158,7 @@ async def feed_article(page: Page, source: BodySource, settings: Settings) -> Ar
         summary = entry.summary if page.body_source == "page" else (entry.summary or page.body)
         if not summary:
             raise NoContentError("the feed entry has no content or summary")
-        ext = feedbody.extract_summary(summary, markdown=settings.cleaner_markdown)
+        ext = feedbody.extract_summary(summary, markdown=settings.cleaner.markdown)
         source = "feed_summary"
     article = article_from(page, ext)
     return article.model_copy(update={"body_source": source})
@@ -212,8 +212,8 @@ async def handle_page(
             article,
             sites,
             LearnSettings(
-                min_articles=settings.site_template_min_articles,
-                min_share=settings.site_template_min_share,
+                min_articles=settings.cleaner.site_template_min_articles,
+                min_share=settings.cleaner.site_template_min_share,
             ),
         )
     for reason, count in article.removed_lines.items():
@@ -233,15 +233,15 @@ async def page_article(
     the whole page (~1.8 ms of a page's ~20), for fields it needs only when extraction
     fails.
     """
-    pool = shared_pool(settings.cleaner_workers)
+    pool = shared_pool(settings.cleaner.workers)
     call = partial(
         article_in_worker,
         raw,
         extractor,
-        max_chars=settings.max_page_chars,
-        markdown=settings.cleaner_markdown,
+        max_chars=settings.cleaner.max_page_chars,
+        markdown=settings.cleaner.markdown,
     )
-    made = await pool.run(call, timeout=settings.cleaner_timeout_seconds)
+    made = await pool.run(call, timeout=settings.cleaner.timeout_seconds)
     if made is None:
         return None
     article, rescued = made

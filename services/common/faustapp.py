@@ -52,12 +52,12 @@ class StageApp:
     def __init__(self, service: str, settings: Settings, **app_options: Any) -> None:
         self.service = service
         self.settings = settings
-        faults.arm(settings.fault_inject)
+        faults.arm(settings.worker.fault_inject)
         tracing.configure(service, settings)
-        self.stage = Stage(service, max_message_bytes=settings.max_message_bytes)
+        self.stage = Stage(service, max_message_bytes=settings.kafka.max_message_bytes)
         self.stage.find_headers = current_event_headers
         metrics.zero_stage(service)
-        datadir = settings.data_dir / service
+        datadir = settings.worker.data_dir / service
         datadir.mkdir(parents=True, exist_ok=True)
         self.app = runtime.App(
             f"newswire-{service}",
@@ -78,12 +78,12 @@ class StageApp:
             **app_options,
         )
         self._topics: dict[str, faust.TopicT] = {}
-        port = settings.http_port or DEFAULT_PORTS[service]
+        port = settings.http.port or DEFAULT_PORTS[service]
         self.health = HealthServer(
-            settings.http_host,
+            settings.http.host,
             port,
             self.ready,
-            metrics_token=settings.metrics_token,
+            metrics_token=settings.http.metrics_token,
             alive=self.alive,
         )
         # Faust starts app tasks only after table recovery, which can outlast the startup
@@ -91,7 +91,7 @@ class StageApp:
         # broker clients, and (children stop in reverse) down after them.
         self.app.add_dependency(HealthService(self.health))
         self.app.timer(LAG_INTERVAL_S, on_leader=False)(self._measure_lag)
-        self._stalls = StallWatch(settings.stall_after_seconds)
+        self._stalls = StallWatch(settings.worker.stall_after_seconds)
         # Partitions a stall repair did not bring back: /healthz fails while any is held.
         self._stuck: set[TP] = set()
         self._stall_notes: dict[TP, str] = {}
@@ -381,13 +381,13 @@ class StageApp:
         started = time.monotonic()
         if self.app.crash_reason is None:  # after a crash the outputs cannot go out anyway
             try:
-                await asyncio.wait_for(self._settle(), self.settings.stop_grace_seconds)
+                await asyncio.wait_for(self._settle(), self.settings.worker.stop_grace_seconds)
             except TimeoutError:
                 log.warning(
                     "work still in flight after %.0fs: it is redone after a restart",
-                    self.settings.stop_grace_seconds,
+                    self.settings.worker.stop_grace_seconds,
                 )
-        if self.settings.processing_guarantee == "exactly_once":
+        if self.settings.worker.processing_guarantee == "exactly_once":
             return  # the consumer's stop commits the acknowledged offsets in its transaction
         try:
             for _ in range(2):  # the first may only wait for a commit already under way
@@ -668,5 +668,5 @@ def run_worker(stage_app: StageApp) -> None:
     asyncio.run(ensure_topics(settings, ALL_TOPICS + changelog_specs(stage_app.app)))
     from faust.worker import Worker
 
-    worker = Worker(stage_app.app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
+    worker = Worker(stage_app.app, loglevel=settings.logs.level, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

@@ -28,34 +28,34 @@ TOPIC_ALREADY_EXISTS = TopicAlreadyExistsError.errno
 
 
 def bootstrap(settings: Settings) -> str:
-    if not settings.kafka_bootstrap:
+    if not settings.kafka.bootstrap:
         raise ConfigError("NEWSWIRE_KAFKA_BOOTSTRAP is not set (make run and the tests set it)")
-    return settings.kafka_bootstrap
+    return settings.kafka.bootstrap
 
 
 def client_options(settings: Settings) -> dict[str, Any]:
     """aiokafka connection options, SASL and TLS included."""
     opts: dict[str, Any] = {
         "bootstrap_servers": bootstrap(settings),
-        "security_protocol": settings.kafka_security_protocol,
+        "security_protocol": settings.kafka.security_protocol,
     }
-    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+    if settings.kafka.security_protocol in ("SSL", "SASL_SSL"):
         opts["ssl_context"] = ssl_context(settings)
-    if settings.kafka_security_protocol.startswith("SASL"):
+    if settings.kafka.security_protocol.startswith("SASL"):
         if not (
-            settings.kafka_sasl_mechanism
-            and settings.kafka_sasl_username
-            and settings.kafka_sasl_password
+            settings.kafka.sasl_mechanism
+            and settings.kafka.sasl_username
+            and settings.kafka.sasl_password
         ):
             raise ConfigError("SASL needs NEWSWIRE_KAFKA_SASL_MECHANISM, _USERNAME and _PASSWORD")
-        opts["sasl_mechanism"] = settings.kafka_sasl_mechanism
-        opts["sasl_plain_username"] = settings.kafka_sasl_username
-        opts["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+        opts["sasl_mechanism"] = settings.kafka.sasl_mechanism
+        opts["sasl_plain_username"] = settings.kafka.sasl_username
+        opts["sasl_plain_password"] = settings.kafka.sasl_password.get_secret_value()
     return opts
 
 
 def ssl_context(settings: Settings) -> ssl.SSLContext:
-    cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+    cafile = str(settings.kafka.ssl_cafile) if settings.kafka.ssl_cafile else None
     return ssl.create_default_context(cafile=cafile)
 
 
@@ -65,24 +65,24 @@ def faust_options(settings: Settings) -> dict[str, Any]:
 
     opts: dict[str, Any] = {
         "broker": f"kafka://{bootstrap(settings)}",
-        "topic_replication_factor": settings.topic_replication_factor,
-        "topic_partitions": settings.topic_partitions,
-        "producer_max_request_size": settings.max_message_bytes,
+        "topic_replication_factor": settings.kafka.topic_replication_factor,
+        "topic_partitions": settings.kafka.topic_partitions,
+        "producer_max_request_size": settings.kafka.max_message_bytes,
         "producer_compression_type": "zstd",
-        "consumer_max_fetch_size": settings.max_message_bytes,
-        "processing_guarantee": settings.processing_guarantee,
-        "broker_session_timeout": settings.kafka_session_timeout_seconds,
-        "broker_heartbeat_interval": max(1.0, settings.kafka_session_timeout_seconds / 10),
+        "consumer_max_fetch_size": settings.kafka.max_message_bytes,
+        "processing_guarantee": settings.worker.processing_guarantee,
+        "broker_session_timeout": settings.kafka.session_timeout_seconds,
+        "broker_heartbeat_interval": max(1.0, settings.kafka.session_timeout_seconds / 10),
     }
-    proto = settings.kafka_security_protocol
+    proto = settings.kafka.security_protocol
     if proto == "SSL":
         opts["broker_credentials"] = faust.SSLCredentials(ssl_context(settings))
     elif proto.startswith("SASL"):
-        assert settings.kafka_sasl_password is not None
+        assert settings.kafka.sasl_password is not None
         opts["broker_credentials"] = faust.SASLCredentials(
-            username=settings.kafka_sasl_username,
-            password=settings.kafka_sasl_password.get_secret_value(),
-            mechanism=settings.kafka_sasl_mechanism,
+            username=settings.kafka.sasl_username,
+            password=settings.kafka.sasl_password.get_secret_value(),
+            mechanism=settings.kafka.sasl_mechanism,
             ssl_context=ssl_context(settings) if proto == "SASL_SSL" else None,
         )
     return opts
@@ -111,7 +111,7 @@ async def refusal_reason(settings: Settings) -> str | None:
             int(port),
             request_timeout_ms=10_000,
             ssl_context=opts.get("ssl_context"),
-            security_protocol=settings.kafka_security_protocol,
+            security_protocol=settings.kafka.security_protocol,
             sasl_mechanism=opts.get("sasl_mechanism", "PLAIN"),
             sasl_plain_username=opts.get("sasl_plain_username"),
             sasl_plain_password=opts.get("sasl_plain_password"),
@@ -119,8 +119,8 @@ async def refusal_reason(settings: Settings) -> str | None:
     except SaslAuthenticationFailed as exc:
         # The broker's message names the mechanism, never the password.
         return (
-            f"Kafka at {host}:{port} refused the {settings.kafka_sasl_mechanism} login of "
-            f"user {settings.kafka_sasl_username!r}: {exc}"
+            f"Kafka at {host}:{port} refused the {settings.kafka.sasl_mechanism} login of "
+            f"user {settings.kafka.sasl_username!r}: {exc}"
         )
     except ssl.SSLError as exc:
         return (
@@ -157,8 +157,8 @@ async def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] = ALL_T
             NewTopic(
                 spec.name,
                 spec.partition_count(settings),
-                settings.topic_replication_factor,
-                topic_configs=spec.topic_configs(settings.max_message_bytes),
+                settings.kafka.topic_replication_factor,
+                topic_configs=spec.topic_configs(settings.kafka.max_message_bytes),
             )
             for spec in specs
             if spec.name not in existing
@@ -277,7 +277,7 @@ async def _wait_for_leaders(
 def producer(settings: Settings, **extra: Any) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         **client_options(settings),
-        max_request_size=settings.max_message_bytes,
+        max_request_size=settings.kafka.max_message_bytes,
         compression_type="zstd",
         acks="all",
         **extra,
@@ -288,7 +288,7 @@ def consumer(settings: Settings, *topics: str, **extra: Any) -> AIOKafkaConsumer
     return AIOKafkaConsumer(
         *topics,
         **client_options(settings),
-        fetch_max_bytes=settings.max_message_bytes * 2,
-        max_partition_fetch_bytes=settings.max_message_bytes,
+        fetch_max_bytes=settings.kafka.max_message_bytes * 2,
+        max_partition_fetch_bytes=settings.kafka.max_message_bytes,
         **extra,
     )

@@ -28,6 +28,7 @@ from services.common.logthrottle import (
     ThrottleFilter,
     broker_cause,
 )
+from services.common.settings import unknown_variables
 
 LEVELS = {
     "debug": logging.DEBUG,
@@ -70,14 +71,18 @@ def setup_logging(
 
 
 def setup_logging_from(settings: Settings, service: str) -> None:
-    """A service's logging as its settings say."""
+    """A service's logging as its settings say; then the first thing it logs is any
+    NEWSWIRE_ variable no setting reads (a misspelt one would otherwise change nothing,
+    silently)."""
     setup_logging(
-        settings.log_level,
-        throttle_window_seconds=settings.log_throttle_window_seconds,
-        throttle_max_causes=settings.log_throttle_max_causes,
-        fmt=settings.log_format,
+        settings.logs.level,
+        throttle_window_seconds=settings.logs.throttle_window_seconds,
+        throttle_max_causes=settings.logs.throttle_max_causes,
+        fmt=settings.logs.format,
         service=service,
     )
+    for name in unknown_variables():
+        logging.getLogger(__name__).warning("%s is set, but no setting reads it", name)
 
 
 class JsonFormatter(logging.Formatter):

@@ -33,8 +33,8 @@ class TopicSpec:
     def partition_count(self, settings: Settings) -> int:
         """How many partitions the topic has (is created with) under `settings`."""
         if isinstance(self.partitions, str):
-            return int(getattr(settings, self.partitions))
-        return self.partitions or settings.topic_partitions
+            return int(settings.value(self.partitions))
+        return self.partitions or settings.kafka.topic_partitions
 
     def topic_configs(self, max_message_bytes: int) -> dict[str, str]:
         cfg = {"cleanup.policy": "compact" if self.compacted else "delete"}

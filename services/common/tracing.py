@@ -91,7 +91,7 @@ def configure(service: str, settings: Settings, env: Mapping[str, str] | None = 
     """
     global _TRACER, _PROVIDER
     env = os.environ if env is None else env
-    names = exporters_asked(env, settings.traces_file)
+    names = exporters_asked(env, settings.logs.traces_file)
     with _LOCK:
         if _TRACER is not None or not names:
             return _TRACER is not None
@@ -142,7 +142,7 @@ def _exporters(
         elif name == "file":
             from services.common.tracefile import JsonLinesExporter
 
-            out.append(JsonLinesExporter(settings.traces_file.replace("{service}", service)))
+            out.append(JsonLinesExporter(settings.logs.traces_file.replace("{service}", service)))
         else:
             raise ConfigError(f"OTEL_TRACES_EXPORTER {name!r} is not one of otlp, console, none")
     return out

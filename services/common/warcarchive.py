@@ -135,6 +135,6 @@ class WarcArchive:
 
 def open_archive(settings: Settings) -> WarcArchive | None:
     """The fetcher's archive when NEWSWIRE_ARCHIVE_DIR is set, else None."""
-    if not settings.archive_dir:
+    if not settings.fetcher.archive_dir:
         return None
-    return WarcArchive(Path(settings.archive_dir))
+    return WarcArchive(Path(settings.fetcher.archive_dir))

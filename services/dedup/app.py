@@ -114,7 +114,7 @@ def build(settings: Settings) -> StageApp:
             key_type=str,
             value_type=bytes if binary else str,
             partitions=partitions,
-            store=settings.dedup_store,
+            store=settings.dedup.store,
         )
 
     # A sequence's decider stores share one table: its changelog partition is then one
@@ -212,7 +212,7 @@ def build(settings: Settings) -> StageApp:
         acks = sa.ordered_acks(manual)
         async for event in manual.events():
             outputs = await sa.handle(
-                event, partial(route, config=config, limit=settings.max_message_bytes)
+                event, partial(route, config=config, limit=settings.kafka.max_message_bytes)
             )
             # Counted out when decided: the hops are internal.
             await acks.add([event], await sa.send_soon(outputs))

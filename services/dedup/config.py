@@ -58,20 +58,20 @@ class DedupConfig:
 
 def config_from(settings: Settings) -> DedupConfig:
     wrong = {
-        k: v for k, v in settings.dedup_scope_map.items() if not 0 <= v < settings.dedup_sequences
+        k: v for k, v in settings.dedup.scope_map.items() if not 0 <= v < settings.dedup.sequences
     }
     if wrong:
         raise ConfigError(
             f"NEWSWIRE_DEDUP_SCOPE_MAP puts {wrong} outside the "
-            f"{settings.dedup_sequences} sequences of NEWSWIRE_DEDUP_SEQUENCES (0 to "
-            f"{settings.dedup_sequences - 1})"
+            f"{settings.dedup.sequences} sequences of NEWSWIRE_DEDUP_SEQUENCES (0 to "
+            f"{settings.dedup.sequences - 1})"
         )
     return DedupConfig(
-        scope=settings.dedup_scope,
-        sequences=settings.dedup_sequences,
-        scope_map=tuple(sorted(settings.dedup_scope_map.items())),
-        retention_days=settings.dedup_retention_days,
-        containment_threshold=settings.dedup_containment_threshold,
-        story_threshold=settings.dedup_story_threshold,
-        story_window_hours=settings.dedup_story_window_hours,
+        scope=settings.dedup.scope,
+        sequences=settings.dedup.sequences,
+        scope_map=tuple(sorted(settings.dedup.scope_map.items())),
+        retention_days=settings.dedup.retention_days,
+        containment_threshold=settings.dedup.containment_threshold,
+        story_threshold=settings.dedup.story_threshold,
+        story_window_hours=settings.dedup.story_window_hours,
     )

@@ -97,11 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
     settings = load_settings()
     broker = None
-    if not settings.kafka_bootstrap:
+    if not settings.kafka.bootstrap:
         from services.devtools.broker import start_broker
 
         broker = start_broker()
-        settings = settings.model_copy(update={"kafka_bootstrap": broker.bootstrap})
+        settings = settings.replace(kafka_bootstrap=broker.bootstrap)
     passes = []
     try:
         for n in range(max(1, args.passes)):

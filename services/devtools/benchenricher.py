@@ -102,7 +102,7 @@ class Run:
         if cold_caches:
             keywords.clear_caches()
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        out = enrich(article, self.settings, self.timings, self.cpu_timings)
+        out = enrich(article, self.settings.enricher, self.timings, self.cpu_timings)
         wall = time.perf_counter() - wall0
         self.cpu_s += time.process_time() - cpu0
         self.wall_s += wall
@@ -119,13 +119,13 @@ class Run:
         source = self.cpu_timings if cpu else self.timings
         return {
             name: round(source.get(name, 0.0) * 1000 / n, 2) if n else 0.0
-            for name in registry.enabled(self.settings)
+            for name in registry.enabled(self.settings.enricher)
         }
 
 
 def _warm_up(settings: Settings) -> float:
     started = time.perf_counter()
-    registry.warm_up(settings)
+    registry.warm_up(settings.enricher)
     return time.perf_counter() - started
 
 
@@ -168,14 +168,18 @@ def keyword_overlap(before: list[str], after: list[str], top: int = 10) -> float
 def bench(
     articles: list[Article], settings: Settings, baseline: Settings | None = None
 ) -> dict[str, Any]:
-    names = registry.enabled(settings)
+    names = registry.enabled(settings.enricher)
     warm_up_s = _warm_up(settings)
     baseline_warm_up_s = _warm_up(baseline) if baseline is not None else None
     index_s = (
-        places.index(settings.place_min_population).load_seconds if "places" in names else None
+        places.index(settings.enricher.place_min_population).load_seconds
+        if "places" in names
+        else None
     )
     embed_s = (
-        embedding.load_seconds().get(settings.embedding_model) if "embedding" in names else None
+        embedding.load_seconds().get(settings.enricher.embedding_model)
+        if "embedding" in names
+        else None
     )
 
     now = Run(settings)
@@ -220,7 +224,7 @@ def bench(
         },
         "enricher_ms_per_article": now.enricher_ms(),
         "enricher_cpu_ms_per_article": now.enricher_ms(cpu=True),
-        "settings": {k: getattr(settings, k) for k in BASELINE},
+        "settings": {k: settings.value(k) for k in BASELINE},
         "load_seconds": {
             "warm_up_total": round(warm_up_s, 3),
             "ner_pipelines": {k: round(v, 3) for k, v in ner.load_seconds().items()},
@@ -240,7 +244,7 @@ def bench(
     }
     if before is not None and baseline is not None:
         result["baseline"] = {
-            "settings": {k: getattr(baseline, k) for k in BASELINE},
+            "settings": {k: baseline.value(k) for k in BASELINE},
             "warm_up_seconds": round(baseline_warm_up_s or 0.0, 3),
             "articles_per_s_per_core": round(before.per_core(), 2),
             "enricher_ms_per_article": before.enricher_ms(),
@@ -255,11 +259,11 @@ def bench(
 
 def subsets(articles: list[Article], settings: Settings) -> dict[str, Any]:
     """Articles per core and CPU ms per article with each of `SUBSETS`' enrichers left out."""
-    names = registry.enabled(settings)
+    names = registry.enabled(settings.enricher)
     out: dict[str, Any] = {}
     for label, dropped in SUBSETS.items():
         kept = [n for n in names if n not in dropped]
-        run = Run(settings.model_copy(update={"enrichers": ",".join(kept)}))
+        run = Run(settings.replace(enrichers=",".join(kept)))
         for article in articles:
             run.enrich(article)
         out[label] = {
@@ -275,15 +279,20 @@ def batches(
     articles: list[Article], settings: Settings, sizes: tuple[int, ...], rounds: int = 3
 ) -> dict[str, Any]:
     """`benchbatch.measure` on these articles, on the texts the enrichers would give it."""
-    model = settings.ner_models["en"]
+    model = settings.enricher.ner_models["en"]
     embedder = embedding.embedder(
-        settings.embedding_model, settings.embedding_model_dir, settings.embedding_max_tokens
+        settings.enricher.embedding_model,
+        settings.enricher.embedding_model_dir,
+        settings.enricher.embedding_max_tokens,
     )
     return benchbatch.measure(
-        [a.text[: settings.ner_max_chars] for a in articles],
-        [embedding.article_text(a.title, a.text, settings.embedding_max_chars) for a in articles],
+        [a.text[: settings.enricher.ner_max_chars] for a in articles],
+        [
+            embedding.article_text(a.title, a.text, settings.enricher.embedding_max_chars)
+            for a in articles
+        ],
         model=model,
-        matmul=settings.ner_matmul,
+        matmul=settings.enricher.ner_matmul,
         embedder=embedder,
         sizes=sizes,
         rounds=rounds,
@@ -331,8 +340,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     settings = load_settings()
     if args.enrichers is not None:
-        settings = settings.model_copy(update={"enrichers": args.enrichers})
-    baseline = None if args.no_baseline else settings.model_copy(update=BASELINE)
+        settings = settings.replace(enrichers=args.enrichers)
+    baseline = None if args.no_baseline else settings.replace(**BASELINE)
     result = {"dataset": str(args.dataset), **bench(articles, settings, baseline)}
     if not args.no_batches:
         sizes = tuple(sorted({1, *(int(x) for x in args.batch_sizes.split(",") if x.strip())}))

@@ -437,11 +437,11 @@ async def measure_bare(
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=setup.concurrency, limit_per_host=limit_per_host),
         timeout=aiohttp.ClientTimeout(
-            total=settings.fetch_total_timeout,
-            sock_connect=settings.fetch_connect_timeout,
-            sock_read=settings.fetch_read_timeout,
+            total=settings.fetcher.total_timeout,
+            sock_connect=settings.fetcher.connect_timeout,
+            sock_read=settings.fetcher.read_timeout,
         ),
-        headers={"User-Agent": settings.user_agent},
+        headers={"User-Agent": settings.fetcher.user_agent},
     )
     tally: Counter[str] = Counter()
 

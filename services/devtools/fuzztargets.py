@@ -130,7 +130,7 @@ def run_extraction(data: bytes) -> None:
     page = Page.direct("fuzz-article", _entry(), text, content_type)
     settings = _settings()
     ext = extract(
-        page.body, page.content_type, max_chars=settings.max_page_chars, markdown=markdown
+        page.body, page.content_type, max_chars=settings.cleaner.max_page_chars, markdown=markdown
     )
     article = article_from(page, ext)
     article = learn_site(article, {}, LearnSettings(min_articles=1, min_share=0.5))
@@ -145,7 +145,7 @@ def run_cleaner_record(data: bytes) -> None:
 
     page = decode(Page, data)
     settings = _settings()
-    ext = extract(page.body, page.content_type, max_chars=settings.max_page_chars)
+    ext = extract(page.body, page.content_type, max_chars=settings.cleaner.max_page_chars)
     encode(article_from(page, ext))
 
 
@@ -156,7 +156,7 @@ def load_enricher() -> None:
 
     enrich(
         Article(id="warm", url=PAGE_URL, text="Warm up in Paris, France.", paragraphs=[]),
-        _settings(),
+        _settings().enricher,
     )
 
 
@@ -164,7 +164,7 @@ def run_enrichment(data: bytes) -> None:
     """A newswire.articles record's bytes through the enricher's handler."""
     from services.enricher.pipeline import handle_article
 
-    handle_article(data, _settings())
+    handle_article(data, _settings().enricher)
 
 
 def ask_any(raw: bytes | None, seq: int, partitions: int) -> list[Any]:

@@ -18,15 +18,15 @@ log = logging.getLogger(__name__)
 
 
 def build(settings: Settings) -> StageApp:
-    registry.enabled(settings)  # a misspelt NEWSWIRE_ENRICHERS stops the worker here
+    registry.enabled(settings.enricher)  # a misspelt NEWSWIRE_ENRICHERS stops the worker here
     sa = StageApp(STAGE, settings)
-    handler = partial(handle_article, settings=settings)
+    handler = partial(handle_article, config=settings.enricher)
 
     async def warm_up() -> None:
         # Models load once per process; in a thread, so heartbeats go on meanwhile,
         # and before the first article rather than on its clock.
         started = time.perf_counter()
-        await asyncio.to_thread(registry.warm_up, settings)
+        await asyncio.to_thread(registry.warm_up, settings.enricher)
         log.info("enricher models loaded in %.1fs", time.perf_counter() - started)
 
     sa.app.task(warm_up, on_leader=False)

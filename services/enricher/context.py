@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from services.common import language
 from services.common.models import Article, Entity
-from services.common.settings import Settings
+from services.common.settings import EnricherSettings
 from services.enricher import entities, gazetteer, ner
 
 T = TypeVar("T")
@@ -49,7 +49,7 @@ def head_length(text: str, title: str | None, byline: str | None) -> int:
 @dataclass
 class ArticleContext:
     article: Article
-    settings: Settings
+    config: EnricherSettings
     _memo: dict[str, tuple[bool, Any]] = field(default_factory=dict)
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
@@ -81,7 +81,7 @@ class ArticleContext:
         lang = self.language()[0] or (self.article.language_hint or "")[:2].lower() or None
         if lang is None:
             raise Skipped("language unknown (body too short to tell): no entity recognition")
-        model = self.settings.ner_models.get(lang)
+        model = self.config.ner_models.get(lang)
         if model is None:
             raise Skipped(f"no entity model for language {lang!r}")
         return model
@@ -90,7 +90,9 @@ class ArticleContext:
         def compute() -> list[Entity]:
             model = self.ner_model()
             raw = ner.recognise(
-                self.body[: self.settings.ner_max_chars], model, self.settings.ner_matmul
+                self.body[: self.config.ner_max_chars],
+                model,
+                self.config.ner_matmul,
             )
             found = entities.canonicalise(raw, gazetteer.country_code, self.article.title)
             return entities.offset(found, self.body_offset)

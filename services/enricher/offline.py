@@ -50,7 +50,7 @@ def run(
                 record = json.loads(line)
                 if not isinstance(record, dict):
                     raise ValueError("a record must be a JSON object")
-                result: dict[str, Any] = enrich(to_article(record), settings).model_dump(
+                result: dict[str, Any] = enrich(to_article(record), settings.enricher).model_dump(
                     mode="json"
                 )
             except (ValueError, ValidationError) as exc:

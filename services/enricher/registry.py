@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from services.common.models import Article
-from services.common.settings import Settings
+from services.common.settings import EnricherSettings
 from services.enricher import embedding, keywords, places, quotes, stats, summary
 from services.enricher.context import ArticleContext, Skipped
 
@@ -33,7 +33,7 @@ def enrich_stats(ctx: ArticleContext) -> dict[str, Any]:
     return {
         "word_count": words,
         "reading_time_seconds": stats.reading_time_seconds(
-            words, ctx.settings.reading_words_per_minute
+            words, ctx.config.reading_words_per_minute
         ),
     }
 
@@ -43,7 +43,7 @@ def enrich_entities(ctx: ArticleContext) -> dict[str, Any]:
 
 
 def enrich_places(ctx: ArticleContext) -> dict[str, Any]:
-    return {"places": places.resolve(ctx.entities(), ctx.settings.place_min_population)}
+    return {"places": places.resolve(ctx.entities(), ctx.config.place_min_population)}
 
 
 def enrich_keywords(ctx: ArticleContext) -> dict[str, Any]:
@@ -51,10 +51,10 @@ def enrich_keywords(ctx: ArticleContext) -> dict[str, Any]:
     found = keywords.extract(
         ctx.body,
         ctx.language()[0],
-        top=ctx.settings.keywords_top,
-        max_words=ctx.settings.keywords_max_words,
+        top=ctx.config.keywords_top,
+        max_words=ctx.config.keywords_max_words,
         exclude=tuple(x for x in (a.byline, *a.authors) if x),
-        engine=ctx.settings.keywords_engine,
+        engine=ctx.config.keywords_engine,
     )
     return {"keywords": found}
 
@@ -71,11 +71,11 @@ def enrich_quotes(ctx: ArticleContext) -> dict[str, Any]:
 
 
 def enrich_summary(ctx: ArticleContext) -> dict[str, Any]:
-    return {"summary": summary.summarize(ctx.body, ctx.settings.summary_sentences)}
+    return {"summary": summary.summarize(ctx.body, ctx.config.summary_sentences)}
 
 
 def enrich_embedding(ctx: ArticleContext) -> dict[str, Any]:
-    s = ctx.settings
+    s = ctx.config
     text = embedding.article_text(ctx.article.title, ctx.body, s.embedding_max_chars)
     if not text:
         raise Skipped("no headline or body to embed")
@@ -98,9 +98,9 @@ ENRICHERS: dict[str, Enricher] = {
 }
 
 
-def enabled(settings: Settings) -> list[str]:
+def enabled(config: EnricherSettings) -> list[str]:
     """The configured enricher names, in order; an unknown name is a configuration error."""
-    names = [n.strip() for n in settings.enrichers.split(",") if n.strip()]
+    names = [n.strip() for n in config.enrichers.split(",") if n.strip()]
     unknown = [n for n in names if n not in ENRICHERS]
     if unknown:
         raise ValueError(
@@ -109,23 +109,23 @@ def enabled(settings: Settings) -> list[str]:
     return names
 
 
-def warm_up(settings: Settings) -> None:
+def warm_up(config: EnricherSettings) -> None:
     """Load every model the enabled enrichers use, so the first article does not wait."""
-    names = set(enabled(settings))
+    names = set(enabled(config))
     if names & {"entities", "places", "quotes"}:
         from services.enricher import ner
 
-        for model in settings.ner_models.values():
-            ner.pipeline(model, settings.ner_matmul)
+        for model in config.ner_models.values():
+            ner.pipeline(model, config.ner_matmul)
     if "places" in names:
-        places.index(settings.place_min_population)
+        places.index(config.place_min_population)
     sample = Article(
         id="warm-up",
         url="",
         text="Warm-up text for the enrichers, written in English to load every model.",
         paragraphs=[],
     )
-    run_all(sample, settings)
+    run_all(sample, config)
 
 
 Results = tuple[dict[str, Any], dict[str, str], dict[str, str]]
@@ -133,7 +133,7 @@ Results = tuple[dict[str, Any], dict[str, str], dict[str, str]]
 
 def run_all(
     article: Article,
-    settings: Settings,
+    config: EnricherSettings,
     timings: dict[str, float] | None = None,
     cpu_timings: dict[str, float] | None = None,
 ) -> Results:
@@ -142,11 +142,11 @@ def run_all(
 
     Shared work (entity recognition) is timed under the first enricher that needs it.
     """
-    ctx = ArticleContext(article, settings)
+    ctx = ArticleContext(article, config)
     fields: dict[str, Any] = {}
     errors: dict[str, str] = {}
     skipped: dict[str, str] = {}
-    for name in enabled(settings):
+    for name in enabled(config):
         started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             fields.update(ENRICHERS[name](ctx))

@@ -49,7 +49,7 @@ def build(settings: Settings) -> StageApp:
     sa.stage.counters = COUNTERS  # what the transforms' counts name
     app = sa.app
     table = app.Table(
-        "feed-state", key_type=str, value_type=str, partitions=settings.topic_partitions
+        "feed-state", key_type=str, value_type=str, partitions=settings.kafka.topic_partitions
     )
     feed_state = ScheduledTable(table)
 
@@ -83,7 +83,7 @@ def build(settings: Settings) -> StageApp:
             key=command.url.encode(), value=encode(command), partition=command.partition
         )
 
-    @app.timer(settings.scheduler_tick_seconds)  # type: ignore[untyped-decorator]
+    @app.timer(settings.fetcher.scheduler_tick_seconds)  # type: ignore[untyped-decorator]
     async def schedule_polls() -> None:
         actives = app.assignor.assigned_actives()
         tally = await scheduler.tick(lambda p: TP(FEEDS.name, p) in actives, send_poll)
@@ -126,15 +126,17 @@ def build(settings: Settings) -> StageApp:
                     result.save()
             yield event.message.offset
 
-    gate = HostGate(settings.host_min_delay_seconds, max_requests=settings.page_concurrency)
+    gate = HostGate(
+        settings.fetcher.host_min_delay_seconds, max_requests=settings.fetcher.page_concurrency
+    )
     robots = (
         RobotsCache(
             client,
-            settings.user_agent,
-            settings.robots_cache_seconds,
-            max_fetches=settings.page_concurrency,
+            settings.fetcher.user_agent,
+            settings.fetcher.robots_cache_seconds,
+            max_fetches=settings.fetcher.page_concurrency,
         )
-        if settings.respect_robots
+        if settings.fetcher.respect_robots
         else None
     )
     fetch = partial(
@@ -142,7 +144,7 @@ def build(settings: Settings) -> StageApp:
         client=client,
         gate=gate,
         robots=robots,
-        partitions=settings.topic_partitions,
+        partitions=settings.kafka.topic_partitions,
         archive=archive,
     )
 
@@ -178,7 +180,7 @@ def build(settings: Settings) -> StageApp:
         try:
             async for event in manual.events():
                 generation = acks.generation
-                await acks.wait_for_room(settings.page_backlog)
+                await acks.wait_for_room(settings.fetcher.page_backlog)
                 if acks.generation != generation or sa.stopping:
                     continue  # revoked while it waited, or stopping: read again later
                 if await sa.done_before(event):

@@ -34,13 +34,14 @@ async def remove_feed(settings: Settings, url: str) -> None:
 
 async def bootstrap_feeds(settings: Settings) -> int:
     """Publish every feed of the feeds file (re-publishing a known feed changes nothing)."""
-    if not settings.feeds_file.exists():
+    if not settings.fetcher.feeds_file.exists():
         log.info(
-            "no feeds file at %s; only newswire.feeds decides what is polled", settings.feeds_file
+            "no feeds file at %s; only newswire.feeds decides what is polled",
+            settings.fetcher.feeds_file,
         )
         return 0
     await ensure_topics(settings)
-    records = load_feeds_file(settings.feeds_file, settings.seeds_url)
+    records = load_feeds_file(settings.fetcher.feeds_file, settings.fetcher.seeds_url)
     await publish_feeds(settings, records)
-    log.info("bootstrapped %d feeds from %s", len(records), settings.feeds_file)
+    log.info("bootstrapped %d feeds from %s", len(records), settings.fetcher.feeds_file)
     return len(records)

@@ -42,11 +42,11 @@ class PollConfig:
 
 def config_from(settings: Settings) -> PollConfig:
     return PollConfig(
-        max_not_modified_streak=settings.max_not_modified_streak,
-        max_validator_age_hours=settings.max_validator_age_hours,
-        min_interval_s=settings.poll_min_interval_seconds,
-        max_interval_s=settings.poll_max_interval_seconds,
-        seen_entries=settings.seen_entries_per_feed,
-        pages=settings.feed_pages,
-        content_max_bytes=settings.feed_content_max_bytes,
+        max_not_modified_streak=settings.fetcher.max_not_modified_streak,
+        max_validator_age_hours=settings.fetcher.max_validator_age_hours,
+        min_interval_s=settings.fetcher.poll_min_interval_seconds,
+        max_interval_s=settings.fetcher.poll_max_interval_seconds,
+        seen_entries=settings.fetcher.seen_entries_per_feed,
+        pages=settings.fetcher.feed_pages,
+        content_max_bytes=settings.fetcher.feed_content_max_bytes,
     )

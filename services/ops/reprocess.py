@@ -124,9 +124,9 @@ async def stage_function(stage: Stage, settings: Settings) -> tuple[FnFor, bool]
     from services.enricher import registry
     from services.enricher.pipeline import handle_article
 
-    registry.enabled(settings)  # a misspelt NEWSWIRE_ENRICHERS stops here, before reading
-    await asyncio.to_thread(registry.warm_up, settings)
-    enrich = partial(handle_article, settings=settings)
+    registry.enabled(settings.enricher)  # a misspelt NEWSWIRE_ENRICHERS stops here, before reading
+    await asyncio.to_thread(registry.warm_up, settings.enricher)
+    enrich = partial(handle_article, config=settings.enricher)
     return (lambda _source: enrich), True
 
 
@@ -167,7 +167,7 @@ class Reprocess:
         self.topics = STAGES[req.stage]
         self.prod = prod
         self.display = display
-        self.stage = Stage(req.stage, max_message_bytes=settings.max_message_bytes)
+        self.stage = Stage(req.stage, max_message_bytes=settings.kafka.max_message_bytes)
         self.counts = Counts()
         self.window = Window(millis(req.since), millis(req.until) if req.until else None)
         self.latest = Latest()
@@ -289,7 +289,7 @@ async def reprocess(
             if req.stage == "cleaner":
                 from services.cleaner.workers import shared_pool
 
-                shared_pool(settings.cleaner_workers).close()
+                shared_pool(settings.cleaner.workers).close()
         return run.counts, spans, run.elapsed()
     finally:
         await reader.stop()

@@ -42,7 +42,7 @@ WINDOW_MS = 60_000
 
 def services_from(pairs: list[str], settings: Settings, stack_file: Path) -> dict[str, str]:
     """name -> base URL, from the command line, the setting or `newswire run`'s file."""
-    listed = pairs or [p for p in settings.status_services.split(",") if p.strip()]
+    listed = pairs or [p for p in settings.http.status_services.split(",") if p.strip()]
     if not listed and stack_file.exists():
         return dict(json.loads(stack_file.read_text()).get("services", {}))
     out = {}
@@ -105,7 +105,7 @@ async def read_cluster(settings: Settings) -> Cluster:
 
 
 async def gather(settings: Settings, services: dict[str, str]) -> dict[str, Any]:
-    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    token = settings.http.metrics_token.get_secret_value() if settings.http.metrics_token else None
     timeout = aiohttp.ClientTimeout(total=TIMEOUT_S)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         probes = await asyncio.gather(

@@ -87,12 +87,14 @@ async def test_metrics_token_guards_metrics_only(
 
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("NEWSWIRE_METRICS_TOKEN", TOKEN)
-    settings = Settings(_env_file=None)
-    assert settings.metrics_token is not None
+    settings = Settings()
+    assert settings.http.metrics_token is not None
     assert TOKEN not in repr(settings) and TOKEN not in str(settings.model_dump())
 
     port = free_port()
-    server = HealthServer("127.0.0.1", port, lambda: True, metrics_token=settings.metrics_token)
+    server = HealthServer(
+        "127.0.0.1", port, lambda: True, metrics_token=settings.http.metrics_token
+    )
     await server.start()
     try:
         base = f"http://127.0.0.1:{port}"

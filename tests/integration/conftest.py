@@ -18,9 +18,9 @@ from services.fetcher.bootstrap import remove_feed
 @pytest.fixture
 def stack(kafka_settings: Settings, tmp_path: Path) -> Iterator[Stack]:
     """A stack without a broker of its own or a seed server: tests start the services."""
-    assert kafka_settings.kafka_bootstrap
+    assert kafka_settings.kafka.bootstrap
     asyncio.run(ensure_topics(kafka_settings))
-    st = Stack(kafka_settings.kafka_bootstrap, seeds_url="http://127.0.0.1:9", run_dir=tmp_path)
+    st = Stack(kafka_settings.kafka.bootstrap, seeds_url="http://127.0.0.1:9", run_dir=tmp_path)
     try:
         yield st
     finally:

@@ -207,7 +207,7 @@ def pipeline(tmp_path: Path) -> Iterator[Callable[[str, tuple[str, ...]], Stack]
 
 
 def settings_of(stack: Stack) -> Settings:
-    return Settings(kafka_bootstrap=stack.bootstrap, topic_partitions=1, _env_file=None)
+    return Settings(kafka_bootstrap=stack.bootstrap, topic_partitions=1)
 
 
 def alive_check(stack: Stack) -> Callable[[], None]:

@@ -62,8 +62,8 @@ def test_bench_dedup_agent_on_an_external_broker_runs_one_configuration(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert kafka_settings.kafka_bootstrap
-    monkeypatch.setenv("NEWSWIRE_KAFKA_BOOTSTRAP", kafka_settings.kafka_bootstrap)
+    assert kafka_settings.kafka.bootstrap
+    monkeypatch.setenv("NEWSWIRE_KAFKA_BOOTSTRAP", kafka_settings.kafka.bootstrap)
     last = run_bench(tiny_datasets(tmp_path / "d"), tmp_path / "r" / "bench.json", capsys)
     # The keys runs before this one had, with the one configuration's figures.
     assert last["articles"] == last["decided"] == 12

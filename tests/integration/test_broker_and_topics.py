@@ -28,7 +28,7 @@ def test_topics_are_declared_with_their_contract(kafka_settings: Settings) -> No
     assert asyncio.run(ensure_topics(kafka_settings)) == []  # idempotent
 
     async def describe() -> tuple[dict[str, int], dict[str, dict[str, str]]]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_settings.kafka_bootstrap)
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_settings.kafka.bootstrap)
         await admin.start()
         try:
             meta = await admin.describe_topics([t.name for t in ALL_TOPICS])
@@ -46,7 +46,7 @@ def test_topics_are_declared_with_their_contract(kafka_settings: Settings) -> No
     assert partitions == {t.name: t.partition_count(kafka_settings) for t in ALL_TOPICS}
     assert configs[FEEDS.name]["cleanup.policy"] == "compact"
     assert configs[PAGES.name]["cleanup.policy"] == "delete"
-    assert int(configs[PAGES.name]["max.message.bytes"]) == kafka_settings.max_message_bytes
+    assert int(configs[PAGES.name]["max.message.bytes"]) == kafka_settings.kafka.max_message_bytes
 
 
 def test_broker_restarts_on_its_kept_data_and_stop_removes_its_folder() -> None:
@@ -57,7 +57,7 @@ def test_broker_restarts_on_its_kept_data_and_stop_removes_its_folder() -> None:
     workdir, bootstrap = broker.workdir, broker.bootstrap
     meta = workdir / "logs" / "meta.properties"
     cluster_id = meta.read_text()
-    settings = Settings(kafka_bootstrap=bootstrap, _env_file=None)
+    settings = Settings(kafka_bootstrap=bootstrap)
     try:
         asyncio.run(ensure_topics(settings, (PAGES,)))
         asyncio.run(_send(settings, b"before-stop"))
@@ -94,7 +94,7 @@ async def _read_values(settings: Settings, count: int, timeout: float = 60.0) ->
     cons = consumer(settings, enable_auto_commit=False, group_id=None)
     await cons.start()
     try:
-        partitions = [TopicPartition(PAGES.name, p) for p in range(settings.topic_partitions)]
+        partitions = [TopicPartition(PAGES.name, p) for p in range(settings.kafka.topic_partitions)]
         cons.assign(partitions)
         await cons.seek_to_beginning(*partitions)
         values: list[bytes] = []

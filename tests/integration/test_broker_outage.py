@@ -74,7 +74,7 @@ def connection_errors(metrics_url: str) -> dict[str, float]:
 def test_broker_outage_is_quiet_counted_and_unready(
     broker: list[LocalBroker], tmp_path: Path
 ) -> None:
-    settings = Settings(kafka_bootstrap=broker[0].bootstrap, _env_file=None)
+    settings = Settings(kafka_bootstrap=broker[0].bootstrap)
     asyncio.run(ensure_topics(settings))
     stack = Stack(broker[0].bootstrap, seeds_url="http://127.0.0.1:9", run_dir=tmp_path)
     try:

@@ -61,7 +61,7 @@ def wait_for(what: str, check: Callable[[], bool], proc: Proc) -> None:
 def test_paused_broker_makes_the_worker_unready_and_resumed_ready(
     broker: LocalBroker, tmp_path: Path
 ) -> None:
-    asyncio.run(ensure_topics(Settings(kafka_bootstrap=broker.bootstrap, _env_file=None)))
+    asyncio.run(ensure_topics(Settings(kafka_bootstrap=broker.bootstrap)))
     stack = Stack(broker.bootstrap, seeds_url="http://127.0.0.1:9", run_dir=tmp_path)
     try:
         proc = stack.start_service("cleaner")

@@ -212,7 +212,7 @@ def page(run: str, name: str, body: str, content_type: str = "text/html") -> Pag
 
 def test_cleaner_dead_letters(settings: Settings, run: str) -> None:
     async def main() -> list[Expected]:
-        stage = Stage("cleaner", max_message_bytes=settings.max_message_bytes)
+        stage = Stage("cleaner", max_message_bytes=settings.kafka.max_message_bytes)
         handler = partial(handle_page, settings=settings, sites={})
         out: list[Expected] = []
         async with Driver(settings) as d:
@@ -246,10 +246,10 @@ def test_cleaner_dead_letters(settings: Settings, run: str) -> None:
 
 def test_enricher_dead_letters(settings: Settings, run: str) -> None:
     # Cheap enrichers only: the failures under test come before or after them.
-    light = settings.model_copy(update={"enrichers": "language,stats"})
+    light = settings.replace(enrichers="language,stats")
 
     async def main() -> list[Expected]:
-        stage = Stage("enricher", max_message_bytes=settings.max_message_bytes)
+        stage = Stage("enricher", max_message_bytes=settings.kafka.max_message_bytes)
         handler = partial(handle_article, settings=light)
         out: list[Expected] = []
         async with Driver(settings) as d:
@@ -292,10 +292,12 @@ def test_enricher_dead_letters(settings: Settings, run: str) -> None:
 
 def test_dedup_dead_letters(settings: Settings, run: str) -> None:
     async def main() -> list[Expected]:
-        stage = Stage("dedup", max_message_bytes=settings.max_message_bytes)
+        stage = Stage("dedup", max_message_bytes=settings.kafka.max_message_bytes)
         # What the route-articles agent applies, and with a small record limit: an
         # article whose dedup record would not fit is refused there (too_large).
-        handler = partial(route, config=config_from(settings), limit=settings.max_message_bytes)
+        handler = partial(
+            route, config=config_from(settings), limit=settings.kafka.max_message_bytes
+        )
         small = partial(route, config=config_from(settings), limit=64 * 1024)
         big_text = " ".join(f"word{i}" for i in range(20_000))
         big = Enriched(
@@ -389,14 +391,14 @@ def test_fetcher_dead_letters(settings: Settings, run: str) -> None:
         runner, base = await serve_locally(fetcher_site(cap))
         client = HttpClient(fetcher_settings)
         guarded = HttpClient(settings.model_copy(update={"allow_private_networks": False}))
-        stage = Stage("fetcher", max_message_bytes=settings.max_message_bytes)
-        robots = RobotsCache(client, fetcher_settings.user_agent, 3600.0)
+        stage = Stage("fetcher", max_message_bytes=settings.kafka.max_message_bytes)
+        robots = RobotsCache(client, fetcher_settings.fetcher.user_agent, 3600.0)
         fetch = partial(
             fetch_page,
             client=client,
             gate=HostGate(0.0),
             robots=robots,
-            partitions=settings.topic_partitions,
+            partitions=settings.kafka.topic_partitions,
         )
         out: list[Expected] = []
         try:

@@ -113,7 +113,7 @@ def run_workers(
     items = arrivals(run)
     (tmp_path / run).mkdir()
     stack = Stack(
-        settings.kafka_bootstrap or "", seeds_url="http://127.0.0.1:9", run_dir=tmp_path / run
+        settings.kafka.bootstrap or "", seeds_url="http://127.0.0.1:9", run_dir=tmp_path / run
     )
     try:
         for i in range(workers):
@@ -194,7 +194,7 @@ def test_the_decider_of_one_sequence_killed_mid_stream_loses_and_changes_nothing
     config = config_from(scoped)
     (tmp_path / run).mkdir()
     stack = Stack(
-        scoped.kafka_bootstrap or "", seeds_url="http://127.0.0.1:9", run_dir=tmp_path / run
+        scoped.kafka.bootstrap or "", seeds_url="http://127.0.0.1:9", run_dir=tmp_path / run
     )
     try:
         for i in range(2):

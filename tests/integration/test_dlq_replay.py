@@ -25,7 +25,7 @@ DEADLINE_S = 240.0
 
 
 def cli(settings: Settings, *args: str) -> str:
-    env = {**os.environ, "NEWSWIRE_KAFKA_BOOTSTRAP": str(settings.kafka_bootstrap)}
+    env = {**os.environ, "NEWSWIRE_KAFKA_BOOTSTRAP": str(settings.kafka.bootstrap)}
     done = subprocess.run(
         [sys.executable, "-m", "services.cli", "dlq", *args],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=180,

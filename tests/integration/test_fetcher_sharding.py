@@ -128,8 +128,8 @@ def cluster(kafka_settings: Settings, tmp_path: Path) -> Iterator[tuple[Stack, F
         "feeds:\n" + "".join(f"  - {server.base}/{run}/feeds/{i}.xml\n" for i in range(N_FEEDS))
     )
     asyncio.run(ensure_topics(kafka_settings))
-    assert kafka_settings.kafka_bootstrap
-    stack = Stack(kafka_settings.kafka_bootstrap, seeds_url=server.base, run_dir=tmp_path)
+    assert kafka_settings.kafka.bootstrap
+    stack = Stack(kafka_settings.kafka.bootstrap, seeds_url=server.base, run_dir=tmp_path)
     try:
         yield stack, server
     finally:

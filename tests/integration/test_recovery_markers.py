@@ -42,8 +42,8 @@ def worker_main(bootstrap: str, app_id: str, source: str) -> None:
     from services.common import runtime
     from services.common.kafka import faust_options
 
-    settings = Settings(kafka_bootstrap=bootstrap, _env_file=None)
-    assert settings.processing_guarantee == "at_least_once"
+    settings = Settings(kafka_bootstrap=bootstrap)
+    assert settings.worker.processing_guarantee == "at_least_once"
     app = runtime.App(
         app_id,
         **{**faust_options(settings), "topic_partitions": 1},
@@ -113,7 +113,7 @@ def test_at_least_once_worker_recovers_a_changelog_ending_in_a_marker(
     last, end = asyncio.run(prepare(kafka_settings, app_id, source))
     # The changelog's last offset is the second transaction's commit marker.
     assert end == last + 2, (last, end)
-    assert kafka_settings.kafka_bootstrap
+    assert kafka_settings.kafka.bootstrap
     log = tmp_path / "worker.log"
     env = {
         **os.environ,
@@ -122,7 +122,7 @@ def test_at_least_once_worker_recovers_a_changelog_ending_in_a_marker(
     }
     code = (
         f"from {__name__} import worker_main; "
-        f"worker_main({kafka_settings.kafka_bootstrap!r}, {app_id!r}, {source!r})"
+        f"worker_main({kafka_settings.kafka.bootstrap!r}, {app_id!r}, {source!r})"
     )
     with log.open("wb") as out:
         proc = subprocess.Popen(

@@ -72,7 +72,7 @@ def reprocess_cli(
 ) -> tuple[str, dict[str, Any]]:
     """`newswire reprocess --stage STAGE ARGS --json` as a process: its output and counts."""
     env = {
-        "NEWSWIRE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap or "",
+        "NEWSWIRE_KAFKA_BOOTSTRAP": settings.kafka.bootstrap or "",
         "NEWSWIRE_DATA_DIR": str(tmp / "reprocess-data"),
         # An upgraded cleaner: a line on 3 of a site's pages is template (the live one
         # was told 1000, so it removed none).

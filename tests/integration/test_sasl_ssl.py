@@ -97,7 +97,6 @@ class SecureBroker:
             kafka_sasl_username=USER,
             kafka_sasl_password=password or self.password,
             kafka_ssl_cafile=self.tls.ca,
-            _env_file=None,
         )
 
     def env(self, password: str | None = None) -> dict[str, str]:
@@ -178,10 +177,9 @@ def test_settings_never_show_the_password() -> None:
         kafka_sasl_mechanism="SCRAM-SHA-512",
         kafka_sasl_username=USER,
         kafka_sasl_password=password,
-        _env_file=None,
     )
-    assert settings.kafka_sasl_password is not None
-    assert settings.kafka_sasl_password.get_secret_value() == password
+    assert settings.kafka.sasl_password is not None
+    assert settings.kafka.sasl_password.get_secret_value() == password
     shown = [repr(settings), str(settings), settings.model_dump_json(), repr(settings.model_dump())]
     for text in shown:
         assert password not in text

@@ -20,7 +20,7 @@ DEADLINE_S = 180.0
 
 
 def status(settings: Settings, *services: str) -> tuple[int, dict[str, object]]:
-    env = {**os.environ, "NEWSWIRE_KAFKA_BOOTSTRAP": str(settings.kafka_bootstrap)}
+    env = {**os.environ, "NEWSWIRE_KAFKA_BOOTSTRAP": str(settings.kafka.bootstrap)}
     args = [sys.executable, "-m", "services.cli", "status", "--json"]
     for service in services:
         args += ["--service", service]

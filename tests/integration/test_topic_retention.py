@@ -85,7 +85,7 @@ def test_the_readme_and_topics_py_agree() -> None:
 
 
 async def _describe(settings: Settings) -> tuple[dict[str, int], dict[str, dict[str, str]]]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap)
     await admin.start()
     try:
         meta = await admin.describe_topics([t.name for t in ALL_TOPICS])
@@ -124,5 +124,5 @@ def test_each_topic_on_the_broker_is_as_documented(
         assert row.policy == "compact"
     assert partitions[topic] == BY_NAME[topic].partition_count(kafka_settings)
     if not isinstance(row.partitions, str):
-        assert partitions[topic] == (row.partitions or kafka_settings.topic_partitions)
-    assert int(config["max.message.bytes"]) == kafka_settings.max_message_bytes
+        assert partitions[topic] == (row.partitions or kafka_settings.kafka.topic_partitions)
+    assert int(config["max.message.bytes"]) == kafka_settings.kafka.max_message_bytes

@@ -82,19 +82,19 @@ class HttpClient:
             # timeout (seen in bench-fetcher). Per-host load is bounded by design instead:
             # one feed poll at a time per worker, and HostGate's one page request per host.
             connector = aiohttp.TCPConnector(
-                resolver=GuardedResolver(allow_private=s.allow_private_networks),
-                limit=s.fetch_connections,
+                resolver=GuardedResolver(allow_private=s.fetcher.allow_private_networks),
+                limit=s.fetcher.connections,
                 limit_per_host=0,
                 ttl_dns_cache=300,
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(
-                    total=s.fetch_total_timeout,
-                    sock_connect=s.fetch_connect_timeout,
-                    sock_read=s.fetch_read_timeout,
+                    total=s.fetcher.total_timeout,
+                    sock_connect=s.fetcher.connect_timeout,
+                    sock_read=s.fetcher.read_timeout,
                 ),
-                headers={"User-Agent": s.user_agent},
+                headers={"User-Agent": s.fetcher.user_agent},
                 auto_decompress=True,
                 cookie_jar=aiohttp.DummyCookieJar(),  # see the module docstring
             )
@@ -122,7 +122,7 @@ class HttpClient:
         redirects: list[str] = []
         chain_jar: aiohttp.CookieJar | None = None  # made when a redirect sets a cookie
         current = url
-        for _ in range(self.settings.fetch_max_redirects + 1):
+        for _ in range(self.settings.fetcher.max_redirects + 1):
             if redirects and before_redirect is not None:
                 await before_redirect(current)
             self._check(current)
@@ -166,7 +166,7 @@ class HttpClient:
                 f"HTTP {result.status} for {current}", status=result.status, headers=result.headers
             )
         raise FetchError(
-            f"more than {self.settings.fetch_max_redirects} redirects", reason="redirects"
+            f"more than {self.settings.fetcher.max_redirects} redirects", reason="redirects"
         )
 
     def _check(self, url: str) -> None:
@@ -176,12 +176,12 @@ class HttpClient:
             return
         host = _url_host(url)
         if host not in self._checked_hosts:
-            check_host_literal(host, allow_private=self.settings.allow_private_networks)
+            check_host_literal(host, allow_private=self.settings.fetcher.allow_private_networks)
             _keep(self._checked_hosts, host)
         _keep(self._checked_urls, url)
 
     async def _read_capped(self, resp: aiohttp.ClientResponse, kind: Kind) -> bytes:
-        cap = self.settings.fetch_max_bytes
+        cap = self.settings.fetcher.max_bytes
         declared = resp.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise TooLargeError(f"{kind} declares {declared} bytes, cap {cap}")

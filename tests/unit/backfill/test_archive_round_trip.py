@@ -115,8 +115,8 @@ def test_feed_bodies_are_not_captures(tmp_path: Path) -> None:
 
 
 def test_the_setting_turns_it_on() -> None:
-    assert open_archive(Settings(_env_file=None, archive_dir="")) is None
-    on = open_archive(Settings(_env_file=None, archive_dir="/tmp/x"))
+    assert open_archive(Settings(archive_dir="")) is None
+    on = open_archive(Settings(archive_dir="/tmp/x"))
     assert on is not None and on.directory == Path("/tmp/x")
     assert warc_date(T0) == "2026-11-07T10:15:30.123456Z"
     assert warc_date(T0.replace(microsecond=0)) == "2026-11-07T10:15:30Z"

@@ -14,7 +14,7 @@ from services.cleaner.feedbody import extract_feed_content, extract_summary, wra
 from services.cleaner.pipeline import handle_page
 from services.common.errors import ExtractionTimeoutError, NoContentError
 from services.common.models import Article, DeadLetter, Entry, decode, encode
-from services.common.settings import Settings
+from services.common.settings import EnricherSettings, Settings
 from services.common.stage import Output, Source
 from services.common.topics import ARTICLES, DLQ
 from services.fetcher.fallback import feed_page
@@ -164,7 +164,7 @@ async def test_body_source_is_carried_to_enriched_and_stories() -> None:
 
     page = feed_page(entry(content=None), status=403, page_error="http_status")
     [article] = articles(await clean(page))
-    enriched = enrich(article, Settings(enrichers="stats"))
+    enriched = enrich(article, EnricherSettings(enrichers="stats"))
     assert enriched.body_source == "feed_summary"
     story = Story(
         story_id=article.id,

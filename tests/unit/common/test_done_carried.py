@@ -93,7 +93,7 @@ async def test_a_plain_commit_keeps_the_noted_records_for_the_next_owner(app: St
     assert await app.done_before(event(20))
     assert not await app.done_before(event(15))
     fresh = StageApp(
-        "fetcher", Settings(kafka_bootstrap="127.0.0.1:9", data_dir=app.settings.data_dir)
+        "fetcher", Settings(kafka_bootstrap="127.0.0.1:9", data_dir=app.settings.worker.data_dir)
     )
     fresh.app._consumer = Consumer(kafka)  # type: ignore[assignment]
     assert await fresh.done_before(event(20))

@@ -53,7 +53,7 @@ def corpus(start: datetime, n: int = 200) -> list[Enriched]:
 
 def decide(articles: list[Enriched]) -> list[tuple[str, str, str | None, str]]:
     """(id, verdict, duplicate_of, first article of its story) per arrival."""
-    deduper = Deduper(config=config_from(Settings(_env_file=None)))
+    deduper = Deduper(config=config_from(Settings()))
     first: dict[str, str] = {}
     out = []
     for article in articles:

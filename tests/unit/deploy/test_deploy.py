@@ -22,7 +22,7 @@ import pytest
 import yaml
 from jsonschema import Draft7Validator
 
-from services.common.settings import PROJECT_ROOT, Settings
+from services.common.settings import PROJECT_ROOT, Settings, WorkerSettings
 
 DEPLOY = PROJECT_ROOT / "deploy"
 DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
@@ -56,13 +56,13 @@ METRICS_TOKEN_FROM_SHELL = "${NEWSWIRE_METRICS_TOKEN:-}"
 # Seconds a pod or container needs after the stop grace for the final commit, the
 # producer's flush and leaving the group (the chart refuses less).
 STOP_MARGIN_S = 15
-DEFAULT_STOP_GRACE_S = float(Settings.model_fields["stop_grace_seconds"].default)
+DEFAULT_STOP_GRACE_S = float(WorkerSettings.model_fields["stop_grace_seconds"].default)
 NAMESPACE = "news"
 # Kubernetes versions the chart is validated against: its minimum and the newest known.
 KUBE_MIN = "1.27.0"
 # Custom resources kubernetes-validate has no schema for: checked structurally below.
 CRD_KINDS = {"ServiceMonitor", "PrometheusRule", "ScaledObject", "TriggerAuthentication"}
-SETTINGS_VARS = {f"NEWSWIRE_{name.upper()}" for name in Settings.model_fields}
+SETTINGS_VARS = {f"NEWSWIRE_{flat.upper()}" for flat, *_ in Settings.fields()}
 # The OpenTelemetry variables compose and the chart may set (services/common/tracing.py).
 TRACING_VARS = {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"}
 

@@ -72,7 +72,7 @@ async def test_compose_token_wiring_with_a_real_prometheus(tmp_path: Path) -> No
     # name: (the service's token, what compose.yml's printf '%s' writes for Prometheus)
     cases: dict[str, tuple[SecretStr | None, str]] = {
         # compose.yml's ${NEWSWIRE_METRICS_TOKEN:-} unset: an empty variable, no token.
-        "no-token": (Settings(metrics_token="").metrics_token, ""),
+        "no-token": (Settings(metrics_token="").http.metrics_token, ""),
         "token": (SecretStr("s3cret-token"), "s3cret-token"),
         "token-only-on-the-service": (SecretStr("s3cret-token"), ""),
     }

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from services.common.models import Article, Enriched
-from services.common.settings import Settings
+from services.common.settings import EnricherSettings
 from services.enricher.pipeline import enrich
 from tests.conftest import seed_article
 
@@ -21,4 +21,4 @@ def article(seed_article: Article) -> Article:
 @pytest.fixture(scope="session")
 def enriched_seed(seed_article: Article) -> Enriched:
     """The seed through every default enricher (models load once for the whole session)."""
-    return enrich(seed_article, Settings())
+    return enrich(seed_article, EnricherSettings())

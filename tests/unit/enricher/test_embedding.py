@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from services.common.models import Article, Enriched
-from services.common.settings import Settings
+from services.common.settings import EnricherSettings
 from services.enricher import embedding
 from services.enricher.embedding import DEFAULT_MODEL, DIMENSION, PACKAGED, PackagedModel
 from services.enricher.pipeline import enrich
@@ -91,7 +91,8 @@ def test_headline_and_lead_only() -> None:
 
 def test_article_with_nothing_to_embed_is_skipped() -> None:
     out = enrich(
-        Article(id="e1", url="", text="", paragraphs=[]), Settings(enrichers="stats,embedding")
+        Article(id="e1", url="", text="", paragraphs=[]),
+        EnricherSettings(enrichers="stats,embedding"),
     )
     assert out.embedding is None and "embedding" in out.enrichment_skipped
     assert out.enrichment_errors == {}
@@ -104,18 +105,18 @@ def test_article_with_nothing_to_embed_is_skipped() -> None:
 def test_missing_model_is_an_error_and_the_article_goes_on(
     case: str, article: Article, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = Settings(enrichers="language,stats,embedding")
+    settings = EnricherSettings(enrichers="language,stats,embedding")
     if case == "empty folder":
-        settings = Settings(enrichers=settings.enrichers, embedding_model_dir=tmp_path)
+        settings = EnricherSettings(enrichers=settings.enrichers, embedding_model_dir=tmp_path)
         reason = "no model.onnx"
     elif case == "broken model file":
         _, tokenizer = embedding.model_files(DEFAULT_MODEL, None)
         shutil.copy(tokenizer, tmp_path / "tokenizer.json")
         (tmp_path / "model.onnx").write_bytes(b"not an onnx model")
-        settings = Settings(enrichers=settings.enrichers, embedding_model_dir=tmp_path)
+        settings = EnricherSettings(enrichers=settings.enrichers, embedding_model_dir=tmp_path)
         reason = "cannot load embedding model"
     elif case == "unknown model":
-        settings = Settings(enrichers=settings.enrichers, embedding_model="e5-huge")
+        settings = EnricherSettings(enrichers=settings.enrichers, embedding_model="e5-huge")
         reason = "unknown embedding model 'e5-huge'"
     elif case == "package missing":
         known = PACKAGED[DEFAULT_MODEL]
@@ -123,13 +124,13 @@ def test_missing_model_is_an_error_and_the_article_goes_on(
             ("no-such-dist", "x.onnx"), known.tokenizer, "0", known.tokenizer_sha256
         )
         monkeypatch.setitem(PACKAGED, "gone", spec)
-        settings = Settings(enrichers=settings.enrichers, embedding_model="gone")
+        settings = EnricherSettings(enrichers=settings.enrichers, embedding_model="gone")
         reason = "'no-such-dist' is not installed"
     else:
         spec = PACKAGED[DEFAULT_MODEL]
         changed = PackagedModel(spec.model, spec.tokenizer, "0" * 64, spec.tokenizer_sha256)
         monkeypatch.setitem(PACKAGED, "other", changed)
-        settings = Settings(enrichers=settings.enrichers, embedding_model="other")
+        settings = EnricherSettings(enrichers=settings.enrichers, embedding_model="other")
         reason = "model's file (missing or changed)"
     out = enrich(article, settings)
     assert out.embedding is None and out.embedding_model is None

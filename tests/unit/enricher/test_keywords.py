@@ -3,14 +3,14 @@ from __future__ import annotations
 import pytest
 
 from services.common.models import Article, Enriched
-from services.common.settings import Settings
+from services.common.settings import EnricherSettings, Settings
 from services.enricher.keywords import banned_from, extract, is_banned
 from services.enricher.pipeline import enrich
 
 
 def test_seed_keywords(enriched_seed: Enriched) -> None:
     words = [k.text for k in enriched_seed.keywords]
-    assert len(words) == Settings().keywords_top
+    assert len(words) == Settings().enricher.keywords_top
     assert {"Hamas", "Gaza", "Israel"} <= set(words)
     scores = [k.score for k in enriched_seed.keywords]
     assert scores == sorted(scores)  # best (lowest) first
@@ -23,7 +23,7 @@ def test_byline_is_not_a_keyword(seed_article: Article) -> None:
     text = f"{seed_article.title}\n{seed_article.byline}\n\n{seed_article.text}"
     text += f"\n\n{seed_article.byline} contributed reporting. {seed_article.byline}."
     record = seed_article.model_copy(update={"text": text})
-    out = enrich(record, Settings())
+    out = enrich(record, EnricherSettings())
     folded = [k.text.casefold() for k in out.keywords]
     assert out.keywords
     # Words, not substrings: "war" may be a keyword of a war story on "News of War".

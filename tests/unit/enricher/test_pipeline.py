@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from services.common.models import Article, Enriched
-from services.common.settings import Settings
+from services.common.settings import EnricherSettings
 from services.enricher.pipeline import enrich
 from services.enricher.stats import reading_time_seconds
 from tests.conftest import validate_record
@@ -31,7 +31,7 @@ def test_non_english_article_skips_ner_but_keeps_the_rest() -> None:
         "Vertreter der Hamas, sagte ein Sprecher des Außenministeriums in Berlin. "
         "„Wir sind vorsichtig optimistisch“, sagte Außenministerin Annalena Baerbock."
     )
-    out = enrich(Article(id="de1", url="", text=text, paragraphs=[text]), Settings())
+    out = enrich(Article(id="de1", url="", text=text, paragraphs=[text]), EnricherSettings())
     assert out.language == "de"
     assert set(out.enrichment_skipped) == {"entities", "places", "quotes"}
     assert "'de'" in out.enrichment_skipped["entities"]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from services.common.models import Article, Enriched
-from services.common.settings import Settings
+from services.common.settings import EnricherSettings
 from services.enricher.pipeline import enrich
 from services.enricher.quotes import Named, extract
 
@@ -69,7 +69,7 @@ def test_speakers_are_canonical_entities() -> None:
         "Finance minister Karin Holt presented the budget on Tuesday. "
         '"This budget protects jobs," Holt said.'
     )
-    out = enrich(Article(id="q", url="", text=text, paragraphs=[text]), Settings())
+    out = enrich(Article(id="q", url="", text=text, paragraphs=[text]), EnricherSettings())
     assert [(q.text, q.speaker) for q in out.quotes] == [
         ("This budget protects jobs", "Karin Holt")
     ]
@@ -108,7 +108,7 @@ def test_the_speaker_after_the_verb_is_the_person_ending_the_clause() -> None:
 
 def test_speakers_with_the_entity_model() -> None:
     for text, person in ((KIRBY, "John Kirby"), (NAIM, "Basem Naim")):
-        out = enrich(Article(id="q", url="", text=text, paragraphs=[text]), Settings())
+        out = enrich(Article(id="q", url="", text=text, paragraphs=[text]), EnricherSettings())
         # What en_core_web_sm finds decides the speaker: say so if it stops finding them.
         assert (person, "PERSON") in [(e.text, e.label) for e in out.entities], out.entities
         assert [q.speaker for q in out.quotes] == [person]
@@ -116,7 +116,7 @@ def test_speakers_with_the_entity_model() -> None:
 
 def test_scare_quotes_and_titles_are_not_quotations() -> None:
     assert extract(SCARE, named(SCARE, ("Hamas", "ORG"))) == []
-    out = enrich(Article(id="q", url="", text=SCARE, paragraphs=[SCARE]), Settings())
+    out = enrich(Article(id="q", url="", text=SCARE, paragraphs=[SCARE]), EnricherSettings())
     assert out.quotes == []
     text = 'Her novel "The Fall of the House of Ashes" won the prize, Ann Wu said.'
     assert extract(text, named(text, ("Ann Wu", "PERSON"))) == []

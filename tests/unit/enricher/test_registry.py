@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services.common.models import Article
-from services.common.settings import Settings
+from services.common.settings import EnricherSettings, Settings
 from services.enricher import registry
 from services.enricher.context import ArticleContext
 from services.enricher.pipeline import enrich
@@ -19,7 +19,7 @@ def test_failing_enricher_leaves_its_fields_empty_and_keeps_the_article(
         raise RuntimeError("model missing")
 
     monkeypatch.setitem(registry.ENRICHERS, "language", broken)
-    out = enrich(article, Settings())
+    out = enrich(article, EnricherSettings())
     assert out.language is None
     assert "model missing" in out.enrichment_errors["language"]
     assert out.word_count > 0 and out.summary and out.entities and out.keywords
@@ -35,7 +35,7 @@ def test_failing_shared_model_fails_its_dependants_only(
         raise OSError(f"can't find model {model!r}")
 
     monkeypatch.setattr("services.enricher.ner.recognise", no_model)
-    out = enrich(article, Settings())
+    out = enrich(article, EnricherSettings())
     assert set(out.enrichment_errors) == {"entities", "places", "quotes"}
     assert all("can't find model" in why for why in out.enrichment_errors.values())
     assert len(calls) == 1  # tried once per article, not once per enricher
@@ -48,8 +48,8 @@ def test_enrichers_are_chosen_and_ordered_by_settings(
 ) -> None:
     monkeypatch.setenv("NEWSWIRE_ENRICHERS", "language, stats")
     settings = Settings()
-    assert registry.enabled(settings) == ["language", "stats"]
-    out = enrich(article, settings)
+    assert registry.enabled(settings.enricher) == ["language", "stats"]
+    out = enrich(article, settings.enricher)
     assert out.language == "en" and out.word_count > 0
     assert out.entities == [] and out.summary == [] and out.keywords == []
     assert out.embedding is None and out.embedding_model is None
@@ -57,4 +57,4 @@ def test_enrichers_are_chosen_and_ordered_by_settings(
 
 def test_unknown_enricher_name_is_a_configuration_error() -> None:
     with pytest.raises(ValueError, match="sentiment"):
-        registry.enabled(Settings(enrichers="language,sentiment"))
+        registry.enabled(Settings(enrichers="language,sentiment").enricher)

@@ -6,7 +6,7 @@ import pytest
 import yake
 
 from services.common.models import Article
-from services.common.settings import Settings
+from services.common.settings import EnricherSettings, Settings
 from services.enricher import keywords, yakescore
 from services.enricher.pipeline import enrich
 from tests.unit.enricher.test_keywords import JAPAN, SUDAN, TARIFFS
@@ -46,9 +46,9 @@ def test_the_seed_article_alike(seed_article: Article) -> None:
 def test_the_setting_chooses_the_engine_and_the_seed_keeps_its_keywords(
     seed_article: Article,
 ) -> None:
-    assert Settings().keywords_engine == "newswire"
-    package = enrich(seed_article, Settings(keywords_engine="yake"))
-    ours = enrich(seed_article, Settings())
+    assert Settings().enricher.keywords_engine == "newswire"
+    package = enrich(seed_article, EnricherSettings(keywords_engine="yake"))
+    ours = enrich(seed_article, EnricherSettings())
     assert ours.keywords == package.keywords and len(ours.keywords) == 10
 
 

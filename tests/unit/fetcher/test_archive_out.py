@@ -44,7 +44,7 @@ async def test_fetched_pages_are_archived_and_read_back_unchanged(tmp_path: Path
     app = web.Application()
     app.router.add_get("/{tail:.*}", handler)
     runner, base = await serve_locally(app)
-    settings = Settings(allow_private_networks=True, archive_dir=str(tmp_path), _env_file=None)
+    settings = Settings(allow_private_networks=True, archive_dir=str(tmp_path))
     archive = open_archive(settings)
     assert archive is not None
     client = HttpClient(settings)

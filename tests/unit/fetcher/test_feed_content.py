@@ -60,8 +60,8 @@ def test_a_feed_s_own_pages_mode_wins_over_the_default() -> None:
 
 def test_settings_defaults() -> None:
     settings = Settings()
-    assert settings.feed_pages == "always"  # today's behaviour
-    assert settings.feed_content_max_bytes == 262144
+    assert settings.fetcher.feed_pages == "always"  # today's behaviour
+    assert settings.fetcher.feed_content_max_bytes == 262144
     # An old entry without the new fields still decodes, with today's behaviour.
     old = Entry.model_validate({"entry_id": "e", "feed_url": URL, "link": "http://n.example/1"})
     assert old.pages == "always" and old.content is None and not old.content_truncated

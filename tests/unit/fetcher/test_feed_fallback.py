@@ -84,7 +84,7 @@ async def run(e: Entry, **kw: Any) -> list[Output]:
         allow_private_networks=True, fetch_total_timeout=1.0, fetch_read_timeout=1.0
     )
     client = HttpClient(kw.pop("settings", settings))
-    robots = RobotsCache(client, settings.user_agent, 3600.0)
+    robots = RobotsCache(client, settings.fetcher.user_agent, 3600.0)
     try:
         raw = encode(e)
         outcome = await fetch_page_or_feed(raw, client=client, robots=robots, partitions=4, **kw)

@@ -82,7 +82,7 @@ async def _text(body: str, content_type: str) -> web.Response:
 async def _fetch_pages(
     links: list[str], settings: Settings, gate: HostGate, client: HttpClient
 ) -> None:
-    robots = RobotsCache(client, settings.user_agent, settings.robots_cache_seconds)
+    robots = RobotsCache(client, settings.fetcher.user_agent, settings.fetcher.robots_cache_seconds)
     for i, link in enumerate(links):
         entry = Entry(entry_id=f"e{i}", feed_url="http://f.example/feed", link=link)
         [out] = await fetch_page(encode(entry), client=client, gate=gate, robots=robots)
@@ -117,7 +117,9 @@ async def test_a_hosts_requests_are_spaced_by_its_crawl_delay_within_the_cap(
     base = await site(robots_txt)
     other = await site(robots_txt)  # another host (port): its own turns
     client = HttpClient(settings)
-    gate = HostGate(settings.host_min_delay_seconds, max_requests=settings.page_concurrency)
+    gate = HostGate(
+        settings.fetcher.host_min_delay_seconds, max_requests=settings.fetcher.page_concurrency
+    )
     try:
         await _fetch_pages([f"{base}/news/1"], settings, gate, client)
         assert clock.sleeps == []  # a host's first request waits for nobody

@@ -118,7 +118,7 @@ async def test_robots_rules_are_honoured_and_cached(site: tuple[str, dict[str, i
         allow_private_networks=True, user_agent="NewswireBot/0.1 (+https://n.example)"
     )
     client = HttpClient(settings)
-    robots = RobotsCache(client, settings.user_agent, ttl_s=3600)
+    robots = RobotsCache(client, settings.fetcher.user_agent, ttl_s=3600)
     try:
         assert await robots.check(f"{base}/news/1") == 2.0  # allowed, with its Crawl-delay
         with pytest.raises(RobotsDisallowedError) as refused:
