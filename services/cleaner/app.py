@@ -9,7 +9,6 @@ from services.cleaner.pipeline import STAGE, handle_page
 from services.cleaner.workers import shared_pool
 from services.common.faustapp import StageApp
 from services.common.settings import Settings
-from services.common.stage import Source
 from services.common.topics import PAGES
 
 
@@ -20,9 +19,7 @@ def build(settings: Settings) -> StageApp:
     sites = sa.app.Table(
         "site-lines", key_type=str, value_type=str, partitions=settings.kafka.topic_partitions
     )
-    handler = partial(
-        handle_page, settings=settings, sites=sites, max_record_bytes=sa.stage.max_record_bytes
-    )
+    handler = partial(handle_page, config=settings.cleaner, sites=sites)
 
     async def close_pool() -> None:
         # A page stuck in an extraction process must not hold up the worker's exit.
@@ -33,10 +30,7 @@ def build(settings: Settings) -> StageApp:
     @sa.app.agent(sa.topic(PAGES.name), name="clean-pages")
     async def clean_pages(stream: Any) -> Any:
         async for event in stream.events():
-            msg = event.message
-            # Named in the dead letter written beside an article taken from the feed.
-            source = Source(msg.topic, msg.partition, msg.offset, msg.key)
-            await sa.send(await sa.handle(event, partial(handler, source=source)))
+            await sa.send(await sa.handle(event, handler))
             yield event.message.offset
 
     return sa

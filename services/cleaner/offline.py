@@ -87,7 +87,9 @@ def extract_document(doc: Document, settings: Settings) -> dict[str, object]:
     # The agent's limits: the same worker pool, time limit and size limit.
     pool = shared_pool(settings.cleaner.workers)
     try:
-        ext = pool.run_sync(extraction(page, settings), timeout=settings.cleaner.timeout_seconds)
+        ext = pool.run_sync(
+            extraction(page, settings.cleaner), timeout=settings.cleaner.timeout_seconds
+        )
         record: dict[str, object] = article_from(page, ext).model_dump(mode="json")
     except NewswireError as exc:
         return {"source": doc.source, "error": {"reason": exc.reason, "message": str(exc)}}

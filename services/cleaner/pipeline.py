@@ -1,8 +1,12 @@
-"""Page record in, article record out: the cleaner's whole job as a pure function."""
+"""Page record in, article record out: the cleaner's whole job as one transform.
+
+It takes the cleaner's group of the settings and returns an `Outcome`: the article record,
+a page failure among the outputs when the article came from the feed instead, and what it
+counted. The stage around it (services.common.stage) dead-letters, logs and counts.
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, MutableMapping
 from datetime import datetime
 from functools import partial
@@ -13,31 +17,29 @@ from services.cleaner.extract import Extracted, extract
 from services.cleaner.markdown import drop_removed
 from services.cleaner.sitelearn import LearnSettings, SiteProfile, apply
 from services.cleaner.workers import shared_pool
-from services.common import metrics
 from services.common.errors import ExtractionError, NoContentError
 from services.common.models import Article, BodySource, MetadataSource, Page, decode, encode
-from services.common.settings import Settings
-from services.common.stage import Output, Source, dead_letter
-from services.common.topics import ARTICLES, PAGES
+from services.common.settings import CleanerSettings
+from services.common.stage import Counts, Failure, Outcome, Output
+from services.common.topics import ARTICLES
 from services.common.urls import host_of
 
 STAGE = "cleaner"
-log = logging.getLogger(__name__)
 
 # What runs in the worker process: page body and content type in, Extracted out.
 Extractor = Callable[..., Extracted]
 
 
 def extraction(
-    page: Page, settings: Settings, extractor: Extractor = extract
+    page: Page, config: CleanerSettings, extractor: Extractor = extract
 ) -> Callable[[], Extracted]:
     """The extraction of `page` as a picklable call, for a worker process."""
     return partial(
         extractor,
         page.body,
         page.content_type,
-        max_chars=settings.cleaner.max_page_chars,
-        markdown=settings.cleaner.markdown,
+        max_chars=config.max_page_chars,
+        markdown=config.markdown,
     )
 
 
@@ -134,22 +136,22 @@ def learn_site(article: Article, sites: MutableMapping[str, str], cfg: LearnSett
     return article.model_copy(update=update)
 
 
-async def feed_article(page: Page, source: BodySource, settings: Settings) -> Article:
+async def feed_article(page: Page, source: BodySource, config: CleanerSettings) -> Article:
     """The article from the page's feed entry: its content cleaned like a page (in a
     worker process, under the same time limit), or its summary as text."""
     entry = page.entry
     ext: Extracted | None = None
     if source == "feed_content" and entry.content:
-        pool = shared_pool(settings.cleaner.workers)
+        pool = shared_pool(config.workers)
         call = partial(
             feedbody.extract_feed_content,
             entry.content if page.body_source == "page" else page.body,
             entry.title,
-            max_chars=settings.cleaner.max_page_chars,
-            markdown=settings.cleaner.markdown,
+            max_chars=config.max_page_chars,
+            markdown=config.markdown,
         )
         try:
-            ext = await pool.run(call, timeout=settings.cleaner.timeout_seconds)
+            ext = await pool.run(call, timeout=config.timeout_seconds)
         except NoContentError:
             if not entry.summary:
                 raise
@@ -158,7 +160,7 @@ async def feed_article(page: Page, source: BodySource, settings: Settings) -> Ar
         summary = entry.summary if page.body_source == "page" else (entry.summary or page.body)
         if not summary:
             raise NoContentError("the feed entry has no content or summary")
-        ext = feedbody.extract_summary(summary, markdown=settings.cleaner.markdown)
+        ext = feedbody.extract_summary(summary, markdown=config.markdown)
         source = "feed_summary"
     article = article_from(page, ext)
     return article.model_copy(update={"body_source": source})
@@ -166,65 +168,57 @@ async def feed_article(page: Page, source: BodySource, settings: Settings) -> Ar
 
 async def handle_page(
     raw: bytes | None,
-    settings: Settings,
+    config: CleanerSettings,
     sites: MutableMapping[str, str] | None = None,
     *,
     extractor: Extractor = extract,
-    source: Source | None = None,
-    max_record_bytes: int | None = None,
-) -> list[Output]:
+) -> Outcome:
     """A page record to its article. A page the fetcher made from the feed entry is
     cleaned as such. A fetched page that gives no article (any ExtractionError: no main
-    text, a timeout, too deep, a crashed worker) is dead-lettered as before and, when the
-    entry has content or a summary, the article comes from that; a failure to decode
-    the record is no page, and stays a dead letter alone. `source` names the record in
-    such a dead letter."""
+    text, a timeout, too deep, a crashed worker) is a failure the stage dead-letters
+    and, when the entry has content or a summary, the article comes from that (the
+    failure then stands beside it among the outputs); a failure to decode the record is
+    no page, and stays a dead letter alone."""
+    counts = Counts()
     try:
-        made = await page_article(raw, settings, extractor)
+        made = await page_article(raw, config, extractor)
     except ExtractionError as exc:
         page = decode(Page, raw)
         substitute = feedbody.feed_source(page.entry)
         if substitute is None:
             raise
         try:
-            article = await feed_article(page, substitute, settings)
+            article = await feed_article(page, substitute, config)
         except ExtractionError:
             raise exc from None  # the page's failure is the one to report
-        reason = exc.reason
-        log.warning("%s: %s on %s: %s (article from the feed)", STAGE, reason, source, exc)
-        metrics.RECORDS_FAILED.labels(STAGE, reason).inc()
-        metrics.DLQ_RECORDS.labels(STAGE, reason).inc()
-        metrics.FEED_FALLBACKS.labels(STAGE, article.body_source, reason).inc()
-        where = source or Source(PAGES.name, None, None, page.article_id.encode())
-        return [
-            dead_letter(STAGE, where, raw, exc, max_bytes=max_record_bytes),
-            article_record(article),
-        ]
+        counts.add("feed_fallbacks", STAGE, article.body_source, exc.reason)
+        failure = Failure(exc, note="article from the feed")
+        return Outcome([failure, article_record(article)], counts)
     if made is None:
         # A page the fetcher made from the feed entry. No site learning: the host's
         # profile is of its page template, which a feed's content does not carry.
         page = decode(Page, raw)
-        article = await feed_article(page, page.body_source, settings)
-        return [article_record(article)]
-    article = made
+        article = await feed_article(page, page.body_source, config)
+        return Outcome([article_record(article)], counts)
+    article, rescued = made
+    if rescued is not None:
+        counts.add("cleaner_rescues", rescued)
     if sites is not None:
-        article = learn_site(
-            article,
-            sites,
-            LearnSettings(
-                min_articles=settings.cleaner.site_template_min_articles,
-                min_share=settings.cleaner.site_template_min_share,
-            ),
+        learn = LearnSettings(
+            min_articles=config.site_template_min_articles,
+            min_share=config.site_template_min_share,
         )
+        article = learn_site(article, sites, learn)
     for reason, count in article.removed_lines.items():
-        metrics.BOILERPLATE_LINES_REMOVED.labels(reason).inc(count)
-    return [article_record(article)]
+        counts.add("boilerplate_lines_removed", reason, n=count)
+    return Outcome([article_record(article)], counts)
 
 
 async def page_article(
-    raw: bytes | None, settings: Settings, extractor: Extractor
-) -> Article | None:
-    """The article of a fetched page record, None for a record made from the feed.
+    raw: bytes | None, config: CleanerSettings, extractor: Extractor
+) -> tuple[Article, str | None] | None:
+    """The article of a fetched page record and the rescue that gave its body, if one
+    did (rescue.py); None for a record made from the feed.
 
     Extraction is CPU work in a worker process: the event loop keeps heartbeating, and a
     page that runs past the time limit is stopped (ExtractionTimeoutError -> DLQ). The
@@ -233,21 +227,15 @@ async def page_article(
     the whole page (~1.8 ms of a page's ~20), for fields it needs only when extraction
     fails.
     """
-    pool = shared_pool(settings.cleaner.workers)
+    pool = shared_pool(config.workers)
     call = partial(
         article_in_worker,
         raw,
         extractor,
-        max_chars=settings.cleaner.max_page_chars,
-        markdown=settings.cleaner.markdown,
+        max_chars=config.max_page_chars,
+        markdown=config.markdown,
     )
-    made = await pool.run(call, timeout=settings.cleaner.timeout_seconds)
-    if made is None:
-        return None
-    article, rescued = made
-    if rescued is not None:
-        metrics.CLEANER_RESCUES.labels(rescued).inc()
-    return article
+    return await pool.run(call, timeout=config.timeout_seconds)
 
 
 def article_in_worker(

@@ -6,6 +6,8 @@ status class, verdict), never from URLs, so series stay bounded.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -251,6 +253,20 @@ BROKER_CONNECTION_ERRORS = Counter(
     namespace=NAMESPACE,
     registry=REGISTRY,
 )
+
+
+# What a transform's counts (services.common.stage.Outcome) may name: the transforms only
+# say what happened, and the stage turns each name into its counter here.
+COUNTED: Mapping[str, Counter] = {
+    "feed_polls_stale": FEED_POLLS_STALE,
+    "fetch_not_modified": FETCH_NOT_MODIFIED,
+    "fetch_unchanged": FETCH_UNCHANGED,
+    "feed_entries_new": FEED_ENTRIES_NEW,
+    "feed_poll_errors": FEED_POLL_ERRORS,
+    "feed_fallbacks": FEED_FALLBACKS,
+    "boilerplate_lines_removed": BOILERPLATE_LINES_REMOVED,
+    "cleaner_rescues": CLEANER_RESCUES,
+}
 
 
 def zero_stage(stage: str) -> None:

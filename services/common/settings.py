@@ -356,6 +356,13 @@ class Settings(BaseSettings):
         data: dict[str, Any] = {g: getattr(self, g).model_dump() for g in type(self).model_fields}
         return type(self).model_validate(nest({**data, **changes}))
 
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> Settings:
+        """`replace`: pydantic's own copy takes `update` unvalidated, and a flat name there
+        would be set beside the groups and read by nothing."""
+        return self.replace(**(update or {}))
+
 
 def _places() -> dict[str, tuple[str, str]]:
     places: dict[str, tuple[str, str]] = {}

@@ -174,8 +174,10 @@ class Stage:
         counters: Mapping[str, Countable] | None = None,
     ) -> None:
         self.name = name
-        # The counters an `Outcome`'s counts name (a service's own: services.common.metrics).
-        self.counters: Mapping[str, Countable] = counters or {}
+        # The counters an `Outcome`'s counts name (services.common.metrics.COUNTED).
+        self.counters: Mapping[str, Countable] = (
+            metrics.COUNTED if counters is None else counters
+        )
         self.max_record_bytes = (
             max_message_bytes - RECORD_OVERHEAD if max_message_bytes is not None else None
         )

@@ -147,7 +147,7 @@ def _newswire_call(pages: list[tuple[str, str]], workers: int) -> Callable[[int]
 
     def call(i: int) -> str | None:
         try:
-            loop.run_until_complete(handle_page(records[i], settings))
+            loop.run_until_complete(handle_page(records[i], settings.cleaner))
         except NewswireError as exc:
             return exc.reason
         return None

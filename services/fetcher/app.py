@@ -25,7 +25,6 @@ from services.common.stage import Outcome
 from services.common.topics import ENTRIES, FEED_POLLS, FEEDS
 from services.common.warcarchive import open_archive
 from services.fetcher.config import config_from
-from services.fetcher.counting import COUNTERS
 from services.fetcher.net.http import HttpClient
 from services.fetcher.net.lanes import HostLanes
 from services.fetcher.net.politeness import HostGate
@@ -46,7 +45,6 @@ def build(settings: Settings) -> StageApp:
     # pages (each host in its turn) before a rebalance would stall the group for minutes
     # (HOLDING_RECORDS). A poll under way finds its feed gone (FencedTable).
     sa = StageApp(STAGE, settings, **HOLDING_RECORDS)
-    sa.stage.counters = COUNTERS  # what the transforms' counts name
     app = sa.app
     table = app.Table(
         "feed-state", key_type=str, value_type=str, partitions=settings.kafka.topic_partitions

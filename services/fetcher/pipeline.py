@@ -40,7 +40,6 @@ from services.common.urls import article_id, host_of
 from services.common.warcarchive import WarcArchive
 from services.fetcher import fallback
 from services.fetcher.config import PollConfig
-from services.fetcher.counting import COUNTERS
 from services.fetcher.net.caching import max_age_seconds, retry_after_seconds, validators_trusted
 from services.fetcher.net.http import HttpClient, Response
 from services.fetcher.net.politeness import HostGate
@@ -64,7 +63,7 @@ FeedTable = MutableMapping[str, str]
 
 def fetcher_stage(*, max_message_bytes: int | None = None) -> Stage:
     """The Stage the fetcher's transforms run in outside the agents (tools, tests)."""
-    return Stage(STAGE, max_message_bytes=max_message_bytes, counters=COUNTERS)
+    return Stage(STAGE, max_message_bytes=max_message_bytes)
 
 
 def load_state(table: FeedTable, url: str) -> FeedState | None:

@@ -30,7 +30,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -42,7 +42,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from services.backfill.display import Progress
 from services.common.kafka import consumer, ensure_topics, partitions_of, producer, read_tail
 from services.common.settings import Settings
-from services.common.stage import Output, Source, Stage
+from services.common.stage import Handler, Output, Source, Stage
 from services.common.topics import DLQ
 from services.ops.reprocessplan import (
     STAGES,
@@ -63,11 +63,6 @@ log = logging.getLogger(__name__)
 SITE_LINES_CHANGELOG = "newswire-cleaner-site-lines-changelog"
 # Outputs handed to the producer before waiting for the broker's acknowledgements.
 IN_FLIGHT = 64
-
-Fn = Callable[[bytes | None], Sequence[Output] | Awaitable[Sequence[Output]]]
-# The stage's function for the record at `Source` (the cleaner names it in a dead letter
-# it writes beside an article taken from the feed).
-FnFor = Callable[[Source], Fn]
 
 
 class ReprocessProgress(Progress):
@@ -111,23 +106,20 @@ async def site_lines(settings: Settings) -> dict[str, str]:
     return sites
 
 
-async def stage_function(stage: Stage, settings: Settings) -> tuple[FnFor, bool]:
+async def stage_function(stage: Stage, settings: Settings) -> tuple[Handler, bool]:
     """The live stage's function for a record, and whether to run it in a thread."""
     if stage.name == "cleaner":
         from services.cleaner.pipeline import handle_page
 
         sites = await site_lines(settings)
-        handler = partial(
-            handle_page, settings=settings, sites=sites, max_record_bytes=stage.max_record_bytes
-        )
-        return (lambda source: partial(handler, source=source)), False
+        handler = partial(handle_page, config=settings.cleaner, sites=sites)
+        return handler, False
     from services.enricher import registry
     from services.enricher.pipeline import handle_article
 
     registry.enabled(settings.enricher)  # a misspelt NEWSWIRE_ENRICHERS stops here, before reading
     await asyncio.to_thread(registry.warm_up, settings.enricher)
-    enrich = partial(handle_article, config=settings.enricher)
-    return (lambda _source: enrich), True
+    return partial(handle_article, config=settings.enricher), True
 
 
 async def plan(
@@ -195,7 +187,7 @@ class Reprocess:
                     del todo[tp]
 
     async def run(
-        self, reader: AIOKafkaConsumer, spans: list[Span], fn_for: FnFor, offload: bool
+        self, reader: AIOKafkaConsumer, spans: list[Span], fn: Handler, offload: bool
     ) -> None:
         topic = self.topics.source.name
         todo = {TopicPartition(topic, s.partition): s.stop for s in spans}
@@ -218,9 +210,7 @@ class Reprocess:
                         continue
                     source = Source(topic, rec.partition, rec.offset, rec.key)
                     self.counts.processed += 1
-                    outputs = await self.stage.handle(
-                        source, rec.value, fn_for(source), offload=offload
-                    )
+                    outputs = await self.stage.handle(source, rec.value, fn, offload=offload)
                     pending += await self.send(outputs)
                     if len(pending) >= IN_FLIGHT:
                         await asyncio.gather(*pending)
@@ -279,11 +269,11 @@ async def reprocess(
             run.counts.planned = min(run.counts.planned, req.limit)
         if req.dry_run or not spans:
             return run.counts, spans, run.elapsed()
-        fn_for, offload = await stage_function(run.stage, settings)
+        fn, offload = await stage_function(run.stage, settings)
         await run.scan(reader, spans, ends)
         await run.prod.start()
         try:
-            await run.run(reader, spans, fn_for, offload)
+            await run.run(reader, spans, fn, offload)
         finally:
             await run.prod.stop()
             if req.stage == "cleaner":

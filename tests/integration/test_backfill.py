@@ -118,7 +118,7 @@ def test_a_growing_archive_resumes_at_its_noted_offset(
         ]
 
     path = write_warc(tmp_path / "growing.warc.gz", caps(0, 10))
-    settings = kafka_settings.model_copy(update={"backfill_checkpoint_records": 4})
+    settings = kafka_settings.replace(backfill_checkpoint_records=4)
     first, _ = asyncio.run(
         backfill([path], settings, out=io.StringIO(), tty=False, max_records_per_s=0)
     )

@@ -213,7 +213,7 @@ def page(run: str, name: str, body: str, content_type: str = "text/html") -> Pag
 def test_cleaner_dead_letters(settings: Settings, run: str) -> None:
     async def main() -> list[Expected]:
         stage = Stage("cleaner", max_message_bytes=settings.kafka.max_message_bytes)
-        handler = partial(handle_page, settings=settings, sites={})
+        handler = partial(handle_page, config=settings.cleaner, sites={})
         out: list[Expected] = []
         async with Driver(settings) as d:
 
@@ -230,8 +230,10 @@ def test_cleaner_dead_letters(settings: Settings, run: str) -> None:
             await case("too_deep", "too_deep", encode(deep), fn=handler)
             seed = page(run, "seed", SEED_HTML.read_text())
             # A time limit no extraction can meet.
-            timed = settings.model_copy(update={"cleaner_timeout_seconds": 0.001})
-            await case("timeout", "timeout", encode(seed), fn=partial(handle_page, settings=timed))
+            timed = settings.replace(cleaner_timeout_seconds=0.001)
+            await case(
+                "timeout", "timeout", encode(seed), fn=partial(handle_page, config=timed.cleaner)
+            )
             # An article bigger than what the stage may produce: too_large, and the dead
             # letter itself cut to fit (its original's head only).
             small = Stage("cleaner", max_message_bytes=4096)
@@ -250,7 +252,7 @@ def test_enricher_dead_letters(settings: Settings, run: str) -> None:
 
     async def main() -> list[Expected]:
         stage = Stage("enricher", max_message_bytes=settings.kafka.max_message_bytes)
-        handler = partial(handle_article, settings=light)
+        handler = partial(handle_article, config=light.enricher)
         out: list[Expected] = []
         async with Driver(settings) as d:
             for name, reason, value, st in [
@@ -390,7 +392,7 @@ def test_fetcher_dead_letters(settings: Settings, run: str) -> None:
     async def main() -> list[Expected]:
         runner, base = await serve_locally(fetcher_site(cap))
         client = HttpClient(fetcher_settings)
-        guarded = HttpClient(settings.model_copy(update={"allow_private_networks": False}))
+        guarded = HttpClient(settings.replace(allow_private_networks=False))
         stage = Stage("fetcher", max_message_bytes=settings.kafka.max_message_bytes)
         robots = RobotsCache(client, fetcher_settings.fetcher.user_agent, 3600.0)
         fetch = partial(

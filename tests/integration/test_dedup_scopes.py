@@ -169,7 +169,7 @@ def test_one_and_two_deciders_on_two_scopes_decide_alike_and_as_the_engine(
 
 
 def test_dedup_refuses_a_sequence_count_the_topics_do_not_have(scoped: Settings) -> None:
-    one = scoped.model_copy(update={"dedup_sequences": 1})
+    one = scoped.replace(dedup_sequences=1)
     with pytest.raises(ConfigError, match="NEWSWIRE_DEDUP_SEQUENCES says 1"):
         asyncio.run(ensure_topics(one))
 

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from services.cleaner.feedbody import extract_feed_content, extract_summary, wrap_fragment
-from services.cleaner.pipeline import handle_page
 from services.common.errors import ExtractionTimeoutError, NoContentError
 from services.common.models import Article, DeadLetter, Entry, decode, encode
 from services.common.settings import EnricherSettings, Settings
-from services.common.stage import Output, Source
+from services.common.stage import Output
 from services.common.topics import ARTICLES, DLQ
 from services.fetcher.fallback import feed_page
 from tests.conftest import page_for, validate_record
+from tests.unit.cleaner.staged import SOURCE, clean_record
 
 SETTINGS = Settings(cleaner_timeout_seconds=60.0)
 LINK = "https://news.example/2024/03/harbour-budget"
@@ -36,7 +36,6 @@ CONTENT = (
     + '<div class="sharedaddy"><h3>Share this:</h3><ul><li><a href="#">Twitter</a></li>'
     + '<li><a href="#">Facebook</a></li></ul></div>'
 )
-SOURCE = Source("newswire.pages", 1, 7, b"key")
 EMPTY_PAGE = (
     "<html><head><title>x</title></head><body><nav><a href='/'>Home</a></nav></body></html>"
 )
@@ -58,7 +57,7 @@ def entry(
 
 
 async def clean(page: Any, **kw: Any) -> list[Output]:
-    return await handle_page(encode(page), SETTINGS, {}, source=SOURCE, **kw)
+    return await clean_record(encode(page), SETTINGS.cleaner, {}, **kw)
 
 
 def articles(outputs: list[Output]) -> list[Article]:
@@ -116,7 +115,7 @@ async def test_a_feed_summary_page_becomes_its_article() -> None:
 
 async def test_a_page_without_article_text_falls_back_to_the_feed_content() -> None:
     raw = encode(page_for(entry(), EMPTY_PAGE))
-    outputs = await handle_page(raw, SETTINGS, {}, source=SOURCE)
+    outputs = await clean_record(raw, SETTINGS.cleaner, {}, source=SOURCE)
     dead = [decode(DeadLetter, o.value) for o in outputs if o.topic == DLQ.name]
     [article] = articles(outputs)
     # The page's failure is dead-lettered as before, for operators.
@@ -125,6 +124,23 @@ async def test_a_page_without_article_text_falls_back_to_the_feed_content() -> N
     assert base64.b64decode(dead[0].original_b64) == raw
     assert article.body_source == "feed_content" and article.paragraphs == PARAGRAPHS
     assert article.title == "Harbour budget approved"
+
+
+async def test_the_fallback_is_counted_where_the_stage_settles_it() -> None:
+    """The transform only says what happened (its Outcome's counts and Failure); the
+    stage turns that into the counters, as for every other stage."""
+    from services.cleaner.pipeline import handle_page
+    from services.common import metrics
+
+    fell_back = metrics.FEED_FALLBACKS.labels("cleaner", "feed_content", "no_content")
+    failed = metrics.RECORDS_FAILED.labels("cleaner", "no_content")
+    before = (fell_back._value.get(), failed._value.get())
+    raw = encode(page_for(entry(), EMPTY_PAGE))
+    outcome = await handle_page(raw, SETTINGS.cleaner, {})
+    assert (fell_back._value.get(), failed._value.get()) == before  # nothing counted yet
+    assert dict(outcome.counts) == {("feed_fallbacks", "cleaner", "feed_content", "no_content"): 1}
+    await clean_record(raw, SETTINGS.cleaner, {})
+    assert (fell_back._value.get(), failed._value.get()) == (before[0] + 1, before[1] + 1)
 
 
 async def test_a_page_without_article_text_falls_back_to_the_summary() -> None:
@@ -146,7 +162,7 @@ def _raise_timeout(*_: Any, **__: Any) -> Any:
 
 async def test_a_page_whose_extraction_fails_otherwise_falls_back_too() -> None:
     raw = encode(page_for(entry(), EMPTY_PAGE))
-    outputs = await handle_page(raw, SETTINGS, {}, source=SOURCE, extractor=_raise_timeout)
+    outputs = await clean_record(raw, SETTINGS.cleaner, {}, extractor=_raise_timeout)
     dead = [decode(DeadLetter, o.value) for o in outputs if o.topic == DLQ.name]
     assert [d.reason for d in dead] == ["timeout"]
     [article] = articles(outputs)

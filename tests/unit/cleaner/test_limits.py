@@ -19,9 +19,10 @@ from services.common.errors import (
 from services.common.models import Article, Entry, Page, decode, encode
 from services.common.settings import Settings
 from services.common.stage import Source, Stage
+from tests.unit.cleaner.staged import clean_record
 
-SETTINGS = Settings(cleaner_timeout_seconds=30.0)
-QUICK = Settings(cleaner_timeout_seconds=1.0)
+SETTINGS = Settings(cleaner_timeout_seconds=30.0).cleaner
+QUICK = Settings(cleaner_timeout_seconds=1.0).cleaner
 
 
 # Run in the worker process: module-level so that they pickle by reference.
@@ -59,7 +60,7 @@ async def test_a_runaway_extraction_is_stopped_and_the_next_page_still_works() -
         await handle_page(GOOD, QUICK, extractor=spin_forever)
     assert stuck.value.reason == "timeout"
     assert time.monotonic() - started < 15
-    [out] = await handle_page(GOOD, SETTINGS)
+    [out] = await clean_record(GOOD, SETTINGS)
     article = decode(Article, out.value)
     assert article.paragraphs == ["The story itself."] and article.authors == ["Jane Doe"]
 
@@ -76,7 +77,7 @@ async def test_a_timeout_becomes_a_dead_letter_with_its_reason() -> None:
 async def test_a_crashed_worker_is_replaced() -> None:
     with pytest.raises(WorkerCrashedError):
         await handle_page(GOOD, SETTINGS, extractor=die)
-    assert len(await handle_page(GOOD, SETTINGS)) == 1
+    assert len(await clean_record(GOOD, SETTINGS)) == 1
 
 
 def test_the_blocking_path_has_the_same_limit() -> None:

@@ -13,10 +13,10 @@ from lxml import html as lxml_html
 from services.cleaner import extract as extract_module
 from services.cleaner import rescue
 from services.cleaner.extract import Extracted, extract_html
-from services.cleaner.pipeline import handle_page
 from services.common import metrics
 from services.common.models import Article, decode
 from services.common.settings import Settings
+from tests.unit.cleaner.staged import clean_record
 from tests.unit.cleaner.test_limits import raw_page
 
 POST = [
@@ -225,8 +225,10 @@ def rescued_extraction(*args: Any, **kwargs: Any) -> Extracted:
 async def test_each_rescue_is_counted_by_reason() -> None:
     counter = metrics.CLEANER_RESCUES.labels("short")
     before = counter._value.get()
-    [out] = await handle_page(
-        raw_page(BLOGGER), Settings(cleaner_timeout_seconds=30.0), extractor=rescued_extraction
+    [out] = await clean_record(
+        raw_page(BLOGGER),
+        Settings(cleaner_timeout_seconds=30.0).cleaner,
+        extractor=rescued_extraction,
     )
     assert counter._value.get() == before + 1
     assert decode(Article, out.value).paragraphs == POST

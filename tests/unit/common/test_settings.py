@@ -219,3 +219,11 @@ def test_every_variable_the_docs_and_deploy_files_name_is_a_setting() -> None:
     named = _named_in(files)
     assert len(named) > 20
     assert unknown_variables(dict.fromkeys(named, "")) == []
+
+
+def test_pydantics_copy_validates_and_nests_too() -> None:
+    """`model_copy(update=...)` would set a flat name beside the groups, read by nothing."""
+    s = Settings().model_copy(update={"cleaner_timeout_seconds": 0.5})
+    assert s.cleaner.timeout_seconds == 0.5
+    with pytest.raises(ValidationError):
+        Settings().model_copy(update={"cleaner_timeout_seconds": -1})
