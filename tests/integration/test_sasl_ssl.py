@@ -183,7 +183,7 @@ def test_settings_never_show_the_password() -> None:
     shown = [repr(settings), str(settings), settings.model_dump_json(), repr(settings.model_dump())]
     for text in shown:
         assert password not in text
-        assert "kafka_sasl_password" in text and "**********" in text
+        assert "sasl_password" in text and "**********" in text
 
 
 def test_services_work_over_sasl_ssl_and_no_log_holds_a_secret(
