@@ -14,7 +14,8 @@ with every article (under 200 bytes per article with the default 7 bands, see
 
 * bands:    key = band key, 11 characters (base64url of the 64-bit key)
             value = postings, 10 bytes each: sequence number (uint64) + day (uint16),
-            in sequence order, at most `band_postings` of them
+            in sequence order: the latest `band_postings` below the decider's floor and
+            every one at or above it (`kept_from`)
 * sketches: key = sequence number (decimal)
             value = day (uint16) + shingle count (uint16) + signature (64 bytes)
             + URL ref (8 bytes, `url_ref`) + the sequence number of the article a match
@@ -27,6 +28,7 @@ as absent (and sketches deleted when met); `sweep` removes the rest.
 from __future__ import annotations
 
 import binascii
+import bisect
 import hashlib
 import struct
 from collections.abc import Callable, Iterable, MutableMapping
@@ -46,6 +48,23 @@ _URLSAFE = bytes.maketrans(b"+/", b"-_")
 _ONES = np.ones(BINS, dtype=np.uint8)
 # Estimated Jaccard by the number of agreeing bins (as `neardup.similarity`).
 _JACCARD = tuple(similarity(m, 1, 1).jaccard for m in range(BINS + 1))
+# A key keeps at most this many times its cap of postings, however far the decider's
+# floor lags (a stalled decider, a backlog): memory and each write's size stay bounded.
+# Only an answer asked again after more than that many later postings can then change.
+CEILING_FACTOR = 64
+
+
+def kept_from(seqs: list[int], cap: int, floor: int | None) -> int:
+    """How many of a key's oldest postings (`seqs`, ascending) to drop.
+
+    An answer is the latest `cap` postings before the asking article. Every question
+    that can still be asked again, and whose answer the decider still needs, is at or
+    above the decider's floor (the lowest sequence number it has not decided): so keep
+    every posting at or above it, and the latest `cap` below it, which its lowest
+    question may need. Without a floor (a record from before questions carried one),
+    the latest `cap`, as before."""
+    below = len(seqs) if floor is None else bisect.bisect_left(seqs, floor)
+    return max(below - cap, len(seqs) - cap * CEILING_FACTOR, 0)
 
 
 def b64key(raw: bytes) -> str:
@@ -107,29 +126,34 @@ class BandIndex:
     ) -> None:
         self.bands = bands
         self.config = config
-        self.cap = (cap or config.band_postings) * _POSTING.size
+        self.cap = cap or config.band_postings
 
-    def lookup(self, name: str, seq: int, day: int) -> list[int]:
-        """The articles filed under `name` before `seq` (oldest first, unexpired); files `seq`.
+    def lookup(self, name: str, seq: int, day: int, floor: int | None = None) -> list[int]:
+        """The latest `cap` articles filed under `name` before `seq` (oldest first,
+        unexpired); files `seq`, keeping what questions at or above `floor` (the
+        decider's) may ask again (`kept_from`).
 
-        Plain struct unpacking: at most `band_postings` entries, seven keys per article,
-        where numpy's per-call overhead would cost several times the work."""
+        The answer depends on `seq` alone, however often it is asked: in an undisturbed
+        run every posting is earlier than the asking article, so it is what keeping the
+        latest `cap` gave; asked again after later articles filed, the earlier postings
+        it found are still there. Plain struct unpacking: a few dozen entries at most,
+        seven keys per article, where numpy's per-call overhead would cost several times
+        the work."""
         raw = self.bands.get(name, b"")
+        postings = list(_POSTING.iter_unpack(raw))
+        seqs = [filed for filed, _ in postings]
+        at = bisect.bisect_left(seqs, seq)  # postings filed before `seq`
         cutoff = day - self.config.retention_days
-        found: list[int] = []
-        later = 0  # postings filed after `seq` (a redelivered lookup)
-        for filed, filed_day in _POSTING.iter_unpack(raw):
-            if filed < seq:
-                if filed_day >= cutoff:
-                    found.append(filed)
-            elif filed == seq:
-                return found  # already filed: a redelivery gets the same answer
-            else:
-                later += 1
+        latest = postings[max(0, at - self.cap) : at]
+        found = [filed for filed, filed_day in latest if filed_day >= cutoff]
+        if at < len(seqs) and seqs[at] == seq:
+            return found  # already filed: a redelivery gets the same answer
         # Postings stay in sequence order.
-        at = len(raw) - later * _POSTING.size
-        raw = raw[:at] + _POSTING.pack(seq, day) + raw[at:]
-        self.bands[name] = raw[-self.cap :] if len(raw) > self.cap else raw
+        seqs.insert(at, seq)
+        cut = _POSTING.size * at
+        raw = raw[:cut] + _POSTING.pack(seq, day) + raw[cut:]
+        drop = kept_from(seqs, self.cap, floor)
+        self.bands[name] = raw[_POSTING.size * drop :] if drop else raw
         return found
 
     def sweep(self, day: int, owns: Callable[[str], bool] | None = None) -> int:
