@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from faust.types import TP
+
 from services.common import faults
 from services.common.errors import DecodeError
 from services.common.faustapp import StageApp
@@ -218,6 +220,17 @@ def build(settings: Settings) -> StageApp:
             await acks.add([event], await sa.send_soon(outputs))
             yield event.message.offset
 
+    def floor_of(sequence: int) -> int | None:
+        """The decider's floor for the sequence's questions (Decider.floor), when this
+        worker holds the decider: Faust assigns the sequence's partition of the sequence
+        and answers topics (co-partitioned: the same count, the same subscribers)
+        together. None otherwise: a floor read from a table partition held elsewhere
+        would be stale, which is safe (too low keeps more), but absent it would be 0,
+        and keys would keep everything."""
+        if TP(DEDUP_ANSWERS.name, sequence) not in sa.app.assignor.assigned_actives():
+            return None
+        return state_of(sequence).decider.floor()
+
     @sa.app.agent(sa.topic(DEDUP_SEQUENCE.name), name="ask-lookups")
     async def ask_lookups(stream: Any) -> Any:
         manual = stream.noack()
@@ -232,6 +245,7 @@ def build(settings: Settings) -> StageApp:
                     partitions=lookup_partitions,
                     clock=clocks[sequence],
                     sequence=sequence,
+                    floor=floor_of(sequence),
                 ),
                 counted=False,
             )

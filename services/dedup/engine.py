@@ -337,6 +337,16 @@ class Decider:
         seq, day = raw.split()
         return int(seq), int(day)
 
+    def floor(self) -> int:
+        """The lowest sequence number not decided yet. Below it the lookups may forget
+        (`lsh.kept_from`): every answer of a decided article reached the decider from the
+        broker, which reads them again from there, first, if it decides it again.
+
+        From the stores themselves, not a decision's overlay: the ask hop reads this
+        while the decider runs."""
+        raw = self.base.progress.get(PROGRESS_KEY)
+        return int(raw.split()[0]) + 1 if raw else 0
+
     def outcome(self, seq: int) -> dict[str, Any] | None:
         """The stored decision of article `seq` (None: never decided, or swept)."""
         raw = self.stores.outcomes.get(str(seq))
