@@ -31,6 +31,7 @@ newswire.stories, whatever dies.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import Iterator, MutableMapping
@@ -252,6 +253,13 @@ def build(settings: Settings) -> StageApp:
             await acks.add([event], await sa.send_soon(outputs))
             yield seq
 
+    withholding: list[asyncio.Task[None]] = []  # faults.ANSWERS_WITHHELD, once armed
+
+    async def die_withholding() -> None:
+        await asyncio.sleep(faults.WITHHELD_SECONDS)
+        await sa.app.producer.flush()  # the tables' writes reach their changelogs
+        faults.reached(faults.ANSWERS_WITHHELD)
+
     @sa.app.agent(sa.topic(DEDUP_LOOKUPS.name), name="answer-lookups")
     async def answer_lookups(stream: Any) -> Any:
         manual = stream.noack()
@@ -261,6 +269,12 @@ def build(settings: Settings) -> StageApp:
             outputs = await sa.handle(
                 event, partial(answer, lookups=lookups, before=before), counted=False
             )
+            if faults.ANSWERS_WITHHELD in faults.armed():
+                # Filed, neither answered nor acknowledged: read again after the death.
+                if not withholding:
+                    withholding.append(asyncio.ensure_future(die_withholding()))
+                yield event.message.offset
+                continue
             await acks.add([event], await sa.send_soon(outputs))
             yield event.message.offset
 
