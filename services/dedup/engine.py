@@ -303,14 +303,18 @@ def stream_day(clock: int, prep: Prepared) -> int:
     return clock if prep.day is None else max(clock, prep.day)
 
 
-def questions(prep: Prepared, seq: int, day: int) -> list[Question]:
+def questions(prep: Prepared, seq: int, day: int, floor: int | None = None) -> list[Question]:
     """The keyed lookups an article asks, one per distinct key; `day` is the stream's day
-    at the article (`stream_day`), against which the lookups count retention."""
-    asked = [Question(seq, "url", prep.url_key, day), Question(seq, "hash", prep.digest, day)]
+    at the article (`stream_day`), against which the lookups count retention; `floor`
+    the decider's (`Decider.floor`), above which the lookups keep every entry."""
+    asked = [
+        Question(seq, "url", prep.url_key, day, floor),
+        Question(seq, "hash", prep.digest, day, floor),
+    ]
     if prep.sketch is not None:
         names = dict.fromkeys(band_names(prep.sketch))
-        asked.extend(Question(seq, "band", name, day) for name in names)
-    asked.extend(Question(seq, "story", key, day) for key in dict.fromkeys(prep.story_keys))
+        asked.extend(Question(seq, "band", name, day, floor) for name in names)
+    asked.extend(Question(seq, "story", k, day, floor) for k in dict.fromkeys(prep.story_keys))
     return asked
 
 
@@ -599,7 +603,9 @@ class Deduper:
         last, clock = self.decider.progress()
         prep = prepare(item, self.config, now, default_day=clock)
         seq, day = last + 1, stream_day(clock, prep)
-        answers = [self.lookups.answer(q) for q in questions(prep, seq, day)]
+        # Every earlier article is decided: the floor is this one, as in the agent when
+        # its decider keeps up.
+        answers = [self.lookups.answer(q) for q in questions(prep, seq, day, floor=seq)]
         return self.decider.decide(seq, prep, Answers.gather(prep, answers), day)
 
     def sweep(self, now: datetime) -> int:

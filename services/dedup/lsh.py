@@ -40,6 +40,7 @@ from services.dedup.config import DedupConfig
 from services.dedup.neardup import BINS, Similarity, Sketch, similarity
 
 _POSTING = struct.Struct(">QH")
+_SEQ = struct.Struct(">Q")  # a posting's sequence number
 _POSTING_DTYPE = np.dtype([("seq", ">u8"), ("day", ">u2")])
 _HEAD = struct.Struct(">HH")
 _TAIL = struct.Struct(">8sQ")
@@ -64,7 +65,12 @@ def kept_from(seqs: list[int], cap: int, floor: int | None) -> int:
     question may need. Without a floor (a record from before questions carried one),
     the latest `cap`, as before."""
     below = len(seqs) if floor is None else bisect.bisect_left(seqs, floor)
-    return max(below - cap, len(seqs) - cap * CEILING_FACTOR, 0)
+    return dropped(len(seqs), below, cap)
+
+
+def dropped(total: int, below: int, cap: int) -> int:
+    """`kept_from` once the postings under the floor are counted: `below` of `total`."""
+    return max(below - cap, total - cap * CEILING_FACTOR, 0)
 
 
 def b64key(raw: bytes) -> str:
@@ -117,6 +123,16 @@ class Match:
     similarity: Similarity
 
 
+def _below(raw: bytes, total: int, seq: int) -> int:
+    """How many of the `total` postings in `raw` are below `seq`, counted from the newest:
+    few are at or above it (those filed after a redelivered question, or above the
+    decider's floor), where unpacking them all would cost more."""
+    at = total
+    while at and _SEQ.unpack_from(raw, _POSTING.size * at - _POSTING.size)[0] >= seq:
+        at -= 1
+    return at
+
+
 class BandIndex:
     """Band key -> the articles filed under it; lookups are keyed by band key. (The
     story keys, features -> articles, are postings of the same kind.)"""
@@ -140,20 +156,28 @@ class BandIndex:
         seven keys per article, where numpy's per-call overhead would cost several times
         the work."""
         raw = self.bands.get(name, b"")
-        postings = list(_POSTING.iter_unpack(raw))
-        seqs = [filed for filed, _ in postings]
-        at = bisect.bisect_left(seqs, seq)  # postings filed before `seq`
+        size = _POSTING.size
+        total = len(raw) // size
+        # Postings filed before `seq`: all of them but in a redelivery, so count back.
+        at = _below(raw, total, seq)
         cutoff = day - self.config.retention_days
-        latest = postings[max(0, at - self.cap) : at]
-        found = [filed for filed, filed_day in latest if filed_day >= cutoff]
-        if at < len(seqs) and seqs[at] == seq:
-            return found  # already filed: a redelivery gets the same answer
-        # Postings stay in sequence order.
-        seqs.insert(at, seq)
-        cut = _POSTING.size * at
-        raw = raw[:cut] + _POSTING.pack(seq, day) + raw[cut:]
-        drop = kept_from(seqs, self.cap, floor)
-        self.bands[name] = raw[_POSTING.size * drop :] if drop else raw
+        cap = self.cap
+        latest = raw[size * (at - cap) : size * at] if at > cap else raw[: size * at]
+        found = [filed for filed, filed_day in _POSTING.iter_unpack(latest) if filed_day >= cutoff]
+        if at < total:
+            if _SEQ.unpack_from(raw, size * at)[0] == seq:
+                return found  # already filed: a redelivery gets the same answer
+            # Postings stay in sequence order.
+            raw = raw[: size * at] + _POSTING.pack(seq, day) + raw[size * at :]
+        else:
+            raw += _POSTING.pack(seq, day)
+        total += 1
+        if total > cap:
+            below = total if floor is None else _below(raw, total, floor)
+            drop = dropped(total, below, cap)
+            if drop:
+                raw = raw[size * drop :]
+        self.bands[name] = raw
         return found
 
     def sweep(self, day: int, owns: Callable[[str], bool] | None = None) -> int:
