@@ -152,9 +152,9 @@ class BandIndex:
         The answer depends on `seq` alone, however often it is asked: in an undisturbed
         run every posting is earlier than the asking article, so it is what keeping the
         latest `cap` gave; asked again after later articles filed, the earlier postings
-        it found are still there. Plain struct unpacking: a few dozen entries at most,
-        seven keys per article, where numpy's per-call overhead would cost several times
-        the work."""
+        it found are still there. Plain struct unpacking of the `cap` postings answered
+        and the few counted back, a few dozen keys per article, where numpy's per-call
+        overhead would cost several times the work."""
         raw = self.bands.get(name, b"")
         size = _POSTING.size
         total = len(raw) // size
