@@ -23,6 +23,13 @@ POLL_SENT = "fetcher.poll.entries-sent"
 # (the decider table's "sent" mark) is not yet written.
 STORIES_SENT = "dedup.decide.stories-sent"
 
+# The dedup lookups' holder: its answers stop reaching the broker while its tables' writes
+# still do (as a producer stuck on the answers topic would), then, WITHHELD_SECONDS after
+# the first answer held back and with the table writes flushed, it dies: restarted, it
+# answers those questions again from postings later articles have filed into.
+ANSWERS_WITHHELD = "dedup.answer.answers-withheld"
+WITHHELD_SECONDS = 5.0
+
 # Not a death: the consumer stops fetching each partition after handing out its first
 # record, as faust-streaming's flow control was seen doing (services.common.stallwatch).
 LOSE_PARTITION = "consumer.lose-partition"

@@ -334,6 +334,10 @@ class DedupQuestion(Message):
     # The decision sequence asking (a partition of newswire.dedup-sequence): its keys
     # are filed apart from other sequences', its answers go to its answers partition.
     sequence: int = Field(0, ge=0)
+    # The lowest sequence number the sequence's decider had not decided when this was
+    # asked: the lookups keep every entry at or above it, so a question asked again is
+    # answered as it was the first time (dedup/lookups.py). Absent: trimmed as before.
+    floor: int | None = Field(None, ge=0, le=MAX_OFFSET)
 
 
 class DedupAnswer(Message):

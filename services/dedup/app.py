@@ -31,12 +31,15 @@ newswire.stories, whatever dies.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
+
+from faust.types import TP
 
 from services.common import faults
 from services.common.errors import DecodeError
@@ -218,6 +221,17 @@ def build(settings: Settings) -> StageApp:
             await acks.add([event], await sa.send_soon(outputs))
             yield event.message.offset
 
+    def floor_of(sequence: int) -> int | None:
+        """The decider's floor for the sequence's questions (Decider.floor), when this
+        worker holds the decider: Faust assigns the sequence's partition of the sequence
+        and answers topics (co-partitioned: the same count, the same subscribers)
+        together. None otherwise: a floor read from a table partition held elsewhere
+        would be stale, which is safe (too low keeps more), but absent it would be 0,
+        and keys would keep everything."""
+        if TP(DEDUP_ANSWERS.name, sequence) not in sa.app.assignor.assigned_actives():
+            return None
+        return state_of(sequence).decider.floor()
+
     @sa.app.agent(sa.topic(DEDUP_SEQUENCE.name), name="ask-lookups")
     async def ask_lookups(stream: Any) -> Any:
         manual = stream.noack()
@@ -232,11 +246,19 @@ def build(settings: Settings) -> StageApp:
                     partitions=lookup_partitions,
                     clock=clocks[sequence],
                     sequence=sequence,
+                    floor=floor_of(sequence),
                 ),
                 counted=False,
             )
             await acks.add([event], await sa.send_soon(outputs))
             yield seq
+
+    withholding: list[asyncio.Task[None]] = []  # faults.ANSWERS_WITHHELD, once armed
+
+    async def die_withholding() -> None:
+        await asyncio.sleep(faults.WITHHELD_SECONDS)
+        await sa.app.producer.flush()  # the tables' writes reach their changelogs
+        faults.reached(faults.ANSWERS_WITHHELD)
 
     @sa.app.agent(sa.topic(DEDUP_LOOKUPS.name), name="answer-lookups")
     async def answer_lookups(stream: Any) -> Any:
@@ -247,6 +269,12 @@ def build(settings: Settings) -> StageApp:
             outputs = await sa.handle(
                 event, partial(answer, lookups=lookups, before=before), counted=False
             )
+            if faults.ANSWERS_WITHHELD in faults.armed():
+                # Filed, neither answered nor acknowledged: read again after the death.
+                if not withholding:
+                    withholding.append(asyncio.ensure_future(die_withholding()))
+                yield event.message.offset
+                continue
             await acks.add([event], await sa.send_soon(outputs))
             yield event.message.offset
 

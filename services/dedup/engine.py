@@ -303,14 +303,18 @@ def stream_day(clock: int, prep: Prepared) -> int:
     return clock if prep.day is None else max(clock, prep.day)
 
 
-def questions(prep: Prepared, seq: int, day: int) -> list[Question]:
+def questions(prep: Prepared, seq: int, day: int, floor: int | None = None) -> list[Question]:
     """The keyed lookups an article asks, one per distinct key; `day` is the stream's day
-    at the article (`stream_day`), against which the lookups count retention."""
-    asked = [Question(seq, "url", prep.url_key, day), Question(seq, "hash", prep.digest, day)]
+    at the article (`stream_day`), against which the lookups count retention; `floor`
+    the decider's (`Decider.floor`), above which the lookups keep every entry."""
+    asked = [
+        Question(seq, "url", prep.url_key, day, floor),
+        Question(seq, "hash", prep.digest, day, floor),
+    ]
     if prep.sketch is not None:
         names = dict.fromkeys(band_names(prep.sketch))
-        asked.extend(Question(seq, "band", name, day) for name in names)
-    asked.extend(Question(seq, "story", key, day) for key in dict.fromkeys(prep.story_keys))
+        asked.extend(Question(seq, "band", name, day, floor) for name in names)
+    asked.extend(Question(seq, "story", k, day, floor) for k in dict.fromkeys(prep.story_keys))
     return asked
 
 
@@ -336,6 +340,16 @@ class Decider:
             return -1, 0
         seq, day = raw.split()
         return int(seq), int(day)
+
+    def floor(self) -> int:
+        """The lowest sequence number not decided yet. Below it the lookups may forget
+        (`lsh.kept_from`): every answer of a decided article reached the decider from the
+        broker, which reads them again from there, first, if it decides it again.
+
+        From the stores themselves, not a decision's overlay: the ask hop reads this
+        while the decider runs."""
+        raw = self.base.progress.get(PROGRESS_KEY)
+        return int(raw.split()[0]) + 1 if raw else 0
 
     def outcome(self, seq: int) -> dict[str, Any] | None:
         """The stored decision of article `seq` (None: never decided, or swept)."""
@@ -589,7 +603,9 @@ class Deduper:
         last, clock = self.decider.progress()
         prep = prepare(item, self.config, now, default_day=clock)
         seq, day = last + 1, stream_day(clock, prep)
-        answers = [self.lookups.answer(q) for q in questions(prep, seq, day)]
+        # Every earlier article is decided: the floor is this one, as in the agent when
+        # its decider keeps up.
+        answers = [self.lookups.answer(q) for q in questions(prep, seq, day, floor=seq)]
         return self.decider.decide(seq, prep, Answers.gather(prep, answers), day)
 
     def sweep(self, now: datetime) -> int:

@@ -86,11 +86,13 @@ class Gatherer(Generic[T]):
         else:
             for one in answer.lookups:
                 # The first answer stands. A question asked again (its ask hop restarted
-                # before committing) is answered from postings that later articles may have
-                # trimmed (a band key keeps its latest entries): its second answer can miss
-                # what the first found, and an undisturbed run decides on the first. The
-                # first is always read first: an article's records are acknowledged only
-                # once it is decided, so a restarted decider reads them all again, in order.
+                # before committing) is answered as the first time when it carries the
+                # decider's floor (lookups.py), but not one from before questions carried
+                # it, or asked after more later postings than a key keeps whatever the
+                # floor (lsh.CEILING_FACTOR): that second answer can miss what the first
+                # found, and an undisturbed run decides on the first. The first is always
+                # read first: an article's records are acknowledged only once it is
+                # decided, so a restarted decider reads them all again, in order.
                 entry.answers.setdefault(
                     (one.kind, one.key), Answer(seq, one.kind, one.key, tuple(one.found))
                 )

@@ -10,7 +10,15 @@ partition; since a key's questions arrive in sequence order, and the stored entr
 carry their sequence numbers, an answer depends on the sequence alone, not on which
 worker answers or how often a question is redelivered.
 
-* urls:   key = URL key     value = "<seq>:<day>,..." the latest few, in sequence order
+Keys keep only their latest entries, and a question can be answered again after later
+articles filed under its key (its answer never reached the broker, the holder restarted
+after answering theirs): so each question carries the decider's floor, the lowest
+sequence number it has not decided, and a key keeps every entry at or above it
+(`lsh.kept_from`). Below the floor nothing is asked again whose answer still counts:
+the decider already has every answer of a decided article, read from the broker.
+
+* urls:   key = URL key     value = "<seq>:<day>,..." in sequence order: the latest few
+          below the decider's floor, every one at or above it (lsh.kept_from)
 * hashes: key = content hash  value = "<seq>:<day>" of the first article with that text
 * bands:  key = band key    packed postings (lsh.BandIndex)
 * story_keys: key = story feature (cluster.lookup_keys)  packed postings, as bands
@@ -23,11 +31,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from services.dedup.config import DedupConfig
-from services.dedup.lsh import BandIndex
+from services.dedup.lsh import BandIndex, kept_from
 
 Kind = Literal["url", "hash", "band", "story"]
-# URL versions remembered per URL key: enough to answer a redelivered question after
-# a few later versions of the same URL were filed.
+# URL versions remembered per URL key below the decider's floor (an answer is the latest
+# earlier one; a few more for questions without a floor, asked again after a few later
+# versions of the same URL were filed).
 URL_VERSIONS = 4
 
 
@@ -37,6 +46,9 @@ class Question:
     kind: Kind
     key: str
     day: int
+    # The decider's lowest undecided sequence number when the question was asked; None
+    # in a record from before questions carried it (keys trimmed as they were then).
+    floor: int | None = None
 
 
 @dataclass(frozen=True)
@@ -78,9 +90,9 @@ class Lookups:
         elif q.kind == "hash":
             found = self._hash(q)
         elif q.kind == "band":
-            found = tuple(self.bands.lookup(q.key, q.seq, q.day))
+            found = tuple(self.bands.lookup(q.key, q.seq, q.day, q.floor))
         else:
-            found = tuple(self.story_keys.lookup(q.key, q.seq, q.day))
+            found = tuple(self.story_keys.lookup(q.key, q.seq, q.day, q.floor))
         return Answer(q.seq, q.kind, q.key, found)
 
     def _url(self, q: Question) -> tuple[int, ...]:
@@ -89,8 +101,9 @@ class Lookups:
         entries = [(s, d) for s, d in _entries(self.urls.get(q.key)) if d >= cutoff]
         earlier = [s for s, _ in entries if s < q.seq]
         if q.seq not in (s for s, _ in entries):
-            entries = sorted([*entries, (q.seq, q.day)])[-URL_VERSIONS:]
-            self.urls[q.key] = _text(entries)
+            entries = sorted([*entries, (q.seq, q.day)])
+            drop = kept_from([s for s, _ in entries], URL_VERSIONS, q.floor)
+            self.urls[q.key] = _text(entries[drop:])
         return (earlier[-1],) if earlier else ()
 
     def _hash(self, q: Question) -> tuple[int, ...]:

@@ -14,7 +14,8 @@ with every article (under 200 bytes per article with the default 7 bands, see
 
 * bands:    key = band key, 11 characters (base64url of the 64-bit key)
             value = postings, 10 bytes each: sequence number (uint64) + day (uint16),
-            in sequence order, at most `band_postings` of them
+            in sequence order: the latest `band_postings` below the decider's floor and
+            every one at or above it (`kept_from`)
 * sketches: key = sequence number (decimal)
             value = day (uint16) + shingle count (uint16) + signature (64 bytes)
             + URL ref (8 bytes, `url_ref`) + the sequence number of the article a match
@@ -27,6 +28,7 @@ as absent (and sketches deleted when met); `sweep` removes the rest.
 from __future__ import annotations
 
 import binascii
+import bisect
 import hashlib
 import struct
 from collections.abc import Callable, Iterable, MutableMapping
@@ -38,6 +40,7 @@ from services.dedup.config import DedupConfig
 from services.dedup.neardup import BINS, Similarity, Sketch, similarity
 
 _POSTING = struct.Struct(">QH")
+_SEQ = struct.Struct(">Q")  # a posting's sequence number
 _POSTING_DTYPE = np.dtype([("seq", ">u8"), ("day", ">u2")])
 _HEAD = struct.Struct(">HH")
 _TAIL = struct.Struct(">8sQ")
@@ -46,6 +49,28 @@ _URLSAFE = bytes.maketrans(b"+/", b"-_")
 _ONES = np.ones(BINS, dtype=np.uint8)
 # Estimated Jaccard by the number of agreeing bins (as `neardup.similarity`).
 _JACCARD = tuple(similarity(m, 1, 1).jaccard for m in range(BINS + 1))
+# A key keeps at most this many times its cap of postings, however far the decider's
+# floor lags (a stalled decider, a backlog): memory and each write's size stay bounded.
+# Only an answer asked again after more than that many later postings can then change.
+CEILING_FACTOR = 64
+
+
+def kept_from(seqs: list[int], cap: int, floor: int | None) -> int:
+    """How many of a key's oldest postings (`seqs`, ascending) to drop.
+
+    An answer is the latest `cap` postings before the asking article. Every question
+    that can still be asked again, and whose answer the decider still needs, is at or
+    above the decider's floor (the lowest sequence number it has not decided): so keep
+    every posting at or above it, and the latest `cap` below it, which its lowest
+    question may need. Without a floor (a record from before questions carried one),
+    the latest `cap`, as before."""
+    below = len(seqs) if floor is None else bisect.bisect_left(seqs, floor)
+    return dropped(len(seqs), below, cap)
+
+
+def dropped(total: int, below: int, cap: int) -> int:
+    """`kept_from` once the postings under the floor are counted: `below` of `total`."""
+    return max(below - cap, total - cap * CEILING_FACTOR, 0)
 
 
 def b64key(raw: bytes) -> str:
@@ -98,6 +123,16 @@ class Match:
     similarity: Similarity
 
 
+def _below(raw: bytes, total: int, seq: int) -> int:
+    """How many of the `total` postings in `raw` are below `seq`, counted from the newest:
+    few are at or above it (those filed after a redelivered question, or above the
+    decider's floor), where unpacking them all would cost more."""
+    at = total
+    while at and _SEQ.unpack_from(raw, _POSTING.size * at - _POSTING.size)[0] >= seq:
+        at -= 1
+    return at
+
+
 class BandIndex:
     """Band key -> the articles filed under it; lookups are keyed by band key. (The
     story keys, features -> articles, are postings of the same kind.)"""
@@ -107,29 +142,42 @@ class BandIndex:
     ) -> None:
         self.bands = bands
         self.config = config
-        self.cap = (cap or config.band_postings) * _POSTING.size
+        self.cap = cap or config.band_postings
 
-    def lookup(self, name: str, seq: int, day: int) -> list[int]:
-        """The articles filed under `name` before `seq` (oldest first, unexpired); files `seq`.
+    def lookup(self, name: str, seq: int, day: int, floor: int | None = None) -> list[int]:
+        """The latest `cap` articles filed under `name` before `seq` (oldest first,
+        unexpired); files `seq`, keeping what questions at or above `floor` (the
+        decider's) may ask again (`kept_from`).
 
-        Plain struct unpacking: at most `band_postings` entries, seven keys per article,
-        where numpy's per-call overhead would cost several times the work."""
+        The answer depends on `seq` alone, however often it is asked: in an undisturbed
+        run every posting is earlier than the asking article, so it is what keeping the
+        latest `cap` gave; asked again after later articles filed, the earlier postings
+        it found are still there. Plain struct unpacking of the `cap` postings answered
+        and the few counted back, a few dozen keys per article, where numpy's per-call
+        overhead would cost several times the work."""
         raw = self.bands.get(name, b"")
+        size = _POSTING.size
+        total = len(raw) // size
+        # Postings filed before `seq`: all of them but in a redelivery, so count back.
+        at = _below(raw, total, seq)
         cutoff = day - self.config.retention_days
-        found: list[int] = []
-        later = 0  # postings filed after `seq` (a redelivered lookup)
-        for filed, filed_day in _POSTING.iter_unpack(raw):
-            if filed < seq:
-                if filed_day >= cutoff:
-                    found.append(filed)
-            elif filed == seq:
+        cap = self.cap
+        latest = raw[size * (at - cap) : size * at] if at > cap else raw[: size * at]
+        found = [filed for filed, filed_day in _POSTING.iter_unpack(latest) if filed_day >= cutoff]
+        if at < total:
+            if _SEQ.unpack_from(raw, size * at)[0] == seq:
                 return found  # already filed: a redelivery gets the same answer
-            else:
-                later += 1
-        # Postings stay in sequence order.
-        at = len(raw) - later * _POSTING.size
-        raw = raw[:at] + _POSTING.pack(seq, day) + raw[at:]
-        self.bands[name] = raw[-self.cap :] if len(raw) > self.cap else raw
+            # Postings stay in sequence order.
+            raw = raw[: size * at] + _POSTING.pack(seq, day) + raw[size * at :]
+        else:
+            raw += _POSTING.pack(seq, day)
+        total += 1
+        if total > cap:
+            below = total if floor is None else _below(raw, total, floor)
+            drop = dropped(total, below, cap)
+            if drop:
+                raw = raw[size * drop :]
+        self.bands[name] = raw
         return found
 
     def sweep(self, day: int, owns: Callable[[str], bool] | None = None) -> int:

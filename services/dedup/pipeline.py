@@ -144,12 +144,18 @@ def route(raw: bytes | None, config: DedupConfig, limit: int | None = None) -> l
 
 
 def ask(
-    raw: bytes | None, seq: int, partitions: int, clock: StreamClock, sequence: int = 0
+    raw: bytes | None,
+    seq: int,
+    partitions: int,
+    clock: StreamClock,
+    sequence: int = 0,
+    floor: int | None = None,
 ) -> list[Output]:
     """The article at sequence number `seq` of decision sequence `sequence`: its lookups,
     one record per partition of newswire.dedup-lookups holding some of its keys, and its
     head; both carry the stream's day at the article, which retention counts against
-    everywhere."""
+    everywhere. The lookups carry `floor`, the lowest sequence number the decider has
+    not decided (None: not known here), below which their keys may be trimmed."""
     record = decode(SequencedPrep, raw)
     assert raw is not None  # decode refuses None
     prep = Prepared.from_json(record.prep.model_dump())
@@ -164,7 +170,9 @@ def ask(
         Output(
             DEDUP_LOOKUPS.name,
             str(seq).encode(),
-            encode(DedupQuestion(seq=seq, day=day, lookups=lookups, sequence=sequence)),
+            encode(
+                DedupQuestion(seq=seq, day=day, lookups=lookups, sequence=sequence, floor=floor)
+            ),
             partition=partition,
         )
         for partition, lookups in sorted(by_partition.items())
@@ -186,7 +194,9 @@ def answer(
         before(q.day)
     # Filed under the sequence's own keys, answered under the article's.
     found = [
-        lookups.answer(Question(q.seq, one.kind, lookup_key(q.sequence, one.key), q.day)).found
+        lookups.answer(
+            Question(q.seq, one.kind, lookup_key(q.sequence, one.key), q.day, q.floor)
+        ).found
         for one in q.lookups
     ]
     reply = DedupAnswer(

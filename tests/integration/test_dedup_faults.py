@@ -1,6 +1,11 @@
-"""The dedup decider dies between its story records reaching the broker and the note
-that says so: restarted, it sends no article's record a second time (issue 13, item 1:
-every article once on newswire.stories, whatever dies).
+"""Dedup dies at its fault points and restarts:
+
+* the decider, between its story records reaching the broker and the note that says
+  so: restarted, it sends no article's record a second time (issue 13, item 1: every
+  article once on newswire.stories, whatever dies);
+* the lookups' holder, after filing questions whose answers never reached the broker:
+  restarted, it answers them again as it did the first time, however many later
+  articles filed under their keys meanwhile.
 
 Real broker, dedup as a real process killed by its own fault point (os._exit, as a
 SIGKILL or an OOM kill would).
@@ -18,6 +23,9 @@ from aiokafka import TopicPartition
 from services.common import faults
 from services.common.kafka import consumer, partitions_of, read_tail
 from services.common.settings import Settings
+from services.dedup.config import config_from
+from services.dedup.engine import Deduper
+from services.dedup.pipeline import arrival, item_of
 from services.dedup.sent import sent_record
 from services.devtools.stack import Stack
 from tests.integration.test_dedup_workers import (
@@ -122,3 +130,56 @@ def test_a_decider_killed_after_sending_and_before_noting_it_sends_nothing_twice
     seqs = asyncio.run(headers_of(kafka_settings, run))
     assert set(seqs) == {a.id for a in articles}
     assert len(set(seqs.values())) == N_ARTICLES
+
+
+def test_questions_answered_again_after_later_articles_filed_get_their_first_answers(
+    stack: Stack, kafka_settings: Settings
+) -> None:
+    """The lookups' holder files a near copy's questions and 20 exact copies' of its
+    original, but none of their answers reaches the broker; it dies and is restarted,
+    and answers them all again from postings those copies filed into (a band key keeps
+    its latest 16). The verdicts are the engine's in one process: the near copy still
+    finds its original."""
+    run = uuid.uuid4().hex[:8]
+    text = story_text(f"{run}-o", 0)
+    words = text.split()
+    words[10:13] = ["completely", "different", "words"]
+    original = enriched(run, f"{run}-orig", text)
+    near = enriched(run, f"{run}-near", " ".join(words))
+    copies = [enriched(run, f"{run}-copy{i}", text) for i in range(20)]
+    arrivals = [original, near, *copies]
+    deduper = Deduper(config=config_from(kafka_settings))
+    expected = {
+        a.id: (r.verdict, r.duplicate_of, r.match)
+        for a in arrivals
+        for r in [deduper.process(item_of(a), now=arrival(a))]
+    }
+    assert expected[near.id] == ("duplicate", original.id, "near")
+
+    start_dedup(stack)
+    wait_ready(stack)
+    asyncio.run(produce_articles(kafka_settings, [original]))
+    wait_for_stories(stack, kafka_settings, run, 1, timeout=WAIT_S)
+    wait_committed(kafka_settings)  # decided and committed: the floor is past it
+    stack.stop_service("dedup")
+
+    start_dedup(stack, fault=faults.ANSWERS_WITHHELD)
+    wait_ready(stack)
+    asyncio.run(produce_articles(kafka_settings, [near, *copies]))
+    proc = stack.procs["dedup"]
+    deadline = time.monotonic() + WAIT_S
+    while proc.alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert proc.popen.poll() == faults.EXIT_CODE, proc.log.read_text()[-3000:]
+    assert f"dying at {faults.ANSWERS_WITHHELD}" in proc.log.read_text()
+    assert [str(v["article_id"]) for v in stories(kafka_settings, run)] == [original.id]
+    stack.procs.pop("dedup")
+
+    start_dedup(stack)
+    wait_ready(stack)
+    found = wait_for_stories(stack, kafka_settings, run, len(arrivals), timeout=WAIT_S)
+    wait_committed(kafka_settings)
+    found = stories(kafka_settings, run)
+    stack.stop_service("dedup")
+    got = {str(v["article_id"]): (v["verdict"], v["duplicate_of"], v["match"]) for v in found}
+    assert got == expected

@@ -60,6 +60,7 @@ class Hops:
         self.seq = 0
         self.days: list[int] = []
         self.acked: list[int] = []
+        self.floors = True  # False: questions as written before they carried a floor
 
     def sequence(self, raw: bytes) -> bytes:
         out = route(raw, self.config)
@@ -68,24 +69,38 @@ class Hops:
         return out[0].value or b""
 
     def records(self, sequenced: bytes) -> list[bytes]:
+        questions, head = self.ask(sequenced)
+        return [*(self.answer(q) for q in questions), head]
+
+    def ask(self, sequenced: bytes) -> tuple[list[bytes], bytes]:
+        """The next article's question records and its head, with the decider's floor as
+        the agent asks them (its ask hop and its decider in one worker)."""
         seq, self.seq = self.seq, self.seq + 1
-        records = []
-        for o in ask(sequenced, seq, PARTITIONS, self.clock):
+        questions, heads = [], []
+        for o in ask(sequenced, seq, PARTITIONS, self.clock, floor=self.floor):
             assert o.value is not None
             validate_record(o.topic, json.loads(o.value))
             if o.topic == DEDUP_LOOKUPS.name:
                 # Each record goes to the partition that holds all of its keys.
                 keys = [one["key"] for one in json.loads(o.value)["lookups"]]
                 assert {partition_for(k, PARTITIONS) for k in keys} == {o.partition}
-                (reply,) = answer(o.value, self.lookups, before=self.days.append)
-                assert (reply.topic, reply.partition) == (DEDUP_ANSWERS.name, 0)
-                assert reply.value is not None
-                validate_record(reply.topic, json.loads(reply.value))
-                records.append(reply.value)
+                questions.append(o.value)
             else:
                 assert (o.topic, o.partition) == (DEDUP_ANSWERS.name, 0)
-                records.append(o.value)
-        return records
+                heads.append(o.value)
+        (head,) = heads
+        return questions, head
+
+    @property
+    def floor(self) -> int | None:
+        return self.decider.floor() if self.floors else None
+
+    def answer(self, question: bytes) -> bytes:
+        (reply,) = answer(question, self.lookups, before=self.days.append)
+        assert (reply.topic, reply.partition) == (DEDUP_ANSWERS.name, 0)
+        assert reply.value is not None
+        validate_record(reply.topic, json.loads(reply.value))
+        return reply.value
 
     def offer(self, records: list[bytes]) -> list[Story]:
         stories = []
@@ -189,6 +204,49 @@ def test_redelivered_records_after_a_restart_get_the_same_verdicts() -> None:
         ("b2", "duplicate", "a1"),
     ]
     assert first.story_id == stories[0].story_id == stories[1].story_id
+
+
+@pytest.mark.parametrize("floors", [True, False])
+def test_a_lookup_answered_again_after_20_later_articles_gives_the_first_verdict(
+    floors: bool,
+) -> None:
+    """A near copy's questions are answered, but the answers never reach the decider
+    (the holder dies before they reach the broker); 20 exact copies of the original
+    are asked and answered meanwhile, filing under the same band keys; the holder
+    restarts and answers the near copy's questions again. With the decider's floor on
+    the questions, the verdicts are the engine's in one process; without it (records
+    from before the floor) the band keys had kept only the copies, so the near copy
+    missed its original: the fault this guards against."""
+    hops = Hops(seed=2)
+    hops.floors = floors
+    text = _text(300, 11)
+    words = text.split()
+    words[100:103] = ["changed", "three", "words"]
+    raws = [
+        _article("orig", text),
+        _article("near", " ".join(words)),
+        *(_article(f"copy{i}", text) for i in range(20)),
+    ]
+    deduper = Deduper(config=hops.config)
+    expected = [deduper.process(item_of(decode(Enriched, r)), now=FETCHED) for r in raws]
+    assert (expected[1].verdict, expected[1].duplicate_of, expected[1].match) == (
+        "duplicate",
+        "orig",
+        "near",
+    )
+    (first,) = hops.offer(hops.records(hops.sequence(raws[0])))
+    questions, head = hops.ask(hops.sequence(raws[1]))
+    lost = [hops.answer(q) for q in questions]  # filed; the answers never reach the broker
+    later = [r for raw in raws[2:] for r in hops.records(hops.sequence(raw))]
+    again = [hops.answer(q) for q in questions]  # read again after the holder restarted
+    assert (again == lost) is floors
+    stories = [first, *hops.offer([head, *again, *later])]
+    got = [(s.article_id, s.verdict, s.duplicate_of, s.story_id) for s in stories]
+    want = [(r.id, r.verdict, r.duplicate_of, r.story_id) for r in expected]
+    if floors:
+        assert got == want
+    else:
+        assert got[1][:3] == ("near", "new", None) != want[1][:3]
 
 
 def test_an_article_too_large_for_the_hops_is_refused_with_a_reason() -> None:
