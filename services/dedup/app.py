@@ -94,6 +94,12 @@ class _Sequence:
     # Sequence number -> article id of the story records found on newswire.stories past
     # the last "sent" note when this worker took over the sequence (None: not read yet).
     found_sent: dict[int, str] | None = None
+    # Sequence number -> article id of the story records this worker has sent and no
+    # "sent" note covers yet. An article's answers can come twice (its questions asked
+    # again after a restart of the ask hop), and a second complete set would decide it
+    # again before the first's records are acknowledged and noted. Kept when revoked:
+    # what is in flight may still land.
+    sent_here: dict[int, str] = field(default_factory=dict)
 
     def forget(self) -> None:
         # Revoked: the records gathered so far will be read again by the new owner.
@@ -172,6 +178,8 @@ def build(settings: Settings) -> StageApp:
             mark.advance(seq, [f.result() for f in futures], STORIES.name)
         if mark is not None:
             progress[SENT_KEY] = mark.encode()
+            for seq in [s for s in state.sent_here if s <= mark.seq]:
+                del state.sent_here[seq]
 
     async def find_sent(sequence: int) -> dict[int, str]:
         """The story records of `sequence` sent past its last note, read back from the
@@ -186,6 +194,11 @@ def build(settings: Settings) -> StageApp:
                 # Note where the topic ends now, so what it sends from here can be.
                 mark.ends = await end_offsets(settings, STORIES.name)
                 progress[SENT_KEY] = mark.encode()
+                # On the changelog before the first story record goes out: a decider
+                # killed before this note was written would leave its successor none,
+                # and the successor would note the ends past what was sent, then send it
+                # again (seen when the first decider of a fresh table was killed).
+                await sa.app.producer.flush()
                 return found
             async for rec in read_tail(settings, STORIES.name, mark.ends):
                 got = sent_record(rec.headers, rec.value, sequence)
@@ -197,6 +210,8 @@ def build(settings: Settings) -> StageApp:
 
     def sent_before(state: _Sequence, seq: int, article_id: str) -> bool:
         if seq <= SentMark.decode(state.decider.base.progress.get(SENT_KEY)).seq:
+            return True
+        if state.sent_here.get(seq) == article_id:
             return True
         return state.found_sent is not None and state.found_sent.get(seq) == article_id
 
@@ -301,6 +316,8 @@ def build(settings: Settings) -> StageApp:
         source = Source(DEDUP_ANSWERS.name, sequence, None, str(ready.seq).encode(), headers)
         outputs = await sa.stage.handle(source, encode(ready.record), decide, counted=False)
         futures = await sa.send_soon(outputs)
+        if outputs:
+            state.sent_here[ready.seq] = article_id
         state.sending.append((ready.seq, futures))
         await acks.done(ready.tokens, futures)
         sa.stage.count_out(outputs)
