@@ -274,6 +274,10 @@ def extract_html(html: str, *, markdown: bool = False) -> Extracted:
     bodyfix.protect_article_body(tree)
     bodyfix.protect_embeds(tree)
     bodyfix.merge_body_chunks(tree)
+    bodyfix.drop_empty_before_text(tree)
+    bodyfix.drop_spacing_classes(tree)
+    bodyfix.mark_layout_tables(tree)
+    bodyfix.unwrap_anchors_without_href(tree)
     doc = _main_text(tree)
     extracted = [line.strip() for line in str(doc.text).splitlines() if line.strip()] if doc else []
     lines, rescued = _rescued_body(html, doc, filter_lines(extracted, removed), mass, removed)
