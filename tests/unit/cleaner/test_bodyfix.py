@@ -6,6 +6,7 @@ import pytest
 from lxml import html as lxml_html
 
 from services.cleaner import bodyfix
+from services.cleaner import extract as extract_module
 from services.cleaner.cruft import Removed, drop_promo_lists, line_reason, strip_html
 from services.cleaner.extract import extract_html
 
@@ -272,3 +273,38 @@ def test_only_anchors_without_href_that_name_a_place_are_unwrapped() -> None:
     )
     assert bodyfix.unwrap_anchors_without_href(tree) == 2
     assert [a.text for a in tree.iter("a")] == ["Link", "Scripted", None]
+
+
+def _ending(tail: str) -> str:
+    return (
+        "<html><body><article><h1>Car loans explained</h1>"
+        f"{_paras('main', 4)}<h2>Costs in detail</h2>{_paras('costs', 2)}{tail}"
+        "</article></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    "heading", ["You may also like:", "Tell us what YOU think...", "Teilnehmende Blogs:"]
+)
+def test_a_heading_left_at_the_end_of_the_body_goes(heading: str) -> None:
+    # The share line under the heading is cruft: once it is gone, nothing follows the heading.
+    result = extract_html(_ending(f"<h3>{heading}</h3><p>Share this:</p>"))
+    assert heading not in result.text
+    assert result.paragraphs[-1].startswith("The costs story goes on with sentence 1")
+    assert result.removed.get("trailing_heading") == 1
+
+
+def test_headings_followed_by_text_stay() -> None:
+    text = _text(_ending("<h3>You may also like:</h3><p>The end of the story, told in prose.</p>"))
+    assert "Costs in detail" in text and "You may also like:" in text
+
+
+def test_drop_trailing_headings_keeps_a_lone_heading_and_prose_with_the_same_words() -> None:
+    removed = Removed()
+    assert extract_module.drop_trailing_headings(["Related"], {"Related"}, removed) == ["Related"]
+    lines = ["Intro.", "Related", "Related stories were told in the capital."]
+    assert extract_module.drop_trailing_headings(lines, {"Related"}, removed) == lines
+    assert extract_module.drop_trailing_headings(
+        ["Intro.", "Related", "More"], {"Related", "More"}, removed
+    ) == ["Intro."]
+    assert removed.counts["trailing_heading"] == 2
