@@ -199,6 +199,31 @@ def _position(el: lxml_html.HtmlElement) -> tuple[int, ...]:
     return tuple(reversed(path))
 
 
+_HEADLINES = ("h1", "h2", "h3")
+
+
+def _has_headline_outside(branch: lxml_html.HtmlElement, chunk: lxml_html.HtmlElement) -> bool:
+    """Whether `branch` holds a heading that is not inside `chunk`."""
+    return any(not any(a is chunk for a in h.iterancestors()) for h in branch.iter(*_HEADLINES))
+
+
+def _own_headlines(first: lxml_html.HtmlElement, later: lxml_html.HtmlElement) -> bool:
+    """Whether two chunks each sit in a container of their own with a headline beside them.
+
+    The containers are the two children of the chunks' closest common ancestor that
+    hold them: a story split over chunks has its headline above or beside the first
+    chunk only, and the later chunks' containers hold body text alone.
+    """
+    first_path = [first, *first.iterancestors()]
+    later_path = [later, *later.iterancestors()]
+    common = next((a for a in later_path if a in first_path), None)
+    if common is None:
+        return False
+    first_branch = first_path[first_path.index(common) - 1]
+    later_branch = later_path[later_path.index(common) - 1]
+    return _has_headline_outside(later_branch, later) and _has_headline_outside(first_branch, first)
+
+
 def merge_body_chunks(tree: lxml_html.HtmlElement) -> int:
     """Move later body chunks into the first one; return how many chunks were moved.
 
@@ -227,6 +252,10 @@ def merge_body_chunks(tree: lxml_html.HtmlElement) -> int:
             continue
         if _paragraph_chars(el) < MIN_CHUNK_CHARS:
             continue
+        if _own_headlines(first, el):
+            # Each under its own headline: the posts of a blog's front page, not one
+            # story split by ad slots (whose chunks share the article's one headline).
+            break
         chunks.append(el)
     for chunk in chunks[1:]:
         for child in list(chunk):

@@ -308,3 +308,30 @@ def test_drop_trailing_headings_keeps_a_lone_heading_and_prose_with_the_same_wor
         ["Intro.", "Related", "More"], {"Related", "More"}, removed
     ) == ["Intro."]
     assert removed.counts["trailing_heading"] == 2
+
+
+def test_the_posts_of_a_blog_front_page_are_not_merged() -> None:
+    # Each post's body matches the same body expression, but each is under its own title.
+    posts = "".join(
+        f"<div class='post hentry'><h2><a href='/{topic}'>About {topic}</a></h2>"
+        f"<div class='entry-content'>{_paras(topic)}</div></div>"
+        for topic in ("first", "second", "third")
+    )
+    html = f"<html><body><div id='content'>{posts}</div></body></html>"
+    tree = lxml_html.fromstring(html)
+    assert bodyfix.merge_body_chunks(tree) == 0
+    text = _text(html)
+    assert "The first story goes on with sentence 3" in text
+    assert "The second story" not in text
+
+
+def test_chunks_between_subheadings_and_ads_of_one_story_are_merged() -> None:
+    html = (
+        "<html><body><main><h1>One story</h1>"
+        f"<div class='grid'><div class='article__body'>{_paras('first')}</div></div>"
+        "<h2>A subheading</h2><div class='ad-slot'>Advertisement</div>"
+        f"<div class='grid'><div class='article__body'>{_paras('second')}</div></div>"
+        "</main></body></html>"
+    )
+    assert bodyfix.merge_body_chunks(lxml_html.fromstring(html)) == 1
+    assert "The second story goes on with sentence 3" in _text(html)
