@@ -166,6 +166,12 @@ LINE_RULES: dict[str, re.Pattern[str]] = {
         rf"|{w.LEGAL_LINK_ALONE}",
         # "Story continues below advertisement" (Global News, Postmedia), "Continue
         # reading below", "Article continues after this ad".
+        # A photo credit on its own line: a label, a colon and a few words that are no
+        # sentence ("Foto: dpa", "Titelbild: Name/Agentur", "Image credit: example.com").
+        # A caption that is a sentence ("Photo: the rover crossed ... on Tuesday.") stays.
+        "photo_credit": rf"({w.CREDIT_LABEL})\s*:\s*(?!(\S+\s+){{8}}\S)"
+        r"(?=.*\w).{1,80}(?<![.!?])",
+        "login_status": rf"({w.LOGIN_STATUS})[.!]?",
         "advertisement": r"advertisement|sponsored content|ad"
         r"|(the )?(story|article) continues (below|after)( (this|the))?( advertisement| ad)?"
         r"|continue reading (below|after( (this|the))? (advertisement|ad))"
@@ -357,6 +363,8 @@ GATES: dict[str, tuple[str, ...]] = {
     "author_contact": ("tip?", "follow", "@", *w.FOLLOW_GATE),
     "comment_prompt": w.COMMENT_GATE,
     "legal_footer": w.LEGAL_GATE,
+    "photo_credit": (":",),
+    "login_status": w.LOGIN_GATE,
 }
 
 

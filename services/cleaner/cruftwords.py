@@ -326,6 +326,33 @@ SCROLL_ANCHOR = (
     r"( de (la )?page)?|haut de (la )?page|(volver|ir|subir) (arriba|al inicio)|"
     r"torna (su|in alto|all['’]inizio)|voltar ao topo|terug naar (boven|begin)"
 )
+# Labels of a photo credit line ("Foto: dpa", "Titelbild: Name/Agentur", "Crédit photo :
+# AFP", "Foto de portada: EFE"), English ones included.
+CREDIT_LABEL = _any(
+    r"photos?|images?|pictures?|(photo|image|picture|cover|header) ?credits?|credits?",
+    r"(cover|header|featured|lead) (photo|image)|photograph|illustration",
+    r"fotos?|bild(er)?|titelbild|titelfoto|beitragsbild|aufmacher(bild|foto)|headerbild",
+    r"vorschaubild|bildquellen?|bildnachweise?|fotonachweise?|bildrechte|fotocredits?",
+    r"crédits? photos?|crédits?|illustrations?",
+    r"imagen|imágenes|fotografía|foto de portada|créditos?|ilustración",
+    r"immagin[ei]|crediti|credito fotografico|imagem|beeld|afbeelding",
+)
+# "You are not logged in", "Sie sind aktuell nicht eingeloggt", "Vous n'êtes pas connecté":
+# a site's account status, never an article's sentence in this bare form.
+LOGIN_STATUS = _any(
+    r"(you are|you're) (currently )?not (logged|signed) in",
+    r"(sie sind|du bist) (aktuell |derzeit |momentan |zurzeit |noch )?nicht "
+    r"(eingeloggt|angemeldet)",
+    r"vous n['’](ê|e)tes pas (encore )?connecté(e|\(e\)|s)?",
+    r"no (has|ha) iniciado sesión|no estás (conectado|identificado)",
+    r"non sei (connesso|collegato)|non hai effettuato l['’]accesso",
+    r"você não está (logado|conectado)|(je|u) bent niet ingelogd",
+)
+LOGIN_GATE = _words(
+    "logged|signed|eingeloggt|angemeldet|connect|sesión|identificado|connesso|collegato|"
+    "accesso|logado|ingelogd"
+)
+
 SKIP_LINK = (
     r"(direkt )?zum (haupt)?inhalt( springen| wechseln)?|(direkt )?zur (haupt)?navigation"
     r"( springen)?|inhalt überspringen|(aller|passer) au contenu( principal)?|"

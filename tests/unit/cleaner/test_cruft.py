@@ -526,3 +526,41 @@ def test_the_root_given_is_never_dropped() -> None:
     tree = lxml_html.fromstring("<div class='related'><p>Only this.</p></div>")
     strip_html(tree, Removed())
     assert tree.text_content() == "Only this."
+
+
+# Photo credits and account status lines found on trafilatura's evaluation set (half A).
+CREDITS_AND_LOGIN = {
+    "Photo: Yhomo Hutchinson": "photo_credit",
+    "Image credit: www.example.com/in/": "photo_credit",
+    "Featured image: Jane Roe via Unsplash": "photo_credit",
+    "Titelbild: Geyres Christophe/ABACA/picture-alliance": "photo_credit",
+    "Foto: (c) Hans Helmut Muster": "photo_credit",
+    "Bildquelle: SWR": "photo_credit",
+    "Fotos: Tobias König und Michael Romstöck": "photo_credit",
+    "Crédits photos : Bestimage": "photo_credit",
+    "Crédit photo : KB / Bondy Blog": "photo_credit",
+    "Foto de portada: EFE": "photo_credit",
+    "Sie sind aktuell nicht eingeloggt.": "login_status",
+    "You are not logged in.": "login_status",
+    "Vous n'êtes pas connecté.": "login_status",
+    "No has iniciado sesión": "login_status",
+}
+CREDIT_AND_LOGIN_PROSE = [
+    "Das Foto zeigt den Kanzler beim Besuch in Paris.",
+    "Photo: the rover's camera captured a dust devil crossing the crater near its landing site.",
+    "Bilder: Zwei Welten prallen aufeinander.",
+    "The photos: a record of the trip, kept by her daughter.",
+    "Crédit photo : la banque a refusé le prêt.",
+    "Sie sind nicht eingeloggt, sagte der Techniker, und deshalb sperrte das System die Konten.",
+    "You are not logged in to the system when the update runs, the company said.",
+    "Vous n'êtes pas connecté à la réalité, lui a lancé le député.",
+]
+
+
+def test_credit_and_login_lines_are_removed() -> None:
+    assert {line: line_reason(line) for line in CREDITS_AND_LOGIN} == CREDITS_AND_LOGIN
+
+
+@pytest.mark.parametrize("sentence", CREDIT_AND_LOGIN_PROSE)
+def test_sentences_about_photos_and_logins_stay(sentence: str) -> None:
+    assert line_reason(sentence) is None
