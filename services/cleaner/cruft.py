@@ -172,6 +172,7 @@ LINE_RULES: dict[str, re.Pattern[str]] = {
         "photo_credit": rf"({w.CREDIT_LABEL})\s*:\s*(?!(\S+\s+){{8}}\S)"
         r"(?=.*\w).{1,80}(?<![.!?])",
         "login_status": rf"({w.LOGIN_STATUS})[.!]?",
+        "support_appeal": rf"({w.SUPPORT_APPEAL})[.!]?|{w.LIKED_IT}",
         "advertisement": r"advertisement|sponsored content|ad"
         r"|(the )?(story|article) continues (below|after)( (this|the))?( advertisement| ad)?"
         r"|continue reading (below|after( (this|the))? (advertisement|ad))"
@@ -365,6 +366,7 @@ GATES: dict[str, tuple[str, ...]] = {
     "legal_footer": w.LEGAL_GATE,
     "photo_credit": (":",),
     "login_status": w.LOGIN_GATE,
+    "support_appeal": w.SUPPORT_GATE,
 }
 
 

@@ -564,3 +564,46 @@ def test_credit_and_login_lines_are_removed() -> None:
 @pytest.mark.parametrize("sentence", CREDIT_AND_LOGIN_PROSE)
 def test_sentences_about_photos_and_logins_stay(sentence: str) -> None:
     assert line_reason(sentence) is None
+
+
+# Appeals for money or membership under articles (found on half A of trafilatura's set).
+SUPPORT_APPEALS = [
+    "HAZTE MIEMBRO Y DISFRUTA DE BENEFICIOS EXCLUSIVOS",
+    "Hazte socio de example.es",
+    "Unterstütze ExampleMag bereits mit 2,50!",
+    "❤ Example unterstützen",
+    "Jetzt unterstützen!",
+    "So könnt ihr uns unterstützen:",
+    "Ihnen hat der Artikel gefallen? Bitte helfen Sie example.net und spenden Sie jetzt via "
+    "Überweisung oder Kreditkarte/Paypal!",
+    "Ihnen gefällt unser Programm? Informationen zu Unterstützungsmöglichkeiten finden Sie hier: "
+    "https://example.net/unterstuetzen/",
+    "Support independent journalism",
+    "Become a member today!",
+    "Did you enjoy this article? Please consider supporting us with a contribution.",
+    "Soutenez notre rédaction dès 1 euro.",
+    "Faites un don",
+]
+SUPPORT_PROSE = [
+    "Die Regierung will die Bauern mit 2,50 Euro pro Tonne unterstützen.",
+    "Unterstützen Sie die Reform, Frau Ministerin?",
+    "Unterstützen Sie uns, sagte der Sprecher der Tafel.",
+    "Become a member of the union, the leaflet urged workers in 1920.",
+    "Hazte miembro del partido, le dijo su padre.",
+    "Support us, the protesters chanted outside the parliament.",
+    "Donate blood: the hospital is short of supplies this winter.",
+    "Did you like this article? The survey asked readers about length, not about money.",
+    "Spende für die Flutopfer übergeben",
+    "Support for the measure has grown since March.",
+    "Faites un don de vos organes, plaide le ministre.",
+]
+
+
+@pytest.mark.parametrize("line", SUPPORT_APPEALS)
+def test_support_appeals_are_removed(line: str) -> None:
+    assert line_reason(line) == "support_appeal"
+
+
+@pytest.mark.parametrize("sentence", SUPPORT_PROSE)
+def test_sentences_about_support_and_donations_stay(sentence: str) -> None:
+    assert line_reason(sentence) is None
