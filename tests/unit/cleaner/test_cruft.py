@@ -607,3 +607,51 @@ def test_support_appeals_are_removed(line: str) -> None:
 @pytest.mark.parametrize("sentence", SUPPORT_PROSE)
 def test_sentences_about_support_and_donations_stay(sentence: str) -> None:
     assert line_reason(sentence) is None
+
+
+def _prose(topic: str, n: int = 4) -> str:
+    return "".join(
+        f"<p>{f'The {topic} report goes on with sentence {i} of plain prose. ' * 4}</p>"
+        for i in range(n)
+    )
+
+
+def test_a_post_filed_under_a_widget_word_is_not_that_widget() -> None:
+    # WordPress's post_class() names the post's categories and tags.
+    tree = lxml_html.fromstring(
+        "<div><article class='post type-post category-newsletter tag-social-sharing'>"
+        f"{_prose('main')}</article><div class='newsletter-box'>Sign up</div></div>"
+    )
+    article, box = tree[0], tree[1]
+    assert element_reason(article) is None
+    assert element_reason(box) == "newsletter_prompt"
+    assert element_reason(lxml_html.fromstring("<div class='tag-cloud related'>x</div>")) == (
+        "related_list"
+    )
+
+
+def test_a_widget_named_wrapper_holding_most_of_the_prose_stays() -> None:
+    html = (
+        "<html><body><h1>Funding stopped</h1>"
+        f"<div class='documentContent__sharingContainer'>{_prose('main', 5)}</div>"
+        "<div class='sharing'>Share Tweet Mail</div>"
+        "<div class='cookie-banner'><p>We use cookies to measure traffic on this site.</p></div>"
+        "</body></html>"
+    )
+    tree = lxml_html.fromstring(html)
+    removed = Removed()
+    strip_html(tree, removed)
+    assert "The main report goes on with sentence 4" in tree.text_content()
+    assert "Share Tweet" not in tree.text_content()
+    assert removed.as_dict() == {"cookie_notice": 1, "share_prompt": 1}
+
+
+def test_a_long_cookie_banner_beside_a_longer_article_goes() -> None:
+    banner = "".join(f"<p>{'We and our partners use cookies for ads and analytics. ' * 3}</p>" * 4)
+    tree = lxml_html.fromstring(
+        f"<html><body><div class='cookie-consent'>{banner}</div>"
+        f"<div class='content'>{_prose('main', 6)}</div></body></html>"
+    )
+    strip_html(tree, Removed())
+    assert "cookies" not in tree.text_content()
+    assert "The main report goes on with sentence 5" in tree.text_content()
