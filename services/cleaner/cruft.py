@@ -166,6 +166,13 @@ LINE_RULES: dict[str, re.Pattern[str]] = {
         rf"|{w.LEGAL_LINK_ALONE}",
         # "Story continues below advertisement" (Global News, Postmedia), "Continue
         # reading below", "Article continues after this ad".
+        # A photo credit on its own line: a label, a colon and a few words that are no
+        # sentence ("Foto: dpa", "Titelbild: Name/Agentur", "Image credit: example.com").
+        # A caption that is a sentence ("Photo: the rover crossed ... on Tuesday.") stays.
+        "photo_credit": rf"({w.CREDIT_LABEL})\s*:\s*(?!(\S+\s+){{8}}\S)"
+        r"(?=.*\w).{1,80}(?<![.!?])",
+        "login_status": rf"({w.LOGIN_STATUS})[.!]?",
+        "support_appeal": rf"({w.SUPPORT_APPEAL})[.!]?|{w.LIKED_IT}",
         "advertisement": r"advertisement|sponsored content|ad"
         r"|(the )?(story|article) continues (below|after)( (this|the))?( advertisement| ad)?"
         r"|continue reading (below|after( (this|the))? (advertisement|ad))"
@@ -220,6 +227,13 @@ _ARIA_ANY = re.compile("|".join(_loose(p.pattern) for _, p in _ARIA_RULES))
 _ALWAYS = frozenset({"hidden", "scroll_anchor"})
 
 
+# The classes WordPress's post_class() gives a post for each of its categories and tags
+# ("category-newsletter", "tag-cookies", "tag-social-sharing"): they name what the post
+# is about, not what the element is, and an article filed under "Newsletter" is no
+# newsletter box.
+_TAXONOMY_CLASS = re.compile(r"(?<!\S)(?:category|tag)-\S+")
+
+
 def element_reason(el: lxml_html.HtmlElement) -> str | None:
     """The rule that marks `el` as cruft, or None."""
     get = el.get
@@ -246,6 +260,8 @@ def element_reason(el: lxml_html.HtmlElement) -> str | None:
     if ident or klass:
         text = f"{ident or ''} {klass or ''}".lower()
         if _ID_CLASS_ANY.search(text):
+            if _TAXONOMY_CLASS.search(text):
+                text = _TAXONOMY_CLASS.sub(" ", text)
             for reason, pattern in _ID_CLASS_RULES:
                 if pattern.search(text):
                     return reason
@@ -267,6 +283,18 @@ class Removed:
         return dict(sorted(self.counts.items()))
 
 
+# Widgets that hold a few words (a share bar, a cookie banner, a newsletter box): one that
+# holds most of the page's paragraph text is the content's wrapper with an unlucky name
+# ("documentContent__sharingContainer"), not the widget.
+_WIDGETS = frozenset({"share_prompt", "cookie_notice", "newsletter_prompt"})
+MIN_WRAPPER_PROSE = 500
+WRAPPER_PROSE_SHARE = 0.8
+
+
+def _prose_chars(el: lxml_html.HtmlElement) -> int:
+    return sum(len(p.text_content().strip()) for p in el.iter("p"))
+
+
 def strip_html(tree: lxml_html.HtmlElement, removed: Removed) -> lxml_html.HtmlElement:
     """Drop cruft elements in place; never `tree` itself, its <html>, <head> or <body>.
 
@@ -283,6 +311,7 @@ def strip_html(tree: lxml_html.HtmlElement, removed: Removed) -> lxml_html.HtmlE
         and (reason := element_reason(el)) is not None
     ]
     dropped: set[lxml_html.HtmlElement] = set()
+    page_prose: int | None = None
     for el, reason in candidates:
         if dropped and any(a in dropped for a in el.iterancestors()):
             continue
@@ -293,11 +322,22 @@ def strip_html(tree: lxml_html.HtmlElement, removed: Removed) -> lxml_html.HtmlE
         ):
             continue
         # Keep a matched element that holds the article itself (a share-labelled wrapper).
-        if reason in _ALWAYS or (el.find(".//article") is None and el.find(".//h1") is None):
-            text = el.text_content().strip()
-            removed.add(reason, max(1, text.count("\n") + 1) if text else 1)
-            el.drop_tree()
-            dropped.add(el)
+        if reason not in _ALWAYS and (
+            el.find(".//article") is not None or el.find(".//h1") is not None
+        ):
+            continue
+        # ... or most of the page's prose (measured, once, on what is left of the page).
+        if reason in _WIDGETS:
+            prose = _prose_chars(el)
+            if prose >= MIN_WRAPPER_PROSE:
+                if page_prose is None:
+                    page_prose = _prose_chars(tree)
+                if prose >= WRAPPER_PROSE_SHARE * page_prose:
+                    continue
+        text = el.text_content().strip()
+        removed.add(reason, max(1, text.count("\n") + 1) if text else 1)
+        el.drop_tree()
+        dropped.add(el)
     return tree
 
 
@@ -357,6 +397,9 @@ GATES: dict[str, tuple[str, ...]] = {
     "author_contact": ("tip?", "follow", "@", *w.FOLLOW_GATE),
     "comment_prompt": w.COMMENT_GATE,
     "legal_footer": w.LEGAL_GATE,
+    "photo_credit": (":",),
+    "login_status": w.LOGIN_GATE,
+    "support_appeal": w.SUPPORT_GATE,
 }
 
 

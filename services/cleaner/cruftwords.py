@@ -326,6 +326,82 @@ SCROLL_ANCHOR = (
     r"( de (la )?page)?|haut de (la )?page|(volver|ir|subir) (arriba|al inicio)|"
     r"torna (su|in alto|all['’]inizio)|voltar ao topo|terug naar (boven|begin)"
 )
+# Labels of a photo credit line ("Foto: dpa", "Titelbild: Name/Agentur", "Crédit photo :
+# AFP", "Foto de portada: EFE"), English ones included.
+CREDIT_LABEL = _any(
+    r"photos?|images?|pictures?|(photo|image|picture|cover|header) ?credits?|credits?",
+    r"(cover|header|featured|lead) (photo|image)|photograph|illustration",
+    r"fotos?|bild(er)?|titelbild|titelfoto|beitragsbild|aufmacher(bild|foto)|headerbild",
+    r"vorschaubild|bildquellen?|bildnachweise?|fotonachweise?|bildrechte|fotocredits?",
+    r"crédits? photos?|crédits?|illustrations?",
+    r"imagen|imágenes|fotografía|foto de portada|créditos?|ilustración",
+    r"immagin[ei]|crediti|credito fotografico|imagem|beeld|afbeelding",
+)
+# "You are not logged in", "Sie sind aktuell nicht eingeloggt", "Vous n'êtes pas connecté":
+# a site's account status, never an article's sentence in this bare form.
+LOGIN_STATUS = _any(
+    r"(you are|you're) (currently )?not (logged|signed) in",
+    r"(sie sind|du bist) (aktuell |derzeit |momentan |zurzeit |noch )?nicht "
+    r"(eingeloggt|angemeldet)",
+    r"vous n['’](ê|e)tes pas (encore )?connecté(e|\(e\)|s)?",
+    r"no (has|ha) iniciado sesión|no estás (conectado|identificado)",
+    r"non sei (connesso|collegato)|non hai effettuato l['’]accesso",
+    r"você não está (logado|conectado)|(je|u) bent niet ingelogd",
+)
+LOGIN_GATE = _words(
+    "logged|signed|eingeloggt|angemeldet|connect|sesión|identificado|connesso|collegato|"
+    "accesso|logado|ingelogd"
+)
+
+# Appeals for money or membership that publishers put under articles: the imperative
+# opens the line ("Support independent journalism", "Unterstütze RosaMag bereits mit
+# 2,50!", "Hazte miembro y disfruta...", "Soutenez notre rédaction"), or a question
+# about the article leads to it ("Ihnen hat der Artikel gefallen? ... spenden Sie...").
+# What follows the imperative has no comma (but a decimal one, "2,50"): "Support us, the
+# protesters chanted" and "Hazte miembro del partido, le dijo su padre" are reported speech.
+_TAIL = r"((?:[^,]|(?<=\d),(?=\d)){0,80})"
+SUPPORT_APPEAL = _any(
+    # English
+    rf"(please )?(support|donate to|help fund) (us|our (work|journalism|reporting|newsroom)|"
+    rf"(independent|local|quality) journalism)\b{_TAIL}",
+    rf"(become|be) a (member|supporter|patron|subscriber)( today| now)?( and{_TAIL})?",
+    r"donate( now| today)?",
+    # German
+    r"(jetzt |bitte )?(unterstütze|unterstützt|unterstützen sie) (uns|unsere arbeit|"
+    rf"unseren journalismus|[\w.-]+)( (jetzt|bereits|schon|ab|mit) {_TAIL})?",
+    r"(so )?(können sie|könnt ihr|kannst du) uns unterstützen:?|jetzt (unterstützen|spenden)",
+    rf"(bitte )?(spenden sie|spende) (jetzt|uns|für uns)\b{_TAIL}",
+    # French
+    rf"(soutenez|soutenir)(-nous| nous| notre (travail|journalisme|rédaction|média))\b{_TAIL}",
+    rf"faites un don( à [\w.-]+)?( (dès|pour|et) {_TAIL})?|devenez (membre|abonné|abonnée|mécène)"
+    rf"\b{_TAIL}",
+    # Spanish
+    r"(hazte|hágase|hacete) (miembro|socio|socia|suscriptor|suscriptora|mecenas)"
+    rf"( de [\w.-]+)?( (y|para|hoy|ahora) {_TAIL})?",
+    r"(apoya|apóyanos|apoyá|apoye) (nuestro periodismo|nuestra labor|el periodismo "
+    rf"independiente)\b{_TAIL}|haz una donación\b{_TAIL}",
+    # Italian, Portuguese, Dutch
+    rf"sostienici\b{_TAIL}|(apoie|apoia) (o nosso|nosso) jornalismo\b{_TAIL}",
+    rf"steun (ons|onze journalistiek)\b{_TAIL}|word (lid|donateur)( van [\w.-]+)?[.!]?",
+    # A heart marks a support button: "❤ Example unterstützen", "♥ Support Example".
+    r"(❤|♥|♡)\s*([\w.-]+ ){0,2}(unterstützen|support|soutenir|apoyar|sostenere|steunen)"
+    r"|(❤|♥|♡)\s*(support|unterstütze|soutenez|apoya)( [\w.-]+){1,2}",
+)
+# "Liked this article? ...": only with an appeal word later in the line.
+LIKED_IT = (
+    r"((did you )?(like|enjoy|enjoyed|value) (this|our) (article|story|post|journalism|work)|"
+    r"(ihnen|dir|euch) (hat|gefällt|gefiel) (der|dieser|unser|das) (artikel|beitrag|text|"
+    r"inhalt|programm|journalismus|angebot)( gefallen)?|"
+    r"(cet|notre) article vous a plu|(te|le) gust[óo] (este|esta) (artículo|nota))\?"
+    r"(?=.*\b(support|donat|contribut|member|unterstütz|spende|helfen|abonn|soutien|souten|"
+    r"don|apoy|dona|socio|suscri)).{0,250}"
+)
+SUPPORT_GATE = _words(
+    "support|donat|member|patron|unterstütz|spende|souten|faites un don|membre|abonné|mécène|"
+    "hazte|hágase|hacete|apoy|apoye|donación|sostien|apoi|steun|word lid|word donateur|"
+    "gefallen|gefällt|gefiel|plu|gustó|enjoy|like|value"
+)
+
 SKIP_LINK = (
     r"(direkt )?zum (haupt)?inhalt( springen| wechseln)?|(direkt )?zur (haupt)?navigation"
     r"( springen)?|inhalt überspringen|(aller|passer) au contenu( principal)?|"

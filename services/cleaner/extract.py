@@ -240,6 +240,26 @@ def _main_text(tree: lxml_html.HtmlElement) -> Any:
     return doc
 
 
+_SPACES = re.compile(r"\s+")
+
+
+def _headings(doc: Any) -> set[str]:
+    """The texts of the headings in trafilatura's result, whitespace collapsed."""
+    return {_SPACES.sub(" ", "".join(h.itertext())).strip() for h in doc.body.iter("head")}
+
+
+def drop_trailing_headings(lines: list[str], headings: set[str], removed: Removed) -> list[str]:
+    """Drop headings that end the body: a heading introduces what follows it, and when
+    nothing follows, what it introduced was not article text and is gone ("You may also
+    like:", "Tell us what you think...", a newsletter form's title). A body that is one
+    heading alone stays as it is."""
+    kept = list(lines)
+    while len(kept) > 1 and _SPACES.sub(" ", kept[-1]).strip() in headings:
+        kept.pop()
+        removed.add("trailing_heading")
+    return kept
+
+
 def _rescued_body(
     html: str,
     doc: Any,
@@ -274,9 +294,16 @@ def extract_html(html: str, *, markdown: bool = False) -> Extracted:
     bodyfix.protect_article_body(tree)
     bodyfix.protect_embeds(tree)
     bodyfix.merge_body_chunks(tree)
+    bodyfix.drop_empty_before_text(tree)
+    bodyfix.drop_spacing_classes(tree)
+    bodyfix.mark_layout_tables(tree)
+    bodyfix.unwrap_anchors_without_href(tree)
     doc = _main_text(tree)
     extracted = [line.strip() for line in str(doc.text).splitlines() if line.strip()] if doc else []
-    lines, rescued = _rescued_body(html, doc, filter_lines(extracted, removed), mass, removed)
+    own = filter_lines(extracted, removed)
+    if doc is not None:
+        own = drop_trailing_headings(own, _headings(doc), removed)
+    lines, rescued = _rescued_body(html, doc, own, mass, removed)
     if not lines:
         raise NoContentError("trafilatura found no main text")
     body, byline, from_body = _take_head(lines, md.titles, md.byline, removed)

@@ -526,3 +526,132 @@ def test_the_root_given_is_never_dropped() -> None:
     tree = lxml_html.fromstring("<div class='related'><p>Only this.</p></div>")
     strip_html(tree, Removed())
     assert tree.text_content() == "Only this."
+
+
+# Photo credits and account status lines found on trafilatura's evaluation set (half A).
+CREDITS_AND_LOGIN = {
+    "Photo: Yhomo Hutchinson": "photo_credit",
+    "Image credit: www.example.com/in/": "photo_credit",
+    "Featured image: Jane Roe via Unsplash": "photo_credit",
+    "Titelbild: Geyres Christophe/ABACA/picture-alliance": "photo_credit",
+    "Foto: (c) Hans Helmut Muster": "photo_credit",
+    "Bildquelle: SWR": "photo_credit",
+    "Fotos: Tobias König und Michael Romstöck": "photo_credit",
+    "Crédits photos : Bestimage": "photo_credit",
+    "Crédit photo : KB / Bondy Blog": "photo_credit",
+    "Foto de portada: EFE": "photo_credit",
+    "Sie sind aktuell nicht eingeloggt.": "login_status",
+    "You are not logged in.": "login_status",
+    "Vous n'êtes pas connecté.": "login_status",
+    "No has iniciado sesión": "login_status",
+}
+CREDIT_AND_LOGIN_PROSE = [
+    "Das Foto zeigt den Kanzler beim Besuch in Paris.",
+    "Photo: the rover's camera captured a dust devil crossing the crater near its landing site.",
+    "Bilder: Zwei Welten prallen aufeinander.",
+    "The photos: a record of the trip, kept by her daughter.",
+    "Crédit photo : la banque a refusé le prêt.",
+    "Sie sind nicht eingeloggt, sagte der Techniker, und deshalb sperrte das System die Konten.",
+    "You are not logged in to the system when the update runs, the company said.",
+    "Vous n'êtes pas connecté à la réalité, lui a lancé le député.",
+]
+
+
+def test_credit_and_login_lines_are_removed() -> None:
+    assert {line: line_reason(line) for line in CREDITS_AND_LOGIN} == CREDITS_AND_LOGIN
+
+
+@pytest.mark.parametrize("sentence", CREDIT_AND_LOGIN_PROSE)
+def test_sentences_about_photos_and_logins_stay(sentence: str) -> None:
+    assert line_reason(sentence) is None
+
+
+# Appeals for money or membership under articles (found on half A of trafilatura's set).
+SUPPORT_APPEALS = [
+    "HAZTE MIEMBRO Y DISFRUTA DE BENEFICIOS EXCLUSIVOS",
+    "Hazte socio de example.es",
+    "Unterstütze ExampleMag bereits mit 2,50!",
+    "❤ Example unterstützen",
+    "Jetzt unterstützen!",
+    "So könnt ihr uns unterstützen:",
+    "Ihnen hat der Artikel gefallen? Bitte helfen Sie example.net und spenden Sie jetzt via "
+    "Überweisung oder Kreditkarte/Paypal!",
+    "Ihnen gefällt unser Programm? Informationen zu Unterstützungsmöglichkeiten finden Sie hier: "
+    "https://example.net/unterstuetzen/",
+    "Support independent journalism",
+    "Become a member today!",
+    "Did you enjoy this article? Please consider supporting us with a contribution.",
+    "Soutenez notre rédaction dès 1 euro.",
+    "Faites un don",
+]
+SUPPORT_PROSE = [
+    "Die Regierung will die Bauern mit 2,50 Euro pro Tonne unterstützen.",
+    "Unterstützen Sie die Reform, Frau Ministerin?",
+    "Unterstützen Sie uns, sagte der Sprecher der Tafel.",
+    "Become a member of the union, the leaflet urged workers in 1920.",
+    "Hazte miembro del partido, le dijo su padre.",
+    "Support us, the protesters chanted outside the parliament.",
+    "Donate blood: the hospital is short of supplies this winter.",
+    "Did you like this article? The survey asked readers about length, not about money.",
+    "Spende für die Flutopfer übergeben",
+    "Support for the measure has grown since March.",
+    "Faites un don de vos organes, plaide le ministre.",
+]
+
+
+@pytest.mark.parametrize("line", SUPPORT_APPEALS)
+def test_support_appeals_are_removed(line: str) -> None:
+    assert line_reason(line) == "support_appeal"
+
+
+@pytest.mark.parametrize("sentence", SUPPORT_PROSE)
+def test_sentences_about_support_and_donations_stay(sentence: str) -> None:
+    assert line_reason(sentence) is None
+
+
+def _prose(topic: str, n: int = 4) -> str:
+    return "".join(
+        f"<p>{f'The {topic} report goes on with sentence {i} of plain prose. ' * 4}</p>"
+        for i in range(n)
+    )
+
+
+def test_a_post_filed_under_a_widget_word_is_not_that_widget() -> None:
+    # WordPress's post_class() names the post's categories and tags.
+    tree = lxml_html.fromstring(
+        "<div><article class='post type-post category-newsletter tag-social-sharing'>"
+        f"{_prose('main')}</article><div class='newsletter-box'>Sign up</div></div>"
+    )
+    article, box = tree[0], tree[1]
+    assert element_reason(article) is None
+    assert element_reason(box) == "newsletter_prompt"
+    assert element_reason(lxml_html.fromstring("<div class='tag-cloud related'>x</div>")) == (
+        "related_list"
+    )
+
+
+def test_a_widget_named_wrapper_holding_most_of_the_prose_stays() -> None:
+    html = (
+        "<html><body><h1>Funding stopped</h1>"
+        f"<div class='documentContent__sharingContainer'>{_prose('main', 5)}</div>"
+        "<div class='sharing'>Share Tweet Mail</div>"
+        "<div class='cookie-banner'><p>We use cookies to measure traffic on this site.</p></div>"
+        "</body></html>"
+    )
+    tree = lxml_html.fromstring(html)
+    removed = Removed()
+    strip_html(tree, removed)
+    assert "The main report goes on with sentence 4" in tree.text_content()
+    assert "Share Tweet" not in tree.text_content()
+    assert removed.as_dict() == {"cookie_notice": 1, "share_prompt": 1}
+
+
+def test_a_long_cookie_banner_beside_a_longer_article_goes() -> None:
+    banner = "".join(f"<p>{'We and our partners use cookies for ads and analytics. ' * 3}</p>" * 4)
+    tree = lxml_html.fromstring(
+        f"<html><body><div class='cookie-consent'>{banner}</div>"
+        f"<div class='content'>{_prose('main', 6)}</div></body></html>"
+    )
+    strip_html(tree, Removed())
+    assert "cookies" not in tree.text_content()
+    assert "The main report goes on with sentence 5" in tree.text_content()
