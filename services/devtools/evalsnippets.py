@@ -20,7 +20,7 @@ from typing import Any
 
 from services.common.charset import decode_body
 from services.devtools import scoring
-from services.devtools.evalextract import Extractor, Run, run_extractors
+from services.devtools.evalrun import Extractor, Run, run_extractors
 from services.devtools.scoring import is_lost
 
 WORST = 15
