@@ -15,7 +15,7 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from services.common.errors import NewswireError
-from services.common.kafka import consumer
+from services.common.kafka import consumer, read_tail
 from services.common.runtime import probe
 from services.common.settings import Settings
 
@@ -65,6 +65,22 @@ async def read_topic(
     finally:
         await cons.stop()
     return out
+
+
+async def read_all(settings: Settings, topic: str) -> list[dict[str, Any]]:
+    """Every record of `topic` up to the partitions' ends when called, as `read_topic`
+    gives them: complete however slow the broker, where a read bounded by time may stop
+    short of a busy topic's end."""
+    return [
+        {
+            "topic": rec.topic,
+            "partition": rec.partition,
+            "offset": rec.offset,
+            "key": rec.key.decode("utf-8", "replace") if rec.key is not None else None,
+            "value": _value(rec.value),
+        }
+        async for rec in read_tail(settings, topic, {})
+    ]
 
 
 async def _partitions(cons: Any, topic: str, deadline: float | None) -> list[TopicPartition]:

@@ -10,7 +10,7 @@ import uuid
 from services.common.kafka import producer
 from services.common.models import Entry, Page, encode
 from services.common.settings import Settings
-from services.common.topicread import read_topic
+from services.common.topicread import read_all
 from services.devtools.stack import Stack
 from tests.conftest import SEED_HTML, validate_record
 
@@ -41,7 +41,7 @@ async def produce(settings: Settings, pages: list[Page]) -> None:
 
 
 def article_ids(settings: Settings, run: str) -> list[str]:
-    records = asyncio.run(read_topic(settings, "newswire.articles", timeout=1.0))
+    records = asyncio.run(read_all(settings, "newswire.articles"))
     mine = [r for r in records if str(r["key"]).startswith(run)]
     for r in mine:
         validate_record("newswire.articles", r["value"])

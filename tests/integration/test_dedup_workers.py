@@ -23,7 +23,7 @@ from aiokafka import TopicPartition
 from services.common.kafka import consumer, producer
 from services.common.models import Enriched, Trace, encode
 from services.common.settings import Settings
-from services.common.topicread import read_topic
+from services.common.topicread import read_all
 from services.dedup.config import config_from
 from services.dedup.engine import Deduper
 from services.dedup.pipeline import arrival, item_of
@@ -72,7 +72,7 @@ async def produce(settings: Settings, run: str, items: list[tuple[str, str]]) ->
 
 
 def stories(settings: Settings, run: str) -> list[dict[str, object]]:
-    records = asyncio.run(read_topic(settings, "newswire.stories", timeout=1.0))
+    records = asyncio.run(read_all(settings, "newswire.stories"))
     mine = [r["value"] for r in records if str(r["value"]["article_id"]).startswith(run)]
     for value in mine:
         validate_record("newswire.stories", value)

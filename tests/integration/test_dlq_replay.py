@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from services.common.kafka import producer
 from services.common.models import Entry, Page, encode
 from services.common.settings import PROJECT_ROOT, Settings
-from services.common.topicread import read_topic
+from services.common.topicread import read_all
 from services.common.urls import article_id
 from services.devtools.stack import Stack
 from tests.conftest import SEED_HTML
@@ -50,7 +50,7 @@ async def send(settings: Settings, records: list[tuple[bytes, bytes]]) -> None:
 
 
 def mine(settings: Settings, topic: str, keys: set[str]) -> list[dict[str, object]]:
-    records = asyncio.run(read_topic(settings, topic, timeout=1.0))
+    records = asyncio.run(read_all(settings, topic))
     return [r for r in records if r["key"] in keys]
 
 
