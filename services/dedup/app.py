@@ -236,15 +236,17 @@ def build(settings: Settings) -> StageApp:
             await acks.add([event], await sa.send_soon(outputs))
             yield event.message.offset
 
-    def floor_of(sequence: int) -> int | None:
+    def floor_of(sequence: int) -> int:
         """The decider's floor for the sequence's questions (Decider.floor), when this
         worker holds the decider: Faust assigns the sequence's partition of the sequence
         and answers topics (co-partitioned: the same count, the same subscribers)
-        together. None otherwise: a floor read from a table partition held elsewhere
-        would be stale, which is safe (too low keeps more), but absent it would be 0,
-        and keys would keep everything."""
+        together. 0 otherwise (a rebalance can part them for a while): the keys these
+        questions touch then keep everything up to their ceiling (`lsh.CEILING_FACTOR`).
+        No floor at all would trim them to their latest postings, and a question still
+        undecided, asked again, could then lose what its first answer found (a two-worker
+        kill test saw a near copy take a copy of its original for the original)."""
         if TP(DEDUP_ANSWERS.name, sequence) not in sa.app.assignor.assigned_actives():
-            return None
+            return 0
         return state_of(sequence).decider.floor()
 
     @sa.app.agent(sa.topic(DEDUP_SEQUENCE.name), name="ask-lookups")
