@@ -91,6 +91,17 @@ def wait_committed(settings: Settings) -> None:
     raise AssertionError(f"dedup did not commit its inputs: {left}")
 
 
+def died_at(stack: Stack, point: str) -> None:
+    """Until the dedup process armed at `point` has killed itself there."""
+    proc = stack.procs["dedup"]
+    deadline = time.monotonic() + WAIT_S
+    while proc.alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert proc.popen.poll() == faults.EXIT_CODE, proc.log.read_text()[-3000:]
+    assert f"dying at {point}" in proc.log.read_text()
+    stack.procs.pop("dedup")
+
+
 def test_a_decider_killed_after_sending_and_before_noting_it_sends_nothing_twice(
     stack: Stack, kafka_settings: Settings
 ) -> None:
@@ -107,15 +118,9 @@ def test_a_decider_killed_after_sending_and_before_noting_it_sends_nothing_twice
     start_dedup(stack, fault=faults.STORIES_SENT)
     wait_ready(stack)
     asyncio.run(produce_articles(kafka_settings, articles))
-    proc = stack.procs["dedup"]
-    deadline = time.monotonic() + WAIT_S
-    while proc.alive() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert proc.popen.poll() == faults.EXIT_CODE, proc.log.read_text()[-3000:]
-    assert f"dying at {faults.STORIES_SENT}" in proc.log.read_text()
+    died_at(stack, faults.STORIES_SENT)
     # Died after at least one article's story record was acknowledged.
     assert stories(kafka_settings, run), "no story record before the fault point"
-    stack.procs.pop("dedup")
 
     start_dedup(stack)
     wait_ready(stack)
@@ -166,14 +171,8 @@ def test_questions_answered_again_after_later_articles_filed_get_their_first_ans
     start_dedup(stack, fault=faults.ANSWERS_WITHHELD)
     wait_ready(stack)
     asyncio.run(produce_articles(kafka_settings, [near, *copies]))
-    proc = stack.procs["dedup"]
-    deadline = time.monotonic() + WAIT_S
-    while proc.alive() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert proc.popen.poll() == faults.EXIT_CODE, proc.log.read_text()[-3000:]
-    assert f"dying at {faults.ANSWERS_WITHHELD}" in proc.log.read_text()
+    died_at(stack, faults.ANSWERS_WITHHELD)
     assert [str(v["article_id"]) for v in stories(kafka_settings, run)] == [original.id]
-    stack.procs.pop("dedup")
 
     start_dedup(stack)
     wait_ready(stack)
