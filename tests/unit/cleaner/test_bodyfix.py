@@ -165,12 +165,12 @@ def test_new_line_rules(line: str, reason: str | None) -> None:
 SUBHEADING = "Are car bank loans dearer despite their low rates?"
 
 
+def _page(body: str) -> str:
+    return f"<html><body><article><h1>Car loans explained</h1>{body}</article></body></html>"
+
+
 def _article(middle: str) -> str:
-    return (
-        "<html><body><article><h1>Car loans explained</h1>"
-        f"{_paras('opening', 3)}{middle}{_paras('closing', 3)}"
-        "</article></body></html>"
-    )
+    return _page(f"{_paras('opening', 3)}{middle}{_paras('closing', 3)}")
 
 
 @pytest.mark.parametrize(
@@ -276,11 +276,7 @@ def test_only_anchors_without_href_that_name_a_place_are_unwrapped() -> None:
 
 
 def _ending(tail: str) -> str:
-    return (
-        "<html><body><article><h1>Car loans explained</h1>"
-        f"{_paras('main', 4)}<h2>Costs in detail</h2>{_paras('costs', 2)}{tail}"
-        "</article></body></html>"
-    )
+    return _page(f"{_paras('main', 4)}<h2>Costs in detail</h2>{_paras('costs', 2)}{tail}")
 
 
 @pytest.mark.parametrize(
