@@ -70,6 +70,7 @@ from services.dedup.pipeline import STAGE, answer, ask, checked_answer, route, v
 from services.dedup.scope import store_prefix
 from services.dedup.sent import SentMark, sent_record
 from services.dedup.sweeps import Sweeps
+from services.dedup.versions import Versions
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,12 @@ def build(settings: Settings) -> StageApp:
     # table partitioned like newswire.dedup-sequence, a key per sequence).
     clock_table = table("clock", sequences, binary=False)
     clocks = {n: StreamClock(clock_table, key=f"days{n or ''}") for n in range(sequences)}
+    # Each sequence's URL versions, to tell replays (versions.py), in the same table: the
+    # ask hop writes both, in sequence order.
+    versions = {
+        n: Versions(Prefixed(clock_table, f"versions{n}:", binary=True), config.retention_days)
+        for n in range(sequences)
+    }
     states: dict[int, _Sequence] = {}
 
     def state_of(sequence: int) -> _Sequence:
@@ -264,6 +271,7 @@ def build(settings: Settings) -> StageApp:
                     clock=clocks[sequence],
                     sequence=sequence,
                     floor=floor_of(sequence),
+                    versions=versions[sequence],
                 ),
                 counted=False,
             )

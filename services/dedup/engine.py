@@ -49,6 +49,7 @@ from services.dedup.lookups import Answer, Lookups, Question
 from services.dedup.lsh import SketchIndex, band_names, url_ref
 from services.dedup.neardup import Sketch, sketch
 from services.dedup.scope import scope_name
+from services.dedup.versions import Versions
 
 SECONDS_PER_DAY = 86400
 LANGUAGE_SAMPLE_CHARS = 1000
@@ -72,6 +73,8 @@ class DedupStores:
     terms      key = story feature, or "#docs"               document counts (cluster.py)
     progress   key = "last"                                  "<last decided seq> <day>"
                key = "log"                                   the last decision's writes
+    Held where the sequence is numbered (the agent's ask hop, in its clock table):
+    versions   key = URL key                                 its latest versions (versions.py)
     """
 
     urls: MutableMapping[str, str] = field(default_factory=dict)
@@ -83,6 +86,7 @@ class DedupStores:
     stories: MutableMapping[str, str] = field(default_factory=dict)
     terms: MutableMapping[str, str] = field(default_factory=dict)
     progress: MutableMapping[str, str] = field(default_factory=dict)
+    versions: MutableMapping[str, str] = field(default_factory=dict)
 
 
 LOOKUP_STORES = ("urls", "hashes", "bands", "story_keys")
@@ -303,14 +307,17 @@ def stream_day(clock: int, prep: Prepared) -> int:
     return clock if prep.day is None else max(clock, prep.day)
 
 
-def questions(prep: Prepared, seq: int, day: int, floor: int | None = None) -> list[Question]:
+def questions(
+    prep: Prepared, seq: int, day: int, floor: int | None = None, replay: bool = False
+) -> list[Question]:
     """The keyed lookups an article asks, one per distinct key; `day` is the stream's day
     at the article (`stream_day`), against which the lookups count retention; `floor`
-    the decider's (`Decider.floor`), above which the lookups keep every entry."""
-    asked = [
-        Question(seq, "url", prep.url_key, day, floor),
-        Question(seq, "hash", prep.digest, day, floor),
-    ]
+    the decider's (`Decider.floor`), above which the lookups keep every entry. A replay
+    (versions.py) asks only for its URL's latest version, the one it repeats."""
+    url = Question(seq, "url", prep.url_key, day, floor)
+    if replay:
+        return [url]
+    asked = [url, Question(seq, "hash", prep.digest, day, floor)]
     if prep.sketch is not None:
         names = dict.fromkeys(band_names(prep.sketch))
         asked.extend(Question(seq, "band", name, day, floor) for name in names)
@@ -597,6 +604,7 @@ class Deduper:
         self.config = config or DedupConfig()
         self.lookups = lookups_of(self.stores, self.config)
         self.decider = Decider(self.stores, self.config)
+        self.versions = Versions(self.stores.versions, self.config.retention_days)
 
     def process(self, item: Item, now: datetime | None = None) -> Result:
         """Decide one article; `now` is its arrival time, used when it has no published date."""
@@ -605,10 +613,12 @@ class Deduper:
         seq, day = last + 1, stream_day(clock, prep)
         # Every earlier article is decided: the floor is this one, as in the agent when
         # its decider keeps up.
-        answers = [self.lookups.answer(q) for q in questions(prep, seq, day, floor=seq)]
+        replay = self.versions.replay(prep.url_key, prep.digest, prep.id, seq, day, floor=seq)
+        asked = questions(prep, seq, day, floor=seq, replay=replay)
+        answers = [self.lookups.answer(q) for q in asked]
         return self.decider.decide(seq, prep, Answers.gather(prep, answers), day)
 
     def sweep(self, now: datetime) -> int:
         """Evict every entry older than the retention window before `now`; how many."""
         day = _day(now.timestamp())
-        return self.lookups.sweep(day) + self.decider.sweep(day)
+        return self.lookups.sweep(day) + self.decider.sweep(day) + self.versions.sweep(day)

@@ -55,6 +55,7 @@ from services.dedup.gather import Ready
 from services.dedup.lookups import Lookups, Question
 from services.dedup.scope import lookup_key
 from services.dedup.sent import seq_header
+from services.dedup.versions import Versions
 
 STAGE = "dedup"
 
@@ -150,17 +151,22 @@ def ask(
     clock: StreamClock,
     sequence: int = 0,
     floor: int | None = None,
+    versions: Versions | None = None,
 ) -> list[Output]:
     """The article at sequence number `seq` of decision sequence `sequence`: its lookups,
     one record per partition of newswire.dedup-lookups holding some of its keys, and its
     head; both carry the stream's day at the article, which retention counts against
     everywhere. The lookups carry `floor`, the lowest sequence number the decider has
-    not decided (None: not known here), below which their keys may be trimmed."""
+    not decided (None: not known here), below which their keys may be trimmed. A replay
+    of its URL's latest version (told by `versions`) asks only its URL question."""
     record = decode(SequencedPrep, raw)
     assert raw is not None  # decode refuses None
     prep = Prepared.from_json(record.prep.model_dump())
     day = clock.day_at(seq, prep.day)
-    asked = questions(prep, seq, day)
+    replay = versions is not None and versions.replay(
+        prep.url_key, prep.digest, prep.id, seq, day, floor
+    )
+    asked = questions(prep, seq, day, replay=replay)
     by_partition: dict[int, list[DedupLookup]] = {}
     for q in asked:
         by_partition.setdefault(partition_for(lookup_key(sequence, q.key), partitions), []).append(

@@ -15,7 +15,9 @@ when every entry reached newswire.stories or newswire.dlq and no group has lag.
 The scoring compares newswire.stories with the ground truth and with run 1. The last
 line of stdout is one JSON object: lost, extra_story_records,
 verdict_changes_on_redelivery, copies_missed, verdicts_differing_from_undisturbed and
-the rest of the figures.
+the rest of the figures, among them decisions_unlike_engine_in_sequence_order: the
+articles whose decision differs from the one-process engine's over the very sequence the
+workers decided (arrival order can differ between runs; that must not).
 """
 
 from __future__ import annotations
@@ -39,7 +41,12 @@ from pathlib import Path
 from typing import Any
 
 from services.common.kafka import ensure_topics
+from services.common.models import Enriched
 from services.common.settings import PROJECT_ROOT, Settings
+from services.common.topicread import read_all
+from services.dedup.config import config_from
+from services.dedup.engine import Deduper
+from services.dedup.pipeline import arrival, item_of
 from services.devtools import corpus, harness
 from services.devtools.broker import start_broker
 from services.devtools.corpus import Copy, GroundTruth
@@ -154,6 +161,7 @@ def score(
     truth_ids: set[str],
     copies: list[Copy],
     baseline: list[StoryRecord] | None = None,
+    sequenced: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     first = {a: r for a, r in first_decisions(stories).items() if a in truth_ids}
     lost = sorted(truth_ids - set(first) - dlq_ids)
@@ -176,6 +184,10 @@ def score(
         "verdicts": dict(Counter(r.verdict for r in first.values())),
         "examples": {"lost": lost[:10], "verdict_changes": changes[:10]},
     }
+    if sequenced is not None:
+        unlike = unlike_the_engine(sequenced, first, Settings())
+        out["decisions_unlike_engine_in_sequence_order"] = len(unlike)
+        out["examples"]["unlike_engine"] = unlike[:10]
     if baseline is not None:
         base_first = {a: r for a, r in first_decisions(baseline).items() if a in truth_ids}
         diff, by_verdict, by_group = differing(first, base_first)
@@ -185,6 +197,34 @@ def score(
         out["differing_by_grouping"] = by_group
         out["examples"]["differing"] = diff[:10]
     return out
+
+
+def unlike_the_engine(
+    sequenced: list[dict[str, Any]], first: dict[str, StoryRecord], settings: Settings
+) -> list[str]:
+    """Articles whose first story record is not what `newswire cluster`'s engine decides
+    over the same decision sequences in the order newswire.dedup-sequence holds them
+    (one engine per partition, every record, re-sequenced ones included).
+
+    Arrival order may differ between two runs (which copy came first, a resent page), so
+    a run can differ from another and both be right; given its own sequence, a run's
+    decisions are fixed, and any disagreement is the workers' error."""
+    engines: dict[int, Deduper] = {}
+    decided: dict[str, tuple[str, str | None, str]] = {}
+    dedup_config = config_from(settings)
+    for rec in sorted(sequenced, key=lambda r: (r["partition"], r["offset"])):
+        value = rec["value"]
+        if not isinstance(value, dict) or "article" not in value:
+            continue
+        article = Enriched.model_validate(value["article"])
+        engine = engines.setdefault(rec["partition"], Deduper(config=dedup_config))
+        result = engine.process(item_of(article), now=arrival(article))
+        decided.setdefault(article.id, (result.verdict, result.duplicate_of, result.story_id))
+    return sorted(
+        a
+        for a, rec in first.items()
+        if a in decided and decided[a] != (rec.verdict, rec.duplicate_of, rec.story_id)
+    )
 
 
 def resent(counts: dict[str, Counter[str]], ids: set[str]) -> dict[str, int]:
@@ -291,6 +331,7 @@ class Runner:
             settings, ids, read_committed=cfg.guarantee == "exactly_once"
         ).start()
         lag: dict[str, int] = {}
+        sequenced: list[dict[str, Any]] = []
         finished = False
         try:
             for name in SERVICES:
@@ -330,6 +371,8 @@ class Runner:
             ingest_s = time.monotonic() - t0
             exits = self._stop_all(stack)
             self._wait_caught_up(watch, time.monotonic())
+            # The decision sequences as the workers held them, for the engine to re-decide.
+            sequenced = asyncio.run(read_all(settings, "newswire.dedup-sequence"))
         finally:
             watch.stop()
             stack.stop()
@@ -338,6 +381,7 @@ class Runner:
             "finished": finished,
             "seconds": round(ingest_s, 1),
             "stories": watch.stories,
+            "sequenced": sequenced,
             "dlq_ids": dlq_ids,
             "dlq_reasons": dict(Counter(f"{s}:{r}" for a, s, r in watch.dlq if a in ids)),
             "counts": watch.counts,
@@ -432,7 +476,9 @@ class Runner:
 
 def summarize(run: dict[str, Any], truth: GroundTruth) -> dict[str, Any]:
     ids = set(truth.ids)
-    return {k: v for k, v in run.items() if k not in ("stories", "dlq_ids", "counts")} | {
+    return {
+        k: v for k, v in run.items() if k not in ("stories", "sequenced", "dlq_ids", "counts")
+    } | {
         "resent_records": resent(run["counts"], ids),
         "pages_fetched_twice": sum(
             1 for a, n in run["counts"][harness.PAGES].items() if a in ids and n > 1
@@ -529,14 +575,24 @@ def main(argv: list[str] | None = None) -> int:
             log.info("service logs kept in %s", work)
     ids = set(truth.ids)
     calm, hit = runs["undisturbed"], runs["disturbed"]
-    calm_score = score(calm["stories"], calm["dlq_ids"], ids, truth.copies)
-    hit_score = score(hit["stories"], hit["dlq_ids"], ids, truth.copies, calm["stories"])
+    calm_score = score(
+        calm["stories"], calm["dlq_ids"], ids, truth.copies, sequenced=calm["sequenced"]
+    )
+    hit_score = score(
+        hit["stories"], hit["dlq_ids"], ids, truth.copies, calm["stories"], hit["sequenced"]
+    )
     headline = {
         "lost": hit_score["lost"],
         "extra_story_records": hit_score["extra_story_records"],
         "verdict_changes_on_redelivery": hit_score["verdict_changes_on_redelivery"],
         "copies_missed": hit_score["copies_missed"],
         "verdicts_differing_from_undisturbed": hit_score["verdicts_differing_from_undisturbed"],
+        "decisions_unlike_engine_in_sequence_order": hit_score[
+            "decisions_unlike_engine_in_sequence_order"
+        ],
+        "decisions_unlike_engine_undisturbed": calm_score[
+            "decisions_unlike_engine_in_sequence_order"
+        ],
         "copies_missed_undisturbed": calm_score["copies_missed"],
         "copies_missed_exact_undisturbed": calm_score["copies_missed_by_kind"]["exact_copy"],
         "lost_undisturbed": calm_score["lost"],

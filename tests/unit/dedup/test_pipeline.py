@@ -21,6 +21,7 @@ from services.dedup.config import config_from
 from services.dedup.engine import Decider, Deduper, DedupStores, Item, lookups_of, prepare
 from services.dedup.gather import Gatherer
 from services.dedup.pipeline import answer, arrival, ask, item_of, route, verdict
+from services.dedup.versions import Versions
 from tests.conftest import validate_record
 
 FETCHED = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -56,6 +57,7 @@ class Hops:
         self.decider = Decider(self.stores, self.config)
         self.gatherer: Gatherer[int] = Gatherer(lambda: self.decider.progress()[0])
         self.clock = StreamClock({})
+        self.versions = Versions(self.stores.versions, self.config.retention_days)
         self.rng = random.Random(seed)
         self.seq = 0
         self.days: list[int] = []
@@ -77,7 +79,9 @@ class Hops:
         the agent asks them (its ask hop and its decider in one worker)."""
         seq, self.seq = self.seq, self.seq + 1
         questions, heads = [], []
-        for o in ask(sequenced, seq, PARTITIONS, self.clock, floor=self.floor):
+        for o in ask(
+            sequenced, seq, PARTITIONS, self.clock, floor=self.floor, versions=self.versions
+        ):
             assert o.value is not None
             validate_record(o.topic, json.loads(o.value))
             if o.topic == DEDUP_LOOKUPS.name:
@@ -158,6 +162,18 @@ def test_hops_give_exact_and_near_duplicates_updates_and_replays() -> None:
     assert "dedup" in exact.article.trace.stages
     # The lookups' sweep hook saw each question's day: the articles' fetch day.
     assert set(hops.days) == {int(FETCHED.timestamp() // 86400)}
+
+
+def test_a_replay_asks_only_its_url_question_and_repeats_its_decision() -> None:
+    hops = Hops()
+    text = _text(200, 3)
+    first = hops.decide(_article("a1", text))
+    questions, head = hops.ask(hops.sequence(_article("a1", text)))
+    asked = [one["kind"] for q in questions for one in json.loads(q)["lookups"]]
+    assert asked == ["url"] and json.loads(head)["expect"] == 1
+    assert hops.offer([*(hops.answer(q) for q in questions), head]) == []
+    again = hops.decider.decided(hops.seq - 1)
+    assert again is not None and again.replay and again.story_id == first.story_id
 
 
 def test_hops_agree_with_the_engine_in_one_process() -> None:

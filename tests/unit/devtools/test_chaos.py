@@ -14,10 +14,12 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from services.common.models import Enriched
 from services.common.urls import article_id
 from services.devtools import chaos, corpus, harness, soak
 from services.devtools.corpus import Copy
 from services.devtools.harness import StoryRecord
+from tests.texts import story_text
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -108,6 +110,40 @@ def test_differing_from_undisturbed_by_verdict_and_by_grouping() -> None:
     assert got["verdicts_differing_from_undisturbed"] == 5
     same = chaos.score(base, set(), ids, copies, baseline=list(base))
     assert same["verdicts_differing_from_undisturbed"] == 0
+
+
+def sequenced(partition: int, articles: list[Enriched]) -> list[dict[str, object]]:
+    """newswire.dedup-sequence records as topicread gives them (the prep is not read)."""
+    return [
+        {"partition": partition, "offset": i, "value": {"article": a.model_dump(mode="json")}}
+        for i, a in enumerate(articles)
+    ]
+
+
+def test_decisions_are_checked_against_the_engine_over_the_workers_sequence() -> None:
+    def article(aid: str, text: str) -> Enriched:
+        return Enriched(
+            id=aid, url=f"http://outlet.example/{aid}", title=aid, text=text, paragraphs=[text]
+        )
+
+    a, b = story_text("a", 0), story_text("b", 1)
+    # The copy "c" arrived before its original "o" in this run's sequence; "o" again
+    # (re-sequenced after a crash) is a replay; "b" is decided in a second sequence.
+    seq = sequenced(0, [article("c", a), article("o", a), article("o", a)])
+    seq += sequenced(1, [article("b", b)])
+    right = [
+        rec("c", "new", "c"),
+        rec("o", "duplicate", "c", "c", at=1),
+        rec("b", "new", "b", at=2),
+    ]
+    ids = {"c", "o", "b"}
+    got = chaos.score(right, set(), ids, [], sequenced=seq)
+    assert got["decisions_unlike_engine_in_sequence_order"] == 0
+    # The original first, as an undisturbed run might have it: right there, not here.
+    swapped = [rec("o", "new", "o"), rec("c", "duplicate", "o", "o", at=1), right[2]]
+    got = chaos.score(swapped, set(), ids, [], sequenced=seq)
+    assert got["decisions_unlike_engine_in_sequence_order"] == 2
+    assert got["examples"]["unlike_engine"] == ["c", "o"]
 
 
 def test_resent_counts_records_beyond_one_per_article() -> None:
