@@ -384,6 +384,7 @@ class Runner:
             "sequenced": sequenced,
             "dlq_ids": dlq_ids,
             "dlq_reasons": dict(Counter(f"{s}:{r}" for a, s, r in watch.dlq if a in ids)),
+            "dlq_errors": {a: e for a, e in watch.dlq_errors.items() if a in ids},
             "counts": watch.counts,
             "lag": lag,
             "kills": dict(self.kills),
@@ -581,6 +582,14 @@ def main(argv: list[str] | None = None) -> int:
     hit_score = score(
         hit["stories"], hit["dlq_ids"], ids, truth.copies, calm["stories"], hit["sequenced"]
     )
+    # Dead-lettered under fire only, never decided there: decided undisturbed, so the
+    # page could be had.
+    calm_first, hit_first = first_decisions(calm["stories"]), first_decisions(hit["stories"])
+    dead_here = {
+        a: e for a, e in hit["dlq_errors"].items() if a in calm_first and a not in hit_first
+    }
+    hit_score["dead_lettered_only_disturbed"] = len(dead_here)
+    hit_score["examples"]["dead_lettered_only_disturbed"] = dict(sorted(dead_here.items())[:10])
     headline = {
         "lost": hit_score["lost"],
         "extra_story_records": hit_score["extra_story_records"],
@@ -593,6 +602,7 @@ def main(argv: list[str] | None = None) -> int:
         "decisions_unlike_engine_undisturbed": calm_score[
             "decisions_unlike_engine_in_sequence_order"
         ],
+        "dead_lettered_only_disturbed": len(dead_here),
         "copies_missed_undisturbed": calm_score["copies_missed"],
         "copies_missed_exact_undisturbed": calm_score["copies_missed_by_kind"]["exact_copy"],
         "lost_undisturbed": calm_score["lost"],

@@ -119,6 +119,7 @@ class TopicWatch:
         self.counts: dict[str, Counter[str]] = {t: Counter() for t in WATCHED}
         self.stories: list[StoryRecord] = []
         self.dlq: list[tuple[str | None, str, str]] = []  # (article id, stage, reason)
+        self.dlq_errors: dict[str, str] = {}  # article id -> its first dead letter's error
         self.behind: int | None = None
         self.behind_at = 0.0
         self._positions: dict[TopicPartition, int] = {}
@@ -215,6 +216,8 @@ class TopicWatch:
             elif topic == DLQ:
                 aid = dlq_article_id(rec.key, value, self.known)
                 self.dlq.append((aid, str(value.get("stage")), str(value.get("reason"))))
+                if aid:
+                    self.dlq_errors.setdefault(aid, str(value.get("error"))[:300])
 
 
 async def group_lag(settings: Settings, *, marker_slack: bool) -> dict[str, int]:
