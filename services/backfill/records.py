@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from services.backfill.warc import PAGE_KINDS, Capture
 from services.common.errors import ArchiveRecordError, NewswireError, TooLargeError
 from services.common.models import Entry, Page, Trace, utcnow
 from services.common.stage import Output, Source, dead_letter
 from services.fetcher.net.http import Response
-from services.fetcher.pipeline import PAGE_TYPES, build_page
+from services.fetcher.pipeline import PAGE_TYPES, build_page, page_record
 
 STAGE = "backfill"
 
@@ -81,6 +82,41 @@ def page_from_capture(
     page.trace = Trace(fetched_at=at, stages={STAGE: now})
     page.warc_record_id = record_id
     return page
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One capture as the sending side needs it: where it is in its file, the record to
+    send (its page, or a dead letter; none for a capture skipped quietly) and how it
+    counts (`skipped`: the reason when it gave no page)."""
+
+    offset: int
+    index: int
+    out: Output | None
+    skipped: str | None = None
+    dead_letter: bool = False
+
+
+def prepare(
+    capture: Capture, path: Path, partitions: int, max_record_bytes: int | None
+) -> Prepared:
+    """The newswire.pages record of `capture` (as the fetcher makes it: `page_record`),
+    or its dead letter, or why it gives nothing."""
+    outcome = page_from_capture(capture, path.name)
+    if isinstance(outcome, Skip):
+        if not outcome.dead_letter:
+            return Prepared(capture.offset, capture.index, None, outcome.reason)
+        letter = dead_letter_for(capture, outcome, str(path), max_record_bytes)
+        return Prepared(capture.offset, capture.index, letter, outcome.reason, True)
+    record = page_record(outcome, partitions)
+    if (
+        max_record_bytes is not None
+        and len(record.value or b"") + len(record.key or b"") > max_record_bytes
+    ):
+        skip = Skip("too_large", True, "page record over the broker's message size limit")
+        letter = dead_letter_for(capture, skip, str(path), max_record_bytes)
+        return Prepared(capture.offset, capture.index, letter, skip.reason, True)
+    return Prepared(capture.offset, capture.index, record)
 
 
 def describe(capture: Capture, path: str) -> bytes:

@@ -1,12 +1,13 @@
 """`newswire backfill PATH...`: archive files -> newswire.pages, resumably, at a bounded rate.
 
 Each file is read record by record (`warc.read_captures`), each capture turned into a
-page or a reason to skip it (`records.page_from_capture`), pages sent to newswire.pages
-in their host's partition as the fetcher sends them, and what a user would want to see
-(an oversized or unreadable record, a URL that cannot be keyed) to newswire.dlq. Every
-`NEWSWIRE_BACKFILL_CHECKPOINT_RECORDS` records, once the broker has acknowledged all
-sent so far, the offset reached is noted on newswire.backfill-progress; at the end of a
-file, that it is done. A second run over the same files sends nothing.
+page or a reason to skip it (`records.prepare`), pages sent to newswire.pages in their
+host's partition as the fetcher sends them, and what a user would want to see (an
+oversized or unreadable record, a URL that cannot be keyed) to newswire.dlq. Every
+`NEWSWIRE_BACKFILL_CHECKPOINT_RECORDS` records, the offset reached is noted on
+newswire.backfill-progress once the broker has acknowledged all sent before it; at the
+end of a file, that it is done. The sending goes on meanwhile (the notes wait for the
+acknowledgements in order, not the run). A second run over the same files sends nothing.
 """
 
 from __future__ import annotations
@@ -26,17 +27,21 @@ from aiokafka import AIOKafkaProducer
 
 from services.backfill.display import Progress, Tally, summary_lines
 from services.backfill.progress import Plan, RateLimit, file_key, fold, plan
-from services.backfill.records import Skip, dead_letter_for, page_from_capture
-from services.backfill.warc import Capture, read_captures
+from services.backfill.records import Prepared, prepare
+from services.backfill.warc import read_captures
 from services.common.errors import ConfigError
 from services.common.kafka import ensure_topics, partitions_of, producer, read_tail
 from services.common.models import BackfillProgress, encode
 from services.common.settings import Settings
-from services.common.stage import RECORD_OVERHEAD, Output
+from services.common.stage import RECORD_OVERHEAD
 from services.common.topics import BACKFILL_PROGRESS, DLQ, PAGES
-from services.fetcher.pipeline import page_record
 
 ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
+# Pages are tens to hundreds of KB: aiokafka's default 16 KB batch holds one each. The
+# producer has one request in flight to a broker at a time, each with a batch per
+# partition: 4 MB batches (~20 pages of ~180 KB) take the broker half the CPU per record
+# that 1 MB ones did (docs/performance-backfill.md).
+BATCH_BYTES = 4 * 1024 * 1024
 # Let the producer's sender run now and then while the (blocking) reader works.
 YIELD_EVERY = 32
 
@@ -85,6 +90,7 @@ class Backfill:
         self.partitions = partitions
         self.noted = noted
         self.display = display
+        self._notes: asyncio.Future[None] | None = None
         self.limit = RateLimit(max_records_per_s)
         self.max_record_bytes = settings.kafka.max_message_bytes - RECORD_OVERHEAD
         self.tally = Tally()
@@ -122,14 +128,17 @@ class Backfill:
         )
         for capture in captures:
             if since_note >= self.settings.backfill.checkpoint_records:
-                await self.note(key, path, size, Plan(capture.offset, capture.index), pending)
+                self.note_when_acked(key, path, size, Plan(capture.offset, capture.index), pending)
+                pending = []
                 since_note = 0
             since_note += 1
             index = capture.index + 1
             self.tally.records += 1
             self.tally.bytes_read += max(0, capture.offset - reached)
             reached = max(reached, capture.offset)
-            out = self.output(capture, path)
+            item = prepare(capture, path, self.partitions, self.max_record_bytes)
+            self.count(item)
+            out = item.out
             if out is not None:
                 await self.throttle()
                 pending.append(
@@ -139,42 +148,58 @@ class Backfill:
                 await asyncio.sleep(0)
             self.display.update(self.tally, self.elapsed(), path.name)
         self.tally.bytes_read += max(0, size - reached)
-        await self.note(key, path, size, Plan(size, index, done=True), pending)
+        self.note_when_acked(key, path, size, Plan(size, index, done=True), pending)
+        await self.notes_sent()
 
-    def output(self, capture: Capture, path: Path) -> Output | None:
-        outcome = page_from_capture(capture, path.name)
-        if isinstance(outcome, Skip):
-            self.tally.skipped[outcome.reason] += 1
-            if not outcome.dead_letter:
-                return None
+    def count(self, item: Prepared) -> None:
+        if item.skipped is not None:
+            self.tally.skipped[item.skipped] += 1
+        if item.dead_letter:
             self.tally.dead_letters += 1
-            return dead_letter_for(capture, outcome, str(path), self.max_record_bytes)
-        record = page_record(outcome, self.partitions)
-        if len(record.value or b"") + len(record.key or b"") > self.max_record_bytes:
-            self.tally.skipped["too_large"] += 1
-            self.tally.dead_letters += 1
-            skip = Skip("too_large", True, "page record over the broker's message size limit")
-            return dead_letter_for(capture, skip, str(path), self.max_record_bytes)
-        self.tally.pages += 1
-        return record
+        elif item.out is not None:
+            self.tally.pages += 1
 
     async def throttle(self) -> None:
         wait = self.limit.delay(time.monotonic())
         if wait > 0:
             await asyncio.sleep(wait)
 
-    async def note(
+    def note_when_acked(
         self, key: str, path: Path, size: int, at: Plan, pending: list[asyncio.Future[object]]
     ) -> None:
-        """Note how far the file is done, once everything sent before is acknowledged."""
-        if pending:
-            await asyncio.gather(*pending)
-            pending.clear()
+        """Note how far the file is done once everything sent before is acknowledged,
+        while the run goes on sending: the notes are sent in order, each after the
+        acknowledgements of the records before its point and after the note before it.
+        A failed send fails the note and every later one (`notes_sent` raises it)."""
+        self.raise_failed_note()
         note = BackfillProgress(
             path=str(path), size=size, offset=at.start, records=at.skip_records, done=at.done
         )
+        self._notes = asyncio.ensure_future(self._note(self._notes, key, note, pending))
+
+    async def _note(
+        self,
+        before: asyncio.Future[None] | None,
+        key: str,
+        note: BackfillProgress,
+        pending: list[asyncio.Future[object]],
+    ) -> None:
+        if before is not None:
+            await before
+        if pending:
+            await asyncio.gather(*pending)
         await self.prod.send_and_wait(BACKFILL_PROGRESS.name, encode(note), key=key.encode())
         self.noted[key] = note
+
+    def raise_failed_note(self) -> None:
+        """Stop sending as soon as a note (or a record before it) has failed."""
+        if self._notes is not None and self._notes.done():
+            self._notes.result()
+
+    async def notes_sent(self) -> None:
+        """Wait for every note asked for so far (and so for every record sent)."""
+        if self._notes is not None:
+            await self._notes
 
 
 async def load_notes(settings: Settings) -> dict[str, BackfillProgress]:
@@ -194,8 +219,7 @@ async def backfill(
     await ensure_topics(settings, (PAGES, DLQ, BACKFILL_PROGRESS))
     partitions = len(await partitions_of(settings, PAGES.name))
     noted = await load_notes(settings)
-    # Pages are tens to hundreds of KB: aiokafka's default 16 KB batch holds one each.
-    prod = producer(settings, linger_ms=10, max_batch_size=1024 * 1024)
+    prod = producer(settings, linger_ms=10, max_batch_size=BATCH_BYTES)
     await prod.start()
     try:
         rate = (
