@@ -59,7 +59,7 @@ def kafka_bootstrap() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def kafka_settings(kafka_bootstrap: str) -> Settings:
-    return Settings(kafka_bootstrap=kafka_bootstrap)  # type: ignore[call-arg]
+    return Settings(kafka_bootstrap=kafka_bootstrap)
 
 
 @pytest.fixture

@@ -54,7 +54,7 @@ def story_text(seed: str, topic: int, n_words: int = 220) -> str:
     """Random sentences over a vocabulary of the topic's own, so that stories stay apart."""
     rng = random.Random(seed)
     vocabulary = [f"{word}{'xyzqkjvw'[topic]}" for word in WORDS]
-    sentences = []
+    sentences: list[str] = []
     while sum(len(s.split()) for s in sentences) < n_words:
         sentences.append(" ".join(rng.choice(vocabulary) for _ in range(12)).capitalize() + ".")
     return " ".join(sentences)

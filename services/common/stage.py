@@ -16,7 +16,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -175,9 +175,7 @@ class Stage:
     ) -> None:
         self.name = name
         # The counters an `Outcome`'s counts name (services.common.metrics.COUNTED).
-        self.counters: Mapping[str, Countable] = (
-            metrics.COUNTED if counters is None else counters
-        )
+        self.counters: Mapping[str, Countable] = metrics.COUNTED if counters is None else counters
         self.max_record_bytes = (
             max_message_bytes - RECORD_OVERHEAD if max_message_bytes is not None else None
         )
@@ -193,7 +191,7 @@ class Stage:
         *,
         offload: bool = False,
         counted: bool = True,
-    ) -> Awaitable[list[Output]]:
+    ) -> Coroutine[Any, Any, list[Output]]:
         """Apply `fn` to one record; any failure becomes a DLQ record instead of an exception.
 
         offload=True runs a CPU-heavy synchronous `fn` in a thread so the event

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -58,6 +59,9 @@ from services.dedup.sent import seq_header
 from services.dedup.versions import Versions
 
 STAGE = "dedup"
+
+# What a gathered article is acknowledged by (Faust events; plain numbers in tests).
+Token = TypeVar("Token")
 
 
 def item_of(article: Enriched) -> Item:
@@ -223,7 +227,7 @@ def checked_answer(raw: bytes | None) -> list[Output]:
     return []
 
 
-def verdict(ready: Ready[object], decider: Decider, sequence: int = 0) -> list[Output]:
+def verdict(ready: Ready[Token], decider: Decider, sequence: int = 0) -> list[Output]:
     """The story record of a gathered article: decided now, or again for a redelivery."""
     article = ready.record.article
     result: Result | None

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from faust.types.tables import TableT
 
 from services.common.models import Article, Entry, Page, decode, encode
 from services.common.settings import Settings
@@ -110,7 +111,9 @@ async def test_cleaner_agent_learns_a_sites_template_line_in_its_table(
     assert template not in articles[-1].text
     assert articles[-1].removed_lines.get("site_template") == 1
     assert "Paragraph 3 of story 7" in articles[-1].text
-    assert "news.example" in sa.app.tables["site-lines"]
+    sites = sa.app.tables["site-lines"]
+    assert isinstance(sites, TableT)  # a CollectionT to the type checker
+    assert "news.example" in sites
 
 
 async def test_fetch_pages_does_not_hold_other_hosts_behind_a_busy_one(

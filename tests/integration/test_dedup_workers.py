@@ -392,7 +392,7 @@ def test_two_workers_killed_mid_stream_decide_as_the_engine_does(
     assert all(end == committed for end, committed in offsets.values()), offsets
     assert hand_checked_verdicts(run, found) == HAND_CHECKED
 
-    expected = []
+    expected: list[dict[str, object]] = []
     for result in results:
         expected.append(
             {

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from typing import Any
 
 from services.common.kafka import producer
 from services.common.settings import PROJECT_ROOT, Settings
@@ -19,7 +20,7 @@ from services.devtools.stack import Stack
 DEADLINE_S = 180.0
 
 
-def status(settings: Settings, *services: str) -> tuple[int, dict[str, object]]:
+def status(settings: Settings, *services: str) -> tuple[int, dict[str, Any]]:
     env = {**os.environ, "NEWSWIRE_KAFKA_BOOTSTRAP": str(settings.kafka.bootstrap)}
     args = [sys.executable, "-m", "services.cli", "status", "--json"]
     for service in services:
@@ -58,7 +59,7 @@ def test_status_reports_a_real_cleaner_its_lag_and_its_dead_letters(
         assert time.monotonic() < deadline, got
         time.sleep(1)
     assert code == 0 and got["healthy"] is True, got
-    (service,) = got["services"]  # type: ignore[misc]
+    (service,) = got["services"]
     assert service == {"name": "cleaner", "url": url, "healthy": True, "ready": True, "error": None}
     assert dlq["last_minute"] >= 1  # from the brokers' timestamps, not the metrics
     stages = got["stages"]
@@ -68,5 +69,5 @@ def test_status_reports_a_real_cleaner_its_lag_and_its_dead_letters(
     # A service that is not there: reported, and the exit code says so.
     code, got = status(kafka_settings, f"cleaner={url}", "enricher=http://127.0.0.1:9")
     assert code == 1 and got["healthy"] is False
-    enricher = [s for s in got["services"] if s["name"] == "enricher"]  # type: ignore[union-attr]
+    enricher = [s for s in got["services"] if s["name"] == "enricher"]
     assert enricher[0]["healthy"] is None and enricher[0]["error"].startswith("unreachable")

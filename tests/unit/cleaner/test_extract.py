@@ -161,7 +161,7 @@ def _record_fast(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
         calls.append(kwargs["fast"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(extract_module.trafilatura, "bare_extraction", spy)
+    monkeypatch.setattr(trafilatura, "bare_extraction", spy)
     return calls
 
 

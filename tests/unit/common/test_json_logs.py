@@ -9,7 +9,7 @@ import logging
 import sys
 
 from services.common.logging import ARTICLE_ID, JsonFormatter
-from services.common.stage import Source, Stage, article_key
+from services.common.stage import Output, Source, Stage, article_key
 
 
 def record(msg: str, *, exc: bool = False) -> logging.LogRecord:
@@ -47,7 +47,7 @@ def test_the_article_being_handled_is_on_every_line_logged_meanwhile() -> None:
 def test_a_stage_names_the_article_of_the_record_it_handles() -> None:
     seen: list[str | None] = []
 
-    def handler(_: bytes | None) -> list[object]:
+    def handler(_: bytes | None) -> list[Output]:
         seen.append(ARTICLE_ID.get())
         return []
 

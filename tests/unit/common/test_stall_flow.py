@@ -54,7 +54,7 @@ def test_a_flow_stopped_past_the_window_fails_liveness(tmp_path: Path) -> None:
         # A rebalance of a few seconds, then one that never ends.
         assert asyncio.run(rounds(1000.0, 1030.0, 1059.0)) == [True, True, True]
         assert asyncio.run(rounds(1060.0, 1200.0)) == [False, False]
-        consumer.flow_active = True  # type: ignore[misc]
+        consumer.flow_active = True
         # The flow resumed: live again (the partitions are then watched as usual).
         assert sa._wedged is True
         asyncio.run(sa._watch_stalls([], {}, {}))

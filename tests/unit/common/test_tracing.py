@@ -8,7 +8,7 @@ import http.server
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -47,7 +47,7 @@ def spans(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def header(headers: Any, name: str) -> str:
+def header(headers: Iterable[tuple[str, bytes]], name: str) -> str:
     found = [v.decode() for k, v in headers if k == name]
     assert len(found) == 1, headers
     return found[0]

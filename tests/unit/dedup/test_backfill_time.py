@@ -55,7 +55,7 @@ def decide(articles: list[Enriched]) -> list[tuple[str, str, str | None, str]]:
     """(id, verdict, duplicate_of, first article of its story) per arrival."""
     deduper = Deduper(config=config_from(Settings()))
     first: dict[str, str] = {}
-    out = []
+    out: list[tuple[str, str, str | None, str]] = []
     for article in articles:
         result = deduper.process(item_of(article), now=arrival(article))
         first.setdefault(result.story_id, article.id)

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from services.devtools import checkfeeds
+from services.fetcher.pipeline import poll_feed
 
 GOOD_RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <!--
@@ -103,7 +104,7 @@ async def test_check_feeds_classifies_the_corpus(corpus: Path) -> None:
 
 
 async def test_crashes_and_hangs_are_counted(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = checkfeeds.poll_feed
+    real = poll_feed
 
     async def flaky(raw: bytes | None, **kwargs: Any) -> Any:
         if b"good.xml" in (raw or b""):

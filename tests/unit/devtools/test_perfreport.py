@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from services.devtools import benchbare, benchpipeline, benchsite, perfreport, perfstats
+from services.devtools.corpus import Doc
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -231,7 +232,7 @@ def test_site_plans_copies_on_other_hosts() -> None:
 
 
 def test_site_releases_and_paces() -> None:
-    doc = benchpipeline.Doc("aeb/x", b"<html><title>X</title><p>body</p></html>", "X")
+    doc = Doc("aeb/x", b"<html><title>X</title><p>body</p></html>", "X")
     hosts = ["127.0.0.10", "127.0.0.11"]
     site = benchsite.PacedSite([doc], hosts, 8080, feeds_per_host=1)
     items = benchsite.plan_items(

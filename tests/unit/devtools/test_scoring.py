@@ -10,6 +10,7 @@ import pytest
 
 from services.common.errors import NoContentError
 from services.devtools import evalextract, scoring
+from services.devtools.evalrun import ExpectedEmpty
 from services.devtools.scoring import Match, aggregate, match, shingles, unmatched_spans
 
 GOLD8 = "one two three four five six seven eight"  # 8 tokens: 5 shingles
@@ -188,7 +189,7 @@ def test_evaluate_scores_given_extractors(dataset: Path) -> None:
 
     def perfect_or_nothing(html: str) -> str:
         if html == EMPTY_HTML:
-            raise evalextract.ExpectedEmpty("NoContentError: nothing")
+            raise ExpectedEmpty("NoContentError: nothing")
         return gold
 
     def with_cruft(html: str) -> str:
@@ -248,7 +249,7 @@ def test_newswire_extractor_turns_no_content_into_an_empty_prediction(
         raise NoContentError("trafilatura found no main text")
 
     monkeypatch.setattr(evalextract, "extract", nothing)
-    with pytest.raises(evalextract.ExpectedEmpty, match="NoContentError"):
+    with pytest.raises(ExpectedEmpty, match="NoContentError"):
         evalextract.newswire("<html></html>")
 
 

@@ -30,7 +30,7 @@ class Site:
     body: bytes = b""
     content_type: str = "application/feed+json"
     hits: int = 0
-    on_hit: Callable[[], None] | None = None
+    on_hit: Callable[[], object] | None = None
     table: dict[str, str] = field(default_factory=dict)
 
     @property

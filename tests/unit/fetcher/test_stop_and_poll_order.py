@@ -38,7 +38,7 @@ async def feed_base() -> AsyncIterator[str]:
 
 
 async def test_a_poll_writes_its_state_only_when_saved(feed_base: str) -> None:
-    settings = Settings(allow_private_networks=True)  # type: ignore[call-arg]
+    settings = Settings(allow_private_networks=True)
     table: dict[str, str] = {}
     url = f"{feed_base}/feed.xml"
     register_feed(encode(FeedRecord(url=url)), key=url.encode(), partition=0, table=table)
@@ -61,7 +61,7 @@ async def test_a_poll_writes_its_state_only_when_saved(feed_base: str) -> None:
 
 
 async def test_a_save_after_the_feed_was_removed_does_not_bring_it_back(feed_base: str) -> None:
-    settings = Settings(allow_private_networks=True)  # type: ignore[call-arg]
+    settings = Settings(allow_private_networks=True)
     table: dict[str, str] = {}
     url = f"{feed_base}/feed.xml"
     register_feed(encode(FeedRecord(url=url)), key=url.encode(), partition=0, table=table)

@@ -143,8 +143,11 @@ async def test_robots_rules_are_honoured_and_cached(site: tuple[str, dict[str, i
 
 async def test_missing_robots_allows_and_broken_robots_disallows() -> None:
     async def serve(status: int) -> tuple[web.AppRunner, str]:
+        async def robots(_: web.Request) -> web.Response:
+            return web.Response(status=status)
+
         app = web.Application()
-        app.router.add_get("/robots.txt", lambda _: web.Response(status=status))
+        app.router.add_get("/robots.txt", robots)
         return await serve_locally(app)
 
     client = HttpClient(Settings(allow_private_networks=True))

@@ -255,7 +255,7 @@ def test_generated_feeds_parse_safely_into_http_entries_deterministically(
     ]
 
 
-THREE_SHARING_A_LINK = (
+THREE_SHARING_A_LINK: tuple[bytes, str | None, list[Item], str, str] = (
     b'<rss version="2.0"><channel>'
     + b"<item><link>http://a.example/1</link><description>%d</description></item>" * 3 % (1, 2, 3)
     + b"<item><link>http://a.example/1</link><description>3</description></item>"

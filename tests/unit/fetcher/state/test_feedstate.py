@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -94,11 +95,11 @@ def test_next_poll_is_bounded_and_honours_ttl_and_max_age() -> None:
     busy = FeedState(
         url="u", partition=0, entry_times=[NOW - timedelta(minutes=i) for i in range(50)]
     )
-    bounds = {"min_interval_s": 300.0, "max_interval_s": 3600.0}
-    assert next_success_poll(NOW, busy, **bounds) == NOW + timedelta(seconds=300)
-    assert next_success_poll(NOW, busy, ttl_s=1200, **bounds) == NOW + timedelta(seconds=1200)
-    assert next_success_poll(NOW, busy, max_age_s=1800, **bounds) == NOW + timedelta(seconds=1800)
-    assert next_success_poll(NOW, busy, ttl_s=99999, **bounds) == NOW + timedelta(seconds=3600)
+    bounded = partial(next_success_poll, min_interval_s=300.0, max_interval_s=3600.0)
+    assert bounded(NOW, busy) == NOW + timedelta(seconds=300)
+    assert bounded(NOW, busy, ttl_s=1200) == NOW + timedelta(seconds=1200)
+    assert bounded(NOW, busy, max_age_s=1800) == NOW + timedelta(seconds=1800)
+    assert bounded(NOW, busy, ttl_s=99999) == NOW + timedelta(seconds=3600)
 
 
 def test_errors_back_off_exponentially_with_jitter_and_honour_retry_after() -> None:
