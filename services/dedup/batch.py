@@ -40,8 +40,17 @@ class Overlay(MutableMapping[str, V], Generic[V]):
         return value
 
     def get(self, key: str, default: Any = None) -> Any:
+        # As `self[key]` with KeyError as `default`, without raising: a decision reads
+        # dozens of keys that no store holds yet (a new entity's count).
+        writes = self.writes
+        if key in writes:
+            value = writes[key]
+            return default if value is None else value
+        base = self.base
+        if type(base) is dict:
+            return base.get(key, default)
         try:
-            return self[key]
+            return base[key]
         except KeyError:
             return default
 
@@ -78,6 +87,20 @@ def encode_writes(seq: int, writes: list[tuple[str, str, str | bytes | None]]) -
         for store, key, v in writes
     ]
     return json.dumps({"seq": seq, "ops": ops}, separators=(",", ":"))
+
+
+def logged_seq(raw: str) -> int:
+    """The sequence number of a write-ahead record, read from the record's head when it is
+    as `encode_writes` writes it: every decision asks, and decoding every write (the
+    sketch in base64, the centroid) to learn it cost more than the answer is worth."""
+    if raw.startswith(_SEQ_HEAD):
+        head = raw[len(_SEQ_HEAD) : raw.find(",", len(_SEQ_HEAD))]
+        if head.isdigit() and head.isascii():
+            return int(head)
+    return decode_writes(raw)[0]
+
+
+_SEQ_HEAD = '{"seq":'
 
 
 def decode_writes(raw: str) -> tuple[int, list[tuple[str, str, str | bytes | None]]]:

@@ -32,7 +32,7 @@ import dataclasses
 import json
 from collections import Counter
 from collections.abc import Mapping, MutableMapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,7 +40,7 @@ from services.common.errors import NewswireError, SchemaError
 from services.common.language import detect
 from services.common.models import MAX_DAY, Verdict
 from services.common.urls import article_id as canonical_article_id
-from services.dedup.batch import Overlay, decode_writes, encode_writes
+from services.dedup.batch import Overlay, decode_writes, encode_writes, logged_seq
 from services.dedup.cluster import StoryClusterer, lookup_keys, story_features
 from services.dedup.config import DedupConfig
 from services.dedup.fingerprint import content_hash
@@ -189,7 +189,12 @@ class Result:
     replay: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # What `dataclasses.asdict` gives (every field is a str, number, bool or None),
+        # without its recursive copy: this runs for every decision.
+        return {name: getattr(self, name) for name in _RESULT_FIELDS}
+
+
+_RESULT_FIELDS = tuple(f.name for f in dataclasses.fields(Result))
 
 
 @dataclass(frozen=True)
@@ -431,7 +436,7 @@ class Decider:
 
     def _logged(self, seq: int) -> bool:
         raw = self.base.progress.get(WAL_KEY)
-        return raw is not None and decode_writes(raw)[0] == seq
+        return raw is not None and logged_seq(raw) == seq
 
     def _complete(self, seq: int) -> Result | None:
         """A decision made before: finish applying it if its log says so; its result."""

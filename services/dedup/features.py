@@ -11,11 +11,16 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
+from itertools import chain
 
 _WORD = re.compile(r"[^\W\d_](?:[\w'’-]*[^\W_])?")
 # A run of capitalised words (initials and "of"/"de"-style particles inside allowed).
+# (Written `[A-Z](?<=\b[A-Z])`, not `\b[A-Z]`: the same matches, but a pattern that opens
+# with a character set lets the regex engine skip to the capitals instead of trying every
+# position, which took 40 % off the scan.)
 _CAPITALISED = re.compile(
-    r"\b[A-Z][\w'’.-]*[\w](?:\s+(?:(?:of|de|del|la|van|von|bin|al)\s+)?[A-Z][\w'’.-]*[\w])*"
+    r"[A-Z](?<=\b[A-Z])[\w'’.-]*[\w]"
+    r"(?:\s+(?:(?:of|de|del|la|van|von|bin|al)\s+)?[A-Z][\w'’.-]*[\w])*"
 )
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“”]\s+|\n\s*)$")
 _LOOK_BACK = 32
@@ -65,34 +70,109 @@ def normalise_term(word: str) -> str:
     return _stem(word)
 
 
-# Word as written -> its term, or "" when it is no content word. A plain dict: each
-# distinct word of an article is looked up once, where an lru_cache call per word
-# occurrence cost more than the folding it saved. Cleared when full (never stale).
-_TERM_OF: dict[str, str] = {}
-_TERM_OF_MAX = 1 << 18
+# A word (`_WORD`) never spans whitespace, and a run of non-space characters nearly
+# always holds one word at most. So the text is split on whitespace (C speed) and each
+# distinct chunk as written ("said,", "(Reuters)") is read once, by the regex, and
+# remembered: the regex over every character of every article cost more than
+# everything else in `terms`.
+# Chunk -> the story feature keys ("t:<term>") of its content words, in order.
+_KEYS_OF: dict[str, tuple[str, ...]] = {}
+_KEYS_OF_MAX = 1 << 18
+# What `_KEY_OF` gives a chunk of several content words: no feature key starts so.
+_SEVERAL = "*"
 
 
-def _term_of(word: str) -> str:
+def _keys_of(chunk: str) -> tuple[str, ...]:
+    found = _KEYS_OF.get(chunk)
+    if found is None:
+        found = tuple(
+            "t:" + term
+            for term in map(normalise_term, _WORD.findall(chunk))
+            if len(term) > 2 and term not in STOPWORDS
+        )
+        if len(_KEYS_OF) >= _KEYS_OF_MAX:
+            _KEYS_OF.clear()
+        _KEYS_OF[chunk] = found
+    return found
+
+
+# Punctuation that surrounds words ("(said,", "“Yes!”"). None is a letter, a digit or
+# "_": a chunk that is all letters once these are stripped from its ends holds exactly
+# that one word, which is what `_WORD` finds in it, without the regex.
+_AROUND = "!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~’‘“”—–…«»"
+# Word -> its feature key, or "" when it is no content word (shared by the chunks
+# that differ only in punctuation: a new chunk is rarely a new word).
+_WORD_KEY: dict[str, str] = {}
+
+
+def _word_key(word: str) -> str:
     term = normalise_term(word)
-    kept = term if len(term) > 2 and term not in STOPWORDS else ""
-    if len(_TERM_OF) >= _TERM_OF_MAX:
-        _TERM_OF.clear()
-    _TERM_OF[word] = kept
-    return kept
+    found = "t:" + term if len(term) > 2 and term not in STOPWORDS else ""
+    if len(_WORD_KEY) >= _KEYS_OF_MAX:
+        _WORD_KEY.clear()
+    _WORD_KEY[word] = found
+    return found
+
+
+class _ChunkKeys(dict[str, str]):
+    """Chunk -> the feature key of its one content word, "" when it has none, `_SEVERAL`
+    when it has more. Filled on first sight (`__missing__`), so that counting looks
+    chunks up in C. Cleared when full (never stale)."""
+
+    def __missing__(self, chunk: str) -> str:
+        word = chunk.strip(_AROUND)
+        if word.isalpha():
+            found = _WORD_KEY.get(word)
+            if found is None:
+                found = _word_key(word)
+        else:
+            keys = _keys_of(chunk)
+            found = keys[0] if len(keys) == 1 else _SEVERAL if keys else ""
+        if len(self) >= _KEYS_OF_MAX:
+            self.clear()
+        self[chunk] = found
+        return found
+
+
+_KEY_OF = _ChunkKeys()
+
+
+def term_features(text: str) -> Counter[str]:
+    """`terms` with each term as its story feature key, "t:<term>", in the same order
+    (the order in which the text first uses each term)."""
+    chunks = text.split()
+    keys = list(map(_KEY_OF.__getitem__, chunks))
+    if _SEVERAL in keys:
+        keys = _spelt_out(keys, chunks)
+    # The keys in text order, counted: their first uses are the terms' first uses.
+    out = Counter(keys)
+    out.pop("", None)
+    return out
+
+
+def _spelt_out(keys: list[str], chunks: list[str]) -> list[str]:
+    """`keys` with each chunk of several words ("end.Next", "and/or", a URL) replaced by
+    the keys of its words, in order."""
+    out: list[str] = []
+    start = 0
+    while (at := _index(keys, _SEVERAL, start)) >= 0:
+        out += keys[start:at]
+        out += _keys_of(chunks[at])
+        start = at + 1
+    out += keys[start:]
+    return out
+
+
+def _index(items: list[str], item: str, start: int) -> int:
+    try:
+        return items.index(item, start)
+    except ValueError:
+        return -1
 
 
 def terms(text: str) -> Counter[str]:
     """Content words (stop words, numbers and single letters dropped), folded, with counts."""
-    out: Counter[str] = Counter()
-    known = _TERM_OF.get
-    # Counted as written first: a word is folded once per article, not per occurrence.
-    for word, count in Counter(_WORD.findall(text)).items():
-        term = known(word)
-        if term is None:
-            term = _term_of(word)
-        if term:
-            out[term] += count
-    return out
+    return Counter({key[2:]: count for key, count in term_features(text).items()})
 
 
 def capitalised_entities(text: str) -> Counter[str]:
@@ -103,35 +183,71 @@ def capitalised_entities(text: str) -> Counter[str]:
     word, since later mentions name people by surname ("Tara Reid" ... "Reid").
     """
     found: list[tuple[str, bool]] = []
+    inside: list[tuple[str, ...]] = []  # the words of the phrases not at a sentence start
+    known = _PHRASES.get
+    sentence_start = _SENTENCE_START.search
     for match in _CAPITALISED.finditer(text):
-        phrase = match.group().strip(".")
-        words = phrase.split()
-        # Only the few characters before the phrase matter (searching the whole prefix
-        # made this quadratic in the text's length).
-        start = match.start()
-        at_start = start == 0 or bool(
-            _SENTENCE_START.search(text, max(0, start - _LOOK_BACK), start)
-        )
-        while words and words[0].casefold() in _NOT_ENTITIES:
-            words = words[1:]
-            at_start = False
-        if not words:
+        matched = match.group()
+        phrase, single, words = known(matched) or _phrase(matched)
+        if not phrase:
             continue
-        found.append((" ".join(words), at_start and len(words) == 1))
-    seen_inside = {word for phrase, at_start in found if not at_start for word in phrase.split()}
+        at_start = False
+        if single:  # only a lone word can be a mere sentence opener
+            # Only the few characters before the phrase matter (searching the whole
+            # prefix made this quadratic in the text's length).
+            start = match.start()
+            at_start = start == 0 or bool(sentence_start(text, max(0, start - _LOOK_BACK), start))
+        if not at_start:
+            inside.append(words)
+        found.append((phrase, at_start))
+    seen_inside = set(chain.from_iterable(inside))
     out: Counter[str] = Counter()
+    get = out.get  # dict's own: Counter's missing-key hook is a Python call
+    keys_of = _ENTITY_KEYS.get
     for phrase, at_start in found:
         if at_start and phrase not in seen_inside:
             continue
-        words = phrase.split()
-        key = normalise_entity(phrase)
+        key, last = keys_of(phrase) or _entity_keys(phrase)
         if key:
-            out[key] += 1
-        if len(words) > 1:
-            last = normalise_entity(words[-1])
-            if last and last != key:
-                out[last] += 1
+            out[key] = get(key, 0) + 1
+        if last:
+            out[last] = get(last, 0) + 1
     return out
+
+
+# Phrases repeat within an article and across the stream, so what depends on the phrase
+# alone is worked out once. Both cleared when full (never stale).
+# Phrase as matched -> (its words from the first that can name something, or "" when
+# none can; whether that is one word with nothing dropped before it, the only kind that
+# a sentence start disqualifies; those words).
+_PHRASES: dict[str, tuple[str, bool, tuple[str, ...]]] = {}
+# Phrase -> (its entity key, its last word's key when that is another one, else "").
+_ENTITY_KEYS: dict[str, tuple[str, str]] = {}
+_PHRASES_MAX = 1 << 16
+
+
+def _phrase(matched: str) -> tuple[str, bool, tuple[str, ...]]:
+    words = matched.strip(".").split()
+    dropped = False
+    while words and words[0].casefold() in _NOT_ENTITIES:
+        words = words[1:]
+        dropped = True
+    found = (" ".join(words), len(words) == 1 and not dropped, tuple(words))
+    if len(_PHRASES) >= _PHRASES_MAX:
+        _PHRASES.clear()
+    _PHRASES[matched] = found
+    return found
+
+
+def _entity_keys(phrase: str) -> tuple[str, str]:
+    words = phrase.split()
+    key = normalise_entity(phrase)
+    last = normalise_entity(words[-1]) if len(words) > 1 else ""
+    found = (key, last if last and last != key else "")
+    if len(_ENTITY_KEYS) >= _PHRASES_MAX:
+        _ENTITY_KEYS.clear()
+    _ENTITY_KEYS[phrase] = found
+    return found
 
 
 # Cached: names repeat within an article and across the stream.

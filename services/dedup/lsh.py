@@ -156,6 +156,10 @@ class BandIndex:
         and the few counted back, a few dozen keys per article, where numpy's per-call
         overhead would cost several times the work."""
         raw = self.bands.get(name, b"")
+        if not raw and self.cap > 0:
+            # A key's first posting (most keys of a new article): nothing to answer or trim.
+            self.bands[name] = _POSTING.pack(seq, day)
+            return []
         size = _POSTING.size
         total = len(raw) // size
         # Postings filed before `seq`: all of them but in a redelivery, so count back.

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from services.dedup.batch import Overlay, decode_writes, encode_writes, logged_seq
 from services.dedup.config import DedupConfig
 from services.dedup.engine import (
     DECIDER_STORES,
@@ -113,3 +114,28 @@ def test_a_decision_cut_short_at_any_write_is_completed_or_redone_never_doubled(
         assert run(items, stores, crash_at=(article, budget)) == expected, budget
         state = {name: dict(getattr(stores, name)) for name in DECIDER_STORES}
         assert state == expected_state, budget
+
+
+def test_logged_seq_reads_the_head_as_decoding_would() -> None:
+    writes: list[tuple[str, str, str | bytes | None]] = [
+        ("outcomes", "7", 'x,"seq":9'),
+        ("sketches", "7", b"\x00,\xff"),
+        ("terms", "e:a", None),
+    ]
+    for seq in (0, 7, 123456789):
+        raw = encode_writes(seq, writes)
+        assert logged_seq(raw) == decode_writes(raw)[0] == seq
+    # Written otherwise (spaced, keys in another order): decoded in full.
+    assert logged_seq('{"ops": [], "seq": 5}') == 5
+    assert logged_seq('{"seq": 6, "ops": []}') == 6
+
+
+def test_overlay_get_is_item_lookup_with_a_default() -> None:
+    for base in ({"a": "1", "b": "2"}, Logged(Log())):
+        base.update({"a": "1", "b": "2"})
+        view: Overlay[str] = Overlay(base)
+        view["c"] = "3"
+        del view["b"]
+        assert [view.get(k) for k in "abcd"] == ["1", None, "3", None]
+        assert view.get("b", "none") == "none" and view.get("d", "none") == "none"
+        assert ("a" in view, "b" in view, "c" in view) == (True, False, True)
