@@ -79,6 +79,15 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
+async def started(tmp_path: Path) -> tuple[Path, HeldProducer, asyncio.Task[None]]:
+    """A run over a fresh archive, sending it all with nothing acknowledged yet."""
+    path = archive(tmp_path)
+    prod = HeldProducer()
+    task = asyncio.create_task(run_of(prod).file(path, path.stat().st_size))
+    await settle()
+    return path, prod, task
+
+
 async def test_notes_wait_for_the_acknowledgements_not_the_sending(tmp_path: Path) -> None:
     path = archive(tmp_path)
     prod = HeldProducer()
@@ -117,10 +126,7 @@ async def test_notes_wait_for_the_acknowledgements_not_the_sending(tmp_path: Pat
 
 
 async def test_the_records_are_the_ones_prepare_builds_in_file_order(tmp_path: Path) -> None:
-    path = archive(tmp_path)
-    prod = HeldProducer()
-    task = asyncio.create_task(run_of(prod).file(path, path.stat().st_size))
-    await settle()
+    path, prod, task = await started(tmp_path)
     prod.ack(RECORDS)
     await asyncio.wait_for(task, 5)
     expected = [prepare(c, path, 4, None).out for c in read_captures(path, max_body_bytes=1 << 20)]
@@ -128,10 +134,7 @@ async def test_the_records_are_the_ones_prepare_builds_in_file_order(tmp_path: P
 
 
 async def test_a_failed_send_fails_the_run_and_notes_nothing_past_it(tmp_path: Path) -> None:
-    path = archive(tmp_path)
-    prod = HeldProducer()
-    task = asyncio.create_task(run_of(prod).file(path, path.stat().st_size))
-    await settle()
+    _, prod, task = await started(tmp_path)
     prod.ack(CHECKPOINT)
     prod.sent[CHECKPOINT + 1][2].set_exception(RuntimeError("broker said no"))
     prod.ack(RECORDS)
@@ -142,10 +145,7 @@ async def test_a_failed_send_fails_the_run_and_notes_nothing_past_it(tmp_path: P
 
 
 async def test_a_first_record_that_fails_leaves_the_file_unnoted(tmp_path: Path) -> None:
-    path = archive(tmp_path)
-    prod = HeldProducer()
-    task = asyncio.create_task(run_of(prod).file(path, path.stat().st_size))
-    await settle()
+    _, prod, task = await started(tmp_path)
     prod.sent[0][2].set_exception(RuntimeError("lost"))
     prod.ack(RECORDS)
     with pytest.raises(RuntimeError, match="lost"):
