@@ -20,6 +20,9 @@ import bisect
 from collections.abc import MutableMapping
 
 KEY = "days"
+# The sweeps run this many days behind the clock: a record redelivered from just before
+# the clock moved still finds what it found the first time (sweeps.py, versions.py).
+SWEEP_LAG_DAYS = 1
 # Points kept: each is a day the stream moved to (a live stream makes one a day, a
 # backfill one per archived day). A redelivery reaches back minutes, not months.
 KEEP = 400

@@ -17,12 +17,10 @@ from typing import Any
 
 from services.common import metrics
 from services.common.topics import partition_for
+from services.dedup.clock import SWEEP_LAG_DAYS
 from services.dedup.engine import DECIDER_STORES, LOOKUP_STORES, Decider
 from services.dedup.lookups import Lookups
 from services.dedup.scope import store_of
-
-# The lookups sweep this many days behind the stream's clock (`Sweeps.lookups`).
-SWEEP_LAG_DAYS = 1
 
 
 class Sweeps:

@@ -26,13 +26,11 @@ import hashlib
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 
+from services.dedup.clock import SWEEP_LAG_DAYS
 from services.dedup.lsh import kept_from
 
 # Versions remembered per URL key below the decider's floor: a replay repeats the latest.
 KEEP = 4
-# Swept this many days behind the stream's clock: a record told again from just before
-# the clock moved still finds the version it found the first time (as sweeps.py).
-SWEEP_LAG_DAYS = 1
 # Of the content hash: enough to tell a text from its next version.
 DIGEST_CHARS = 16
 
@@ -50,6 +48,10 @@ class Version:
 
 def ident_of(article_id: str) -> str:
     return hashlib.sha256(article_id.encode()).hexdigest()[:16]
+
+
+def _text(entries: list[Version]) -> str:
+    return ",".join(v.text() for v in entries)
 
 
 def _parse(raw: str | None) -> list[Version]:
@@ -96,12 +98,12 @@ class Versions:
                     # version stays unexpired from its latest arrival.
                     at = entries.index(latest)
                     entries[at] = Version(latest.seq, day, digest, ident)
-                    self.store[url_key] = ",".join(v.text() for v in entries)
+                    self.store[url_key] = _text(entries)
                 return True
         if all(v.seq != seq for v in entries):
             entries = sorted([*entries, Version(seq, day, digest, ident)], key=lambda v: v.seq)
             drop = kept_from([v.seq for v in entries], KEEP, floor)
-            self.store[url_key] = ",".join(v.text() for v in entries[drop:])
+            self.store[url_key] = _text(entries[drop:])
         return False
 
     def sweep(self, day: int) -> int:
@@ -119,7 +121,7 @@ class Versions:
                 continue
             removed += len(entries) - len(kept)
             if kept:
-                self.store[key] = ",".join(v.text() for v in kept)
+                self.store[key] = _text(kept)
             else:
                 del self.store[key]
         return removed

@@ -227,6 +227,15 @@ def unlike_the_engine(
     )
 
 
+def dead_lettered_only(
+    errors: dict[str, str], stories: list[StoryRecord], baseline: list[StoryRecord]
+) -> dict[str, str]:
+    """The dead letters (article id -> error) of articles never decided in this run but
+    decided in the baseline: the page could be had, the disturbance cost it."""
+    here, there = first_decisions(stories), first_decisions(baseline)
+    return {a: e for a, e in errors.items() if a in there and a not in here}
+
+
 def resent(counts: dict[str, Counter[str]], ids: set[str]) -> dict[str, int]:
     """Records beyond one per article on each topic: what was sent again."""
     return {
@@ -582,12 +591,7 @@ def main(argv: list[str] | None = None) -> int:
     hit_score = score(
         hit["stories"], hit["dlq_ids"], ids, truth.copies, calm["stories"], hit["sequenced"]
     )
-    # Dead-lettered under fire only, never decided there: decided undisturbed, so the
-    # page could be had.
-    calm_first, hit_first = first_decisions(calm["stories"]), first_decisions(hit["stories"])
-    dead_here = {
-        a: e for a, e in hit["dlq_errors"].items() if a in calm_first and a not in hit_first
-    }
+    dead_here = dead_lettered_only(hit["dlq_errors"], hit["stories"], calm["stories"])
     hit_score["dead_lettered_only_disturbed"] = len(dead_here)
     hit_score["examples"]["dead_lettered_only_disturbed"] = dict(sorted(dead_here.items())[:10])
     headline = {

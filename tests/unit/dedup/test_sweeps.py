@@ -4,10 +4,11 @@ only over the keys of the partition being read."""
 from __future__ import annotations
 
 from services.common.topics import partition_for
+from services.dedup.clock import SWEEP_LAG_DAYS
 from services.dedup.config import DedupConfig
 from services.dedup.engine import DedupStores, lookups_of
 from services.dedup.lookups import Question
-from services.dedup.sweeps import SWEEP_LAG_DAYS, Sweeps
+from services.dedup.sweeps import Sweeps
 
 CONFIG = DedupConfig(retention_days=30)
 

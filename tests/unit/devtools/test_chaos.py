@@ -146,6 +146,13 @@ def test_decisions_are_checked_against_the_engine_over_the_workers_sequence() ->
     assert got["examples"]["unlike_engine"] == ["c", "o"]
 
 
+def test_dead_lettered_only_under_fire_are_those_decided_undisturbed() -> None:
+    errors = {"a": "timeout", "b": "no_content", "c": "timeout"}
+    hit = [rec("c", "new", "sc")]  # dead-lettered once, decided after all
+    calm = [rec("a", "new", "sa"), rec("c", "new", "sc")]  # b: dead-lettered there too
+    assert chaos.dead_lettered_only(errors, hit, calm) == {"a": "timeout"}
+
+
 def test_resent_counts_records_beyond_one_per_article() -> None:
     from collections import Counter
 
